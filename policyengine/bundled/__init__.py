@@ -1,0 +1,1 @@
+"""Bundled data: rule packs and JSON Schemas, installed with the package."""

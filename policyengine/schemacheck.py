@@ -1,0 +1,127 @@
+"""JSON Schema validation that speaks in diagnostics.
+
+`check` runs a Draft 2020-12 validator over a document and turns every error into a
+`Diagnostic` with a stable code and a message a compliance analyst can act on. Where the
+document came from a file, a `locate` callback turns the error's JSON pointer into a source
+span (of the key, for an unknown or misspelt field); otherwise the pointer itself is the
+location. The schemas in `schemas/` stay the single source of truth.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import jsonschema
+
+from .diagnostics import Diagnostic, Span, did_you_mean, suggestion_suffix
+
+#: (JSON pointer, want the key rather than the value) -> span, or None when unknown.
+Locate = Callable[[str, bool], "Span | None"]
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def pointer(parts: Iterable[Any]) -> str:
+    """RFC 6901 JSON pointer of a path."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def describe(value: Any) -> str:
+    """A short, typed description of a found value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) <= 40 else "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"the number {value}"
+
+
+def _expected_type(expected: Any) -> str:
+    names = [expected] if isinstance(expected, str) else list(expected)
+    return " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+
+
+def _diagnose(error: jsonschema.ValidationError, kind: str) -> Iterable[tuple[str, bool, str, str, str | None]]:
+    """(pointer, at_key, code, message, hint) for one validation error."""
+    path = list(error.absolute_path)
+    where = pointer(path)
+    v, value, inst = error.validator, error.validator_value, error.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = list(error.schema.get("properties", {}))
+        for key in sorted(k for k in inst if k not in known):
+            yield (pointer(path + [key]), True, f"{kind}.unknown_field",
+                   f"unknown field '{key}'{suggestion_suffix(key, known)}", None)
+    elif v == "required":
+        missing = [k for k in value if isinstance(inst, dict) and k not in inst]
+        for key in missing:
+            yield (where, False, f"{kind}.missing_field", f"missing required field '{key}'", None)
+    elif v == "type":
+        yield (where, False, f"{kind}.wrong_type",
+               f"expected {_expected_type(value)}, found {describe(inst)}", None)
+    elif v in ("enum", "const"):
+        allowed = list(value) if v == "enum" else [value]
+        close = did_you_mean(str(inst), [str(a) for a in allowed]) if isinstance(inst, str) else None
+        shown = ", ".join(repr(a) for a in allowed)
+        hint = f"did you mean {close!r}?" if close else None
+        yield (where, False, f"{kind}.not_allowed", f"{describe(inst)} is not allowed here; expected one of {shown}", hint)
+    elif v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        relation = {"minimum": "at least", "exclusiveMinimum": "more than",
+                    "maximum": "at most", "exclusiveMaximum": "less than"}[v]
+        yield (where, False, f"{kind}.out_of_range", f"{describe(inst)} is out of range: must be {relation} {value}", None)
+    elif v == "pattern":
+        example = error.schema.get("examples", [None])[0]
+        hint = f"for example {example!r}" if example is not None else None
+        yield (where, False, f"{kind}.bad_format", f"{describe(inst)} does not have the expected form", hint)
+    elif v == "format":
+        yield (where, False, f"{kind}.bad_format", f"{describe(inst)} is not a valid {value}", None)
+    elif v in ("minItems", "maxItems", "minLength", "maxLength", "uniqueItems", "minProperties"):
+        yield (where, False, f"{kind}.bad_size", error.message, None)
+    elif v in ("oneOf", "anyOf"):
+        # Report the sub-error that went deepest: it names the field that is actually wrong.
+        best = jsonschema.exceptions.best_match(error.context or []) if error.context else None
+        if best is not None:
+            yield from _diagnose(best, kind)
+        else:
+            yield (where, False, f"{kind}.invalid", error.message, None)
+    else:
+        yield (where, False, f"{kind}.invalid", error.message, None)
+
+
+def check(
+    document: Any,
+    validator: jsonschema.protocols.Validator,
+    *,
+    kind: str,
+    locate: Locate | None = None,
+    severity_of: Callable[[str], str] | None = None,
+) -> list[Diagnostic]:
+    """Every schema violation of `document`, as diagnostics coded `<kind>.<problem>`.
+
+    `severity_of(code)` may lower some codes to warnings (facts: unknown fields).
+    """
+    diagnostics = []
+    seen = set()
+    for error in validator.iter_errors(document):
+        for where, at_key, code, message, hint in _diagnose(error, kind):
+            if (where, code, message) in seen:
+                continue
+            seen.add((where, code, message))
+            span = locate(where, at_key) if locate else None
+            diagnostics.append(Diagnostic(
+                code=code, message=message, span=span, hint=hint,
+                where=None if span else (where or "/"),
+                severity=severity_of(code) if severity_of else "error",
+            ))
+    return sorted(diagnostics, key=Diagnostic.sort_key)

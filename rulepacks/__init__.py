@@ -1,0 +1,1 @@
+"""Bundled rule packs (package data; see policyengine.bundled)."""
