@@ -1,0 +1,184 @@
+"""The recording interpreter: the slow, thorough reading of an expression.
+
+It walks the checked AST over the same inputs and records what the compiled tracer
+skips for speed: the value of every node inside `where` predicates, item by item, and
+every fact it read, as a JSON pointer (`/interactions/3/duration_seconds`). Traces run
+it lazily, only when someone asks for the details; it is also the reference the
+property tests hold both compiled paths to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from . import nodes as n
+from . import runtime as rt
+from .checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
+from .codegen import NOT_EVALUATED, preorder
+from .functions import FUNCTIONS
+from .types import FieldSpec
+
+#: where a value came from in the facts: a JSON pointer, a list of those (one per item), or None
+Provenance = Any
+
+
+@dataclass
+class Recording:
+    """Everything one evaluation touched.
+
+    `values[k]` is the value of preorder node k; for a node inside a `where` predicate it
+    is a list of `(item_path, value)` pairs, item_path being the indices of the items of
+    the enclosing filters. `reads` lists the facts read, in first-read order.
+    """
+
+    result: Any
+    values: list[Any]
+    reads: list[str] = field(default_factory=list)
+
+
+def _pointer_join(base: str, key: Any) -> str:
+    return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+class _Interpreter:
+    def __init__(self, checked: Checked, facts: dict, defs: dict, namespaces: Sequence[dict]) -> None:
+        self.checked = checked
+        self.facts = facts
+        self.defs = defs
+        self.namespaces = dict(zip(checked.environment.namespace_order, namespaces))
+        nodes = preorder(checked.root)
+        self.index = {id(node): i for i, node in enumerate(nodes)}
+        self.values: list[Any] = [NOT_EVALUATED] * len(nodes)
+        self.reads: dict[str, None] = {}
+        self.items: list[tuple[Any, Provenance]] = []  # (item, provenance) per enclosing where
+        self.item_path: tuple[int, ...] = ()
+
+    def eval(self, node: n.Node) -> tuple[Any, Provenance]:
+        value, prov = getattr(self, "_" + type(node).__name__.lower())(node)
+        k = self.index[id(node)]
+        if self.items:
+            if self.values[k] is NOT_EVALUATED:
+                self.values[k] = []
+            self.values[k].append((self.item_path, value))
+        else:
+            self.values[k] = value
+        return value, prov
+
+    def read(self, container: Any, prov: Provenance, name: str, spec: FieldSpec | None) -> tuple[Any, Provenance]:
+        pointer = _pointer_join(prov, name) if isinstance(prov, str) else None
+        if pointer is not None:
+            self.reads[pointer] = None
+        if spec is not None and spec.required:
+            value = container[name]
+        elif spec is not None and spec.default is not None:
+            value = container.get(name, spec.default)
+        else:
+            value = container.get(name)
+        return value, self._provenance(value, pointer)
+
+    @staticmethod
+    def _provenance(value: Any, pointer: str | None) -> Provenance:
+        if pointer is not None and isinstance(value, list):
+            return [_pointer_join(pointer, i) for i in range(len(value))]
+        return pointer
+
+    # --- nodes ---------------------------------------------------------------------------
+
+    def _literal(self, node: n.Literal):
+        return node.value, None
+
+    def _listliteral(self, node: n.ListLiteral):
+        return [self.eval(item)[0] for item in node.items], None
+
+    def _name(self, node: n.Name):
+        ref = self.checked.resolution(node)
+        if isinstance(ref, FactRef):
+            return self.read(self.facts, "", ref.name, ref.spec)
+        if isinstance(ref, DefinitionRef):
+            return self.defs[ref.name], None
+        assert isinstance(ref, ItemRef)
+        item, prov = self.items[ref.depth]
+        if ref.field is None:
+            if isinstance(prov, str):
+                self.reads[prov] = None
+            return item, prov
+        return self.read(item, prov, ref.field, ref.spec)
+
+    def _field(self, node: n.Field):
+        ref = self.checked.resolution(node)
+        if isinstance(ref, NamespaceMember):
+            return self.namespaces[ref.namespace][ref.name], None
+        assert isinstance(ref, RecordField)
+        base, prov = self.eval(node.base)
+        if ref.projection:
+            provs = prov if isinstance(prov, list) else [None] * len(base)
+            pairs = [self.read(item, p, node.name, ref.spec) for item, p in zip(base, provs)]
+            return [v for v, _ in pairs], [p for _, p in pairs]
+        if ref.optional_base and base is None:
+            return None, None
+        return self.read(base, prov, node.name, None if ref.optional_base else ref.spec)
+
+    def _call(self, node: n.Call):
+        args = [self.eval(arg)[0] for arg in node.args]
+        return FUNCTIONS[node.function].impl(*args), None
+
+    def _unary(self, node: n.Unary):
+        value = self.eval(node.operand)[0]
+        return (not value) if node.op == "not" else -value, None
+
+    def _binary(self, node: n.Binary):
+        left = self.eval(node.left)[0]
+        right = self.eval(node.right)[0]
+        op = node.op
+        if op == "/":
+            return rt.divide(left, right), None
+        result = {
+            "+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
+            "//": lambda: left // right, "==": lambda: left == right, "!=": lambda: left != right,
+            "<": lambda: left < right, "<=": lambda: left <= right, ">": lambda: left > right,
+            ">=": lambda: left >= right, "in": lambda: left in right, "not in": lambda: left not in right,
+        }[op]()
+        return result, None
+
+    def _logical(self, node: n.Logical):
+        stop = node.op == "or"
+        for operand in node.operands:
+            if self.eval(operand)[0] == stop:
+                return stop, None
+        return not stop, None
+
+    def _coalesce(self, node: n.Coalesce):
+        left, prov = self.eval(node.left)
+        return (left, prov) if left is not None else self.eval(node.right)
+
+    def _conditional(self, node: n.Conditional):
+        chosen = node.then if self.eval(node.condition)[0] else node.otherwise
+        return self.eval(chosen)
+
+    def _where(self, node: n.Where):
+        items, prov = self.eval(node.items)
+        provs = prov if isinstance(prov, list) else [None] * len(items)
+        kept, kept_provs = [], []
+        outer_path = self.item_path
+        for i, (item, item_prov) in enumerate(zip(items, provs)):
+            self.items.append((item, item_prov))
+            self.item_path = outer_path + (i,)
+            try:
+                keep = self.eval(node.predicate)[0]
+            finally:
+                self.items.pop()
+                self.item_path = outer_path
+            if keep:
+                kept.append(item)
+                kept_provs.append(item_prov)
+        return kept, kept_provs
+
+
+def interpret(checked: Checked, facts: dict, defs: dict | None = None, namespaces: Sequence[dict] = ()) -> Recording:
+    """Evaluate with full recording. Raises EvaluationError like the compiled paths."""
+    interpreter = _Interpreter(checked, facts, defs or {}, namespaces)
+    try:
+        result = interpreter.eval(checked.root)[0]
+    except Exception as error:  # noqa: BLE001 - mapped to the language's own error codes
+        raise rt.as_evaluation_error(error) from None
+    return Recording(result, interpreter.values, list(interpreter.reads))
