@@ -1,0 +1,479 @@
+"""YAML loading that remembers where everything came from.
+
+This module owns reading YAML files into plain Python data and answering "where in the
+file is this?" for any JSON pointer into that data, so later checks can put a caret under
+the exact column. The data follows the project's rules rather than YAML 1.1 folklore:
+
+- resolution is YAML 1.2 core schema style: only `true`/`false` (any case) are booleans,
+  so `on`, `yes`, `no` and `off` stay strings, and `010` is ten;
+- there are no floats: a decimal scalar becomes `decimal.Decimal` of its written text;
+- dates and timestamps are not resolved, so they stay strings exactly as written;
+- mapping keys are strings (scalar keys of other types are converted with `str()`);
+- duplicate keys, merge keys (`<<`), unknown tags and infinite numbers are errors.
+
+Every problem is raised as a `DiagnosticError`, never as a PyYAML traceback.
+"""
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from .diagnostics import Diagnostic, DiagnosticError, EmbeddedSource, SourceText, Span
+
+_TAG = "tag:yaml.org,2002:"
+#: Deeper nesting than this is reported rather than risking Python's recursion limit.
+MAX_DEPTH = 100
+
+
+class _CoreResolver(BaseResolver):
+    """YAML 1.2 core schema tags, plus `<<` so that merge keys can be refused by name."""
+
+
+def _add_core_tags(resolver: type[BaseResolver]) -> None:
+    for tag, pattern, first in [
+        ("bool", r"(?i:true|false)", "tTfF"),
+        ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+        ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+        ("float", r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                  r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+.0123456789"),
+        ("merge", r"<<", "<"),
+    ]:
+        resolver.add_implicit_resolver(_TAG + tag, re.compile(rf"^(?:{pattern})$"), list(first))
+
+
+_add_core_tags(_CoreResolver)
+
+
+class _PyComposer(Reader, Scanner, Parser, Composer, _CoreResolver):
+    """PyYAML's pure-Python composer: slower, but its error messages are clearer."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    _FastComposer: type = _PyComposer
+else:
+    class _FastComposer(CParser, _CoreResolver):  # type: ignore[no-redef]
+        """libyaml's composer with the core schema resolver."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _CoreResolver.__init__(self)
+
+
+# ---------------------------------------------------------------------------------------
+# Public API
+
+
+class YamlDocument:
+    """A loaded YAML file: its text, its plain data, and where each value came from."""
+
+    def __init__(self, source: SourceText, data: Any, root: Node | None,
+                 entries: dict[int, dict[str, tuple[Node, Node]]]) -> None:
+        self.source = source
+        self.data = data
+        self._root = root
+        self._entries = entries  # id(mapping node) -> key -> (key node, value node)
+
+    def __repr__(self) -> str:
+        return f"YamlDocument({self.source.name!r})"
+
+    def span(self, pointer: str, key: bool = False) -> Span | None:
+        """Span of the value at a JSON pointer, or of its mapping key when `key` is true.
+
+        A pointer that does not exist gives the span of its deepest existing ancestor.
+        """
+        key_node, node, found = self._find(pointer)
+        if node is None:  # an empty document
+            return self.source.span(0, 0)
+        return _node_span(self.source, key_node if key and found and key_node else node)
+
+    def locate(self, pointer: str, key: bool) -> Span | None:
+        """`span`, with the `schemacheck.Locate` signature."""
+        return self.span(pointer, key)
+
+    def embedded(self, pointer: str) -> EmbeddedSource:
+        """The scalar at a pointer as a source whose spans land on the right file columns."""
+        _, node, found = self._find(pointer)
+        if not found or not isinstance(node, ScalarNode):
+            raise LookupError(f"{pointer!r} is not a scalar in {self.source.name}")
+        return EmbeddedSource(self.source, node.value, _scalar_offsets(self.source.text, node))
+
+    def _find(self, pointer: str) -> tuple[Node | None, Node | None, bool]:
+        """(key node, value node, found) at a pointer; its deepest ancestor when not found."""
+        key_node, node = None, self._root
+        for part in _pointer_parts(pointer):
+            child = self._child(node, part)
+            if child is None:
+                return key_node, node, False
+            key_node, node = child
+        return key_node, node, node is not None
+
+    def _child(self, node: Node | None, part: str) -> tuple[Node | None, Node] | None:
+        if isinstance(node, MappingNode):
+            return self._entries.get(id(node), {}).get(part)
+        if isinstance(node, SequenceNode) and re.fullmatch(r"0|[1-9][0-9]*", part):
+            index = int(part)
+            return (None, node.value[index]) if index < len(node.value) else None
+        return None
+
+
+def load_yaml(text: str, name: str) -> YamlDocument:
+    """Parse YAML text; raises DiagnosticError with every problem found."""
+    source = SourceText(name, text)
+    root = _compose(source)
+    builder = _Builder(source)
+    data = builder.build(root, 0) if root is not None else None
+    if builder.diagnostics:
+        raise DiagnosticError(builder.diagnostics)
+    return YamlDocument(source, data, root, builder.entries)
+
+
+def load_yaml_file(path: str | os.PathLike) -> YamlDocument:
+    """Read a UTF-8 YAML file (a byte order mark is allowed) and parse it."""
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise _unreadable(f"cannot read '{name}': {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise _unreadable(f"cannot read '{name}': it is not UTF-8 text "
+                          f"(byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
+    return load_yaml(text, name)
+
+
+def _unreadable(message: str) -> DiagnosticError:
+    return DiagnosticError([Diagnostic("yaml.unreadable", message)])
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing and syntax errors
+
+
+def _compose(source: SourceText) -> Node | None:
+    """The node tree of the single document in the text (None when it is empty)."""
+    try:
+        return _compose_with(_FastComposer, source.text)
+    except (ReaderError, yaml.MarkedYAMLError) as error:
+        raise DiagnosticError([_syntax_diagnostic(source, _clearer_error(source.text, error))]) from None
+
+
+def _compose_with(composer_class: type, text: str) -> Node | None:
+    composer = composer_class(text)
+    try:
+        return composer.get_single_node()
+    finally:
+        composer.dispose()
+
+
+def _clearer_error(text: str, error: yaml.YAMLError) -> yaml.YAMLError:
+    """The pure-Python parser's wording of an error (it names characters and aliases)."""
+    try:
+        _compose_with(_PyComposer, text)
+    except (ReaderError, yaml.MarkedYAMLError) as py_error:
+        return py_error
+    except RecursionError:
+        pass
+    return error
+
+
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _syntax_diagnostic(source: SourceText, error: yaml.YAMLError) -> Diagnostic:
+    text = source.text
+    if isinstance(error, ReaderError):
+        match = _NOT_PRINTABLE.search(text)
+        offset = match.start() if match else 0
+        char = ord(match.group()) if match else error.character
+        return Diagnostic("yaml.syntax", f"character U+{char:04X} is not allowed in YAML text",
+                          source.span(offset, offset + 1),
+                          hint="remove it, or write it as an escape in a double-quoted string")
+    offset = error.problem_mark.index if error.problem_mark else 0
+    span = source.span(offset, min(offset + 1, len(text)))
+    if _is_indentation_tab(text, offset):
+        return Diagnostic("yaml.syntax", "tab characters are not allowed for indentation; use spaces", span)
+    notes = ()
+    if error.context:
+        mark = error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        notes = (f"note: {error.context}{where}",)
+    return Diagnostic("yaml.syntax", error.problem or "invalid YAML", span, notes=notes)
+
+
+def _is_indentation_tab(text: str, offset: int) -> bool:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text[offset:offset + 1] == "\t" and not text[line_start:offset].strip(" \t")
+
+
+# ---------------------------------------------------------------------------------------
+# From nodes to plain data
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"{_shown(text)} is not true or false")
+    return text.lower() == "true"
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0 if text[:2] in ("0o", "0x") else 10)
+    except ValueError:
+        raise ValueError(f"{_shown(text)} is not a whole number") from None
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ValueError(f"{_shown(text)} is not a finite decimal number")
+    return value
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+#: tag -> (converter raising ValueError with a message, diagnostic code)
+_SCALARS: dict[str, tuple[Callable[[str], Any], str]] = {
+    _TAG + "str": (str, ""),
+    _TAG + "null": (lambda text: None, ""),
+    _TAG + "bool": (_bool, "yaml.bad_value"),
+    _TAG + "int": (_int, "yaml.bad_number"),
+    _TAG + "float": (_decimal, "yaml.bad_number"),
+}
+
+
+class _Builder:
+    """Turns a node tree into plain data, collecting every problem and each mapping's entries."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+        self.entries: dict[int, dict[str, tuple[Node, Node]]] = {}
+        self._built: dict[int, Any] = {}  # id(node) -> data, so aliases share (and may recurse)
+
+    def build(self, node: Node, depth: int) -> Any:
+        if id(node) in self._built:
+            return self._built[id(node)]
+        if depth > MAX_DEPTH:
+            raise DiagnosticError([Diagnostic(
+                "yaml.too_deep", f"the document nests more than {MAX_DEPTH} levels deep",
+                _node_span(self.source, node))])
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if node.tag != _TAG + ("seq" if isinstance(node, SequenceNode) else "map"):
+            return self._unsupported_tag(node)
+        if isinstance(node, SequenceNode):
+            items: list[Any] = []
+            self._built[id(node)] = items
+            for item in node.value:
+                items.append(self.build(item, depth + 1))
+            return items
+        mapping: dict[str, Any] = {}
+        self._built[id(node)] = mapping
+        self._fill_mapping(node, mapping, depth)
+        return mapping
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        if node.tag not in _SCALARS:
+            return self._unsupported_tag(node)
+        convert, code = _SCALARS[node.tag]
+        try:
+            value = convert(node.value)
+        except ValueError as error:
+            self._report(code, str(error), node)
+            value = None
+        self._built[id(node)] = value
+        return value
+
+    def _unsupported_tag(self, node: Node) -> None:
+        self._report("yaml.unsupported", f"unsupported YAML tag '{node.tag}'", node,
+                     hint="remove the tag; rule packs use plain YAML values")
+        self._built[id(node)] = None
+
+    def _fill_mapping(self, node: MappingNode, mapping: dict[str, Any], depth: int) -> None:
+        entries = self.entries[id(node)] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, depth)
+            if key is None:
+                continue
+            if key in entries:
+                first_line = self.source.line_col(entries[key][0].start_mark.index)[0]
+                self._report("yaml.duplicate_key",
+                             f"duplicate key '{key}' (first defined at line {first_line})", key_node)
+                continue
+            entries[key] = (key_node, value_node)
+            mapping[key] = self.build(value_node, depth + 1)
+
+    def _key(self, node: Node, depth: int) -> str | None:
+        """The key as a string, or None (reported) when it cannot be one."""
+        if node.tag == _TAG + "merge":
+            self._report("yaml.unsupported", "merge keys ('<<') are not supported", node,
+                         hint="write the fields out in full")
+            return None
+        if not isinstance(node, ScalarNode):
+            kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self._report("yaml.bad_key", f"a mapping key must be text, not {kind}", node)
+            return None
+        key = self.build(node, depth + 1)
+        if key is None:
+            self._report("yaml.bad_key", "a mapping key must be text, not null", node)
+            return None
+        return key if isinstance(key, str) else str(key)
+
+    def _report(self, code: str, message: str, node: Node, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, _node_span(self.source, node), hint=hint))
+
+
+# ---------------------------------------------------------------------------------------
+# Locations
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    """The unescaped reference tokens of an RFC 6901 JSON pointer."""
+    if not pointer:
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"not a JSON pointer: {pointer!r}")
+    return [part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/")]
+
+
+def _node_span(source: SourceText, node: Node) -> Span:
+    """A node's span, without the blank lines YAML counts as part of a block."""
+    start = node.start_mark.index
+    return source.span(start, start + len(source.text[start:node.end_mark.index].rstrip()))
+
+
+# A character of a scalar as YAML reads it, with its file offset. None stands for an escape
+# sequence, which becomes one (any) character of the value.
+_Char = tuple[str | None, int]
+
+
+def _scalar_offsets(text: str, node: ScalarNode) -> list[int]:
+    """File offset of each character of a scalar's value, plus one for its end."""
+    start, end = node.start_mark.index, node.end_mark.index
+    if node.style in ("|", ">"):
+        chars = _block_chars(text, start, end, node.value)
+    elif node.style in ("'", '"'):  # without its quotes
+        chars = _flow_chars(text, start + 1, end - 1, node.style)
+    else:
+        chars = _flow_chars(text, start, end, "")
+    return _match(node.value, chars, start)
+
+
+def _flow_chars(text: str, start: int, end: int, quote: str) -> list[_Char]:
+    """A plain or quoted scalar's characters before line folding: the whitespace around
+    each line is dropped, line breaks are kept for `_match` to fold, and an escape sequence
+    becomes one wildcard. (The doubled quote of a single-quoted `''` is left in: `_match`
+    skips it like any other character YAML dropped.)"""
+    chars: list[_Char] = []
+    trailing: list[_Char] = []  # whitespace that is content only if the line goes on
+    at_line_start = False
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch == "\n":
+            chars.append((ch, i))
+            trailing, at_line_start = [], True
+            i += 1
+        elif ch in " \t\r":
+            if not at_line_start:
+                trailing.append((ch, i))
+            i += 1
+        elif quote == '"' and ch == "\\":
+            chars += trailing
+            trailing = []
+            at_line_start = text[i + 1:i + 2] == "\n"  # an escaped line break joins the lines
+            i = i + 2 if at_line_start else _escape(text, i, chars)
+        else:
+            chars += trailing
+            chars.append((ch, i))
+            trailing, at_line_start = [], False
+            i += 1
+    return chars + trailing
+
+
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
+
+
+def _escape(text: str, i: int, chars: list[_Char]) -> int:
+    """Append the wildcard for the escape sequence at text[i]; return where the sequence ends.
+    An escaped character that stands for itself (`\\"`, `\\\\`) is the wildcard's offset."""
+    code = text[i + 1:i + 2]
+    chars.append((None, i + 1 if code and code in '"\\/ ' else i))
+    return i + 2 + _HEX_DIGITS.get(code, 0)
+
+
+def _block_chars(text: str, start: int, end: int, value: str) -> list[_Char]:
+    """A `|` or `>` scalar's characters: the lines after its header, less the indentation."""
+    body = text.find("\n", start, end) + 1
+    if body == 0:
+        return []
+    indent = _block_indent(text[body:end], value)
+    chars: list[_Char] = []
+    line = body
+    while line < end:
+        line_end = end if (found := text.find("\n", line, end)) < 0 else found
+        content = line
+        while content < min(line + indent, line_end) and text[content] == " ":
+            content += 1
+        chars.extend((text[k], k) for k in range(content, line_end))
+        if line_end < end:
+            chars.append(("\n", line_end))
+        line = line_end + 1
+    return chars
+
+
+def _block_indent(body: str, value: str) -> int:
+    """Spaces before the block's first content line, less those the value keeps."""
+    first_line = next((line for line in body.split("\n") if line.strip()), "")
+    first_kept = next((line for line in value.split("\n") if line.strip()), "")
+    return max(_leading_spaces(first_line) - _leading_spaces(first_kept), 0)
+
+
+def _leading_spaces(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _match(value: str, chars: list[_Char], start: int) -> list[int]:
+    """Pair each value character with the next file character that can produce it,
+    skipping those YAML dropped; a space can be a folded line break."""
+    offsets: list[int] = []
+    next_char = 0
+    for ch in value:
+        k = next_char
+        while k < len(chars) and not _produces(chars[k][0], ch):
+            k += 1
+        if k < len(chars):
+            offsets.append(chars[k][1])
+            next_char = k + 1
+        else:  # an escape this matcher does not model: stay in range, keep going
+            offsets.append(offsets[-1] if offsets else start)
+    offsets.append(offsets[-1] + 1 if offsets else start)
+    return offsets
+
+
+def _produces(file_char: str | None, value_char: str) -> bool:
+    return file_char is None or file_char == value_char or (file_char == "\n" and value_char == " ")
