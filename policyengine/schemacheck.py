@@ -53,6 +53,15 @@ def _expected_type(expected: Any) -> str:
     return " or ".join(_TYPE_NAMES.get(n, n) for n in names)
 
 
+def _repeated_item(items: list, where: str) -> str | None:
+    """Which item of a list repeats an earlier one, by pointer (not the whole list)."""
+    for later, item in enumerate(items):
+        for earlier in range(later):
+            if items[earlier] == item and type(items[earlier]) is type(item):
+                return f"{describe(item)} is listed twice: {where}/{earlier} and {where}/{later}"
+    return None
+
+
 def _diagnose(error: jsonschema.ValidationError, kind: str) -> Iterable[tuple[str, bool, str, str, str | None]]:
     """(pointer, at_key, code, message, hint) for one validation error."""
     path = list(error.absolute_path)
@@ -86,6 +95,8 @@ def _diagnose(error: jsonschema.ValidationError, kind: str) -> Iterable[tuple[st
         yield (where, False, f"{kind}.bad_format", f"{describe(inst)} does not have the expected form", hint)
     elif v == "format":
         yield (where, False, f"{kind}.bad_format", f"{describe(inst)} is not a valid {value}", None)
+    elif v == "uniqueItems" and isinstance(inst, list):
+        yield (where, False, f"{kind}.bad_size", _repeated_item(inst, where) or error.message, None)
     elif v in ("minItems", "maxItems", "minLength", "maxLength", "uniqueItems", "minProperties"):
         yield (where, False, f"{kind}.bad_size", error.message, None)
     elif v in ("oneOf", "anyOf"):
