@@ -1,0 +1,306 @@
+"""Patient-month facts: reading one document and checking it (contract v1, section 1).
+
+This module owns the input side of a decision. `parse_facts_text` turns JSON or YAML text
+into JSON data (dates stay strings). `check_facts` checks that data against
+`schemas/facts.schema.json`, then checks the calendar, which a schema cannot: real dates,
+interactions and activities inside the month, transmission days inside the monitoring
+period, ids used once. Every error is reported at once, each located by its JSON pointer;
+an unknown key is only a warning, with "did you mean" where a known key is close.
+
+It runs on every record of a batch, so validators are compiled once, on first use, and a
+valid record takes the fast path: when `jsonschema_rs` is installed it says valid or not,
+and only a record it rejects goes through the reference validator, whose errors become
+diagnostics. The schema is the single source of truth for both.
+"""
+from __future__ import annotations
+
+import calendar
+import functools
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib.resources import files
+from typing import Any, Iterator
+
+import jsonschema
+import yaml
+
+from . import schemacheck
+from .diagnostics import Diagnostic, DiagnosticError, SourceText
+
+try:
+    import jsonschema_rs
+except ImportError:  # optional: the reference validator alone gives the same answers
+    jsonschema_rs = None
+
+#: A location in the facts as path parts: ("interactions", 2, "date").
+Location = tuple[str | int, ...]
+
+#: The longest monitoring (device-supply) period, in days, both ends included.
+MAX_PERIOD_DAYS = 30
+
+#: Lists whose items must be dated inside `month`.
+_DATED_IN_MONTH = ("interactions", "activities")
+
+#: Lists whose items carry an `id` that must be unique within the list.
+_IDENTIFIED = ("interactions", "activities")
+
+
+@dataclass(frozen=True)
+class CheckedFacts:
+    """Facts that passed `check_facts`: the data as given, and the warnings about it."""
+
+    data: dict
+    warnings: tuple[Diagnostic, ...]
+
+
+def parse_facts_text(text: str, name: str) -> Any:
+    """The document in `text` (JSON, or YAML when it is not JSON), named `name` in errors.
+
+    Raises a `DiagnosticError` coded `facts.malformed` at the line and column of the
+    problem: JSON's when the text looks like JSON, YAML's otherwise.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as json_error:
+        try:
+            return yaml.load(text, Loader=_FactsLoader)
+        except yaml.YAMLError as yaml_error:
+            raise DiagnosticError([_malformed(text, name, json_error, yaml_error)]) from None
+
+
+def check_facts(data: Any) -> CheckedFacts:
+    """`data` as checked facts, or a `DiagnosticError` carrying every error in it.
+
+    The calendar is checked once the schema finds no error, so a document with a wrong
+    type reports its schema errors first, all of them.
+    """
+    diagnostics = _schema_diagnostics(data)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if not errors:
+        errors = _calendar_errors(data)
+    if errors:
+        raise DiagnosticError(errors)
+    return CheckedFacts(data=data, warnings=tuple(diagnostics))
+
+
+@functools.cache
+def facts_schema() -> dict:
+    """The facts schema, parsed once (shared: do not mutate it)."""
+    resource = files("policyengine.bundled.schemas") / "facts.schema.json"
+    schema: dict = json.loads(resource.read_text(encoding="utf-8"))
+    return schema
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class _FactsLoader(yaml.SafeLoader):
+    """YAML read as JSON would be: dates stay strings and every key is a string."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        self.flatten_mapping(node)
+        for key_node, _ in node.value:
+            if key_node.tag != "tag:yaml.org,2002:str":
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be text; quote {key_node.value!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+_FactsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _malformed(text: str, name: str, json_error: json.JSONDecodeError, yaml_error: yaml.YAMLError) -> Diagnostic:
+    source = SourceText(name, text)
+    if text.lstrip().startswith(("{", "[")):
+        offset, message = json_error.pos, f"not valid JSON: {json_error.msg}"
+    else:
+        mark = getattr(yaml_error, "problem_mark", None)
+        parts = [getattr(yaml_error, name, None) for name in ("context", "problem")]
+        problem = ", ".join(part for part in parts if part) or str(yaml_error)
+        offset, message = (mark.index if mark else 0), f"not valid YAML: {problem}"
+    return Diagnostic(code="facts.malformed", message=message, span=source.span(offset, offset + 1))
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+@functools.cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """An ECMA-262 pattern compiled for Python: each `$` outside a class becomes `\\Z`.
+
+    In Python `$` also matches before a final newline, so "rpm\\n" would pass "^[a-z]+$";
+    JSON Schema patterns are ECMA-262, where `$` is the end of the string.
+    """
+    out, escaped, in_class = [], False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "$" and not in_class:
+            ch = r"\Z"
+        out.append(ch)
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ReferenceValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+
+
+@functools.cache
+def _reference_validator() -> Any:
+    return _ReferenceValidator(facts_schema())
+
+
+@functools.cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.validator_for(facts_schema()) if jsonschema_rs is not None else None
+
+
+def _severity(code: str) -> str:
+    return "warning" if code == "facts.unknown_field" else "error"
+
+
+def _schema_diagnostics(data: Any) -> list[Diagnostic]:
+    """Errors and warnings (unknown keys) against the schema; none for a valid record."""
+    fast = _fast_validator()
+    if fast is not None:
+        try:
+            if fast.is_valid(data):
+                return []
+        except ValueError:  # a value JSON cannot hold, e.g. a non-text key: let the reference say it
+            pass
+    return schemacheck.check(data, _reference_validator(), kind="facts", severity_of=_severity)
+
+
+def _date_paths(schema: dict, node: dict, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every date in the schema; "*" stands for each item of a list."""
+    if node.get("$ref") == "#/$defs/date":
+        yield path
+        return
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+    for key, child in node.get("properties", {}).items():
+        yield from _date_paths(schema, child, path + (key,))
+    if "items" in node:
+        yield from _date_paths(schema, node["items"], path + ("*",))
+
+
+@functools.cache
+def _schema_date_paths() -> tuple[tuple[str, ...], ...]:
+    return tuple(_date_paths(facts_schema(), facts_schema()))
+
+
+# --- the calendar ---------------------------------------------------------------------------
+
+
+def _calendar_errors(facts: dict) -> list[Diagnostic]:
+    """Errors the schema cannot see, in facts the schema accepts."""
+    errors: list[Diagnostic] = []
+    days = _real_dates(facts, errors)
+    month_days = _month_bounds(facts["month"], errors)
+    if month_days is not None:
+        first, last = month_days
+        for at, day in days.items():
+            if at[0] in _DATED_IN_MONTH and not first <= day <= last:
+                errors.append(_error("facts.outside_month", at, f"{day} is outside the month {facts['month']}"))
+    window = _transmission_window(facts, days, month_days, errors)
+    if window is not None:
+        start, end, name = window
+        for at, day in days.items():
+            if at[0] == "transmission_days" and not start <= day <= end:
+                errors.append(_error("facts.outside_period", at, f"{day} is outside {name}"))
+    errors.extend(_repeated_ids(facts))
+    return errors
+
+
+def _real_dates(facts: dict, errors: list[Diagnostic]) -> dict[Location, date]:
+    """Every date in the facts by location; an impossible one is an error instead."""
+    days: dict[Location, date] = {}
+    for path in _schema_date_paths():
+        for at, text in _values_at(facts, path):
+            try:
+                days[at] = date.fromisoformat(text)
+            except ValueError:
+                errors.append(_error("facts.not_a_date", at, f"{text} is not a real date", _date_hint(text)))
+    return days
+
+
+def _values_at(node: Any, path: tuple[str, ...]) -> list[tuple[Location, Any]]:
+    """(location, value) of every value at `path` in `node`; "*" is each list item."""
+    found: list[tuple[Location, Any]] = [((), node)]
+    for step in path:
+        if step == "*":
+            found = [(at + (i,), item) for at, items in found for i, item in enumerate(items)]
+        else:
+            found = [(at + (step,), value[step]) for at, value in found
+                     if isinstance(value, dict) and step in value]
+    return found
+
+
+def _date_hint(text: str) -> str:
+    year, month = int(text[:4]), int(text[5:7])
+    if 1 <= month <= 12 and year >= 1:
+        return f"{text[:7]} has {calendar.monthrange(year, month)[1]} days"
+    return "a date is YYYY-MM-DD, with a month from 01 to 12 and a year from 0001"
+
+
+def _month_bounds(month: str, errors: list[Diagnostic]) -> tuple[date, date] | None:
+    """The first and last day of `month` (YYYY-MM); year 0000 is an error."""
+    year, number = int(month[:4]), int(month[5:])
+    if year < 1:
+        errors.append(_error("facts.not_a_date", ("month",), f"{month} is not a real month"))
+        return None
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def _transmission_window(
+    facts: dict, days: dict[Location, date], month_days: tuple[date, date] | None, errors: list[Diagnostic],
+) -> tuple[date, date, str] | None:
+    """The days transmission days must fall in, and their name; None when unknown."""
+    if "monitoring_period" not in facts:
+        if month_days is None:
+            return None
+        return month_days[0], month_days[1], f"the month {facts['month']} (there is no monitoring_period)"
+    start, end = days.get(("monitoring_period", "start")), days.get(("monitoring_period", "end"))
+    if start is None or end is None:
+        return None
+    length = (end - start).days + 1
+    if end < start:
+        errors.append(_error("facts.period_reversed", ("monitoring_period", "end"),
+                             f"the monitoring period ends on {end}, before it starts on {start}"))
+    elif length > MAX_PERIOD_DAYS:
+        last = start + timedelta(days=MAX_PERIOD_DAYS - 1)
+        errors.append(_error("facts.period_too_long", ("monitoring_period",),
+                             f"the monitoring period {start} to {end} is {length} days; at most {MAX_PERIOD_DAYS} are allowed",
+                             f"a period that starts on {start} ends by {last}"))
+    else:
+        return start, end, f"the monitoring period {start} to {end}"
+    return None
+
+
+def _repeated_ids(facts: dict) -> Iterator[Diagnostic]:
+    for key in _IDENTIFIED:
+        first_index: dict[str, int] = {}
+        for index, item in enumerate(facts.get(key, ())):
+            first = first_index.setdefault(item["id"], index)
+            if first != index:
+                yield _error("facts.duplicate_id", (key, index, "id"),
+                             f"the id {item['id']!r} is already used by /{key}/{first}")
+
+
+def _error(code: str, at: Location, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, message=message, hint=hint, where=schemacheck.pointer(at))
