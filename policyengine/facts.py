@@ -120,7 +120,7 @@ def _malformed(text: str, name: str, json_error: json.JSONDecodeError, yaml_erro
         offset, message = json_error.pos, f"not valid JSON: {json_error.msg}"
     else:
         mark = getattr(yaml_error, "problem_mark", None)
-        parts = [getattr(yaml_error, name, None) for name in ("context", "problem")]
+        parts = [getattr(yaml_error, attribute, None) for attribute in ("context", "problem")]
         problem = ", ".join(part for part in parts if part) or str(yaml_error)
         offset, message = (mark.index if mark else 0), f"not valid YAML: {problem}"
     return Diagnostic(code="facts.malformed", message=message, span=source.span(offset, offset + 1))
@@ -181,7 +181,7 @@ def _schema_diagnostics(data: Any) -> list[Diagnostic]:
         try:
             if fast.is_valid(data):
                 return []
-        except ValueError:  # a value JSON cannot hold, e.g. a non-text key: let the reference say it
+        except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
             pass
     return schemacheck.check(data, _reference_validator(), kind="facts", severity_of=_severity)
 
