@@ -56,6 +56,8 @@ class RecordField:
     spec: FieldSpec
     optional_base: bool = False
     projection: bool = False
+    #: a projection over a list whose items may be missing (e.g. each interaction's performer)
+    optional_items: bool = False
 
 
 Resolution = Union[FactRef, DefinitionRef, ItemRef, NamespaceMember, RecordField]
@@ -76,6 +78,12 @@ class Checked:
 
     def resolution(self, node: n.Node) -> Resolution | None:
         return self.resolutions.get(id(node))
+
+
+def _a(t: object) -> str:
+    """'an int', 'a duration': a type name with its article, for messages."""
+    name = str(t)
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 
 def _is_numeric(t: Type) -> bool:
@@ -183,14 +191,17 @@ class _Checker:
         target = unwrap(base)
         projection = isinstance(target, ListOf) and not optional_base
         record_type = target.item if projection else target  # type: ignore[attr-defined]
+        optional_items = projection and isinstance(record_type, Optional)
+        record_type = unwrap(record_type)
         if not isinstance(record_type, Record):
-            return self.field_error(node, f"a {base} has no field '{node.name}'")
+            return self.field_error(node, f"{_a(base)} has no field '{node.name}'")
         spec = record_type.spec(node.name)
         if spec is None:
             return self.field_error(node, f"unknown field '{node.name}' of {record_type}"
                                     f"{suggestion_suffix(node.name, record_type.field_names)}")
-        self.resolutions[id(node)] = RecordField(spec, optional_base, projection)
-        value = Optional(spec.type) if (spec.may_be_missing or optional_base) and not isinstance(spec.type, Optional) else spec.type
+        self.resolutions[id(node)] = RecordField(spec, optional_base, projection, optional_items)
+        maybe_missing = spec.may_be_missing or optional_base or optional_items
+        value = Optional(spec.type) if maybe_missing and not isinstance(spec.type, Optional) else spec.type
         return ListOf(value) if projection else value
 
     def _shadowed(self, name: str) -> bool:
@@ -253,7 +264,7 @@ class _Checker:
             return operand
         if isinstance(operand, Optional):
             return self._optional_error(node.operand, operand)
-        return self.error("expr.type_mismatch", node, f"cannot negate a {operand}")
+        return self.error("expr.type_mismatch", node, f"cannot negate {_a(operand)}")
 
     def _logical(self, node: n.Logical) -> Type:
         for operand in node.operands:
@@ -266,7 +277,7 @@ class _Checker:
             return ERROR
         common = unify(unwrap(left), right)
         if common is None:
-            return self.error("expr.type_mismatch", node, f"the default after '??' must be a {unwrap(left)}, got {right}")
+            return self.error("expr.type_mismatch", node, f"the default after '??' must be {_a(unwrap(left))}, got {right}")
         return common
 
     def _conditional(self, node: n.Conditional) -> Type:
@@ -276,7 +287,7 @@ class _Checker:
             return ERROR
         common = unify(then, otherwise)
         if common is None:
-            return self.error("expr.branch_mismatch", node, f"'then' gives a {then} but 'else' gives a {otherwise}",
+            return self.error("expr.branch_mismatch", node, f"'then' gives {_a(then)} but 'else' gives {_a(otherwise)}",
                               hint="both branches must give the same type")
         return common
 
@@ -306,7 +317,7 @@ class _Checker:
         if not isinstance(right, ListOf):
             return self.error("expr.not_a_list", node.right, f"'{node.op}' needs a list on its right, got {right}")
         if unify(unwrap(left), unwrap(right.item)) is None:
-            return self.error("expr.type_mismatch", node, f"cannot look for a {left} in a {right}")
+            return self.error("expr.type_mismatch", node, f"cannot look for {_a(left)} in {_a(right)}")
         return BOOL
 
     def _mismatch(self, node: n.Binary, left: Type, right: Type) -> Type:
@@ -317,7 +328,7 @@ class _Checker:
         if MONEY in pair and pair & {INT, DECIMAL}:
             return self.error("expr.unit_mismatch", node, f"'{node.op}' mixes an amount of money with a bare number",
                               hint="write amounts with a dollar sign, e.g. $52.00")
-        return self.error("expr.type_mismatch", node, f"'{node.op}' cannot compare a {left} with a {right}")
+        return self.error("expr.type_mismatch", node, f"'{node.op}' cannot compare {_a(left)} with {_a(right)}")
 
     def _arithmetic(self, node: n.Binary, left: Type, right: Type) -> Type:
         op = node.op
@@ -348,7 +359,7 @@ class _Checker:
         if MONEY in pair and pair & {INT, DECIMAL} and op in ("+", "-"):
             return self.error("expr.unit_mismatch", node, f"'{op}' adds a bare number to an amount of money",
                               hint="write amounts with a dollar sign, e.g. $52.00")
-        return self.error("expr.type_mismatch", node, f"'{op}' does not apply to a {left} and a {right}")
+        return self.error("expr.type_mismatch", node, f"'{op}' does not apply to {_a(left)} and {_a(right)}")
 
 
 def check(root: n.Node, env: Environment, expect: Type | None = None) -> Checked:
@@ -362,7 +373,7 @@ def check(root: n.Node, env: Environment, expect: Type | None = None) -> Checked
         if isinstance(result, Optional) and unwrap(result) == expect:
             checker._optional_error(root, result)
         else:
-            checker.error("expr.wrong_result", root, f"this expression gives a {result}; a {expect} is needed here")
+            checker.error("expr.wrong_result", root, f"this expression gives {_a(result)}; {_a(expect)} is needed here")
     if checker.diagnostics:
         raise DiagnosticError(checker.diagnostics)
     return Checked(root, result, checker.types, checker.resolutions, env)

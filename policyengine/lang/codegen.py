@@ -94,7 +94,9 @@ class _Generator:
         base = self.emit(node.base)
         if ref.projection:
             var = self.temp()
-            return self._comprehension(f"{self._get(var, node.name, ref.spec)} for {var} in", base, "")
+            value = (f"_optional_field({var}, {node.name!r})" if ref.optional_items
+                     else self._get(var, node.name, ref.spec))
+            return self._comprehension(f"{value} for {var} in", base, "")
         if ref.optional_base:
             tmp = self.temp()
             return f"(None if ({tmp} := {base}) is None else {tmp}.get({node.name!r}))"

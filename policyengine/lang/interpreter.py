@@ -112,7 +112,9 @@ class _Interpreter:
         base, prov = self.eval(node.base)
         if ref.projection:
             provs = prov if isinstance(prov, list) else [None] * len(base)
-            pairs = [self.read(item, p, node.name, ref.spec) for item, p in zip(base, provs)]
+            spec = None if ref.optional_items else ref.spec
+            pairs = [(None, None) if item is None else self.read(item, p, node.name, spec)
+                     for item, p in zip(base, provs)]
             return [v for v, _ in pairs], [p for _, p in pairs]
         if ref.optional_base and base is None:
             return None, None

@@ -1,0 +1,72 @@
+"""Shared fixtures: a fixture environment for the expression language, and sample facts."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf,
+                               record)
+
+PERFORMER = record("performer", {"id": FieldSpec(STRING, required=True), "role": FieldSpec(STRING, required=True)})
+INTERACTION = record("interaction", {
+    "id": FieldSpec(STRING, required=True),
+    "date": FieldSpec(DATE, required=True),
+    "duration_seconds": FieldSpec(DURATION, required=True),
+    "modality": FieldSpec(STRING, required=True),
+    "two_way": FieldSpec(BOOL, required=True),
+    "program": FieldSpec(STRING, required=True),
+    "clinical_topics": FieldSpec(ListOf(STRING), default=[]),
+    "performer": FieldSpec(PERFORMER),
+    "summary": FieldSpec(STRING),
+    "during_em_visit": FieldSpec(BOOL, default=False),
+})
+CONSENT = record("consent", {"obtained": FieldSpec(BOOL, required=True), "date": FieldSpec(DATE)})
+FACTS = record("facts", {
+    "patient_id": FieldSpec(STRING, required=True),
+    "month": FieldSpec(STRING, required=True),
+    "as_of": FieldSpec(DATE),
+    "consent": FieldSpec(CONSENT),
+    "interactions": FieldSpec(ListOf(INTERACTION), default=[]),
+    "transmission_days": FieldSpec(ListOf(DATE), default=[]),
+})
+PARAMS = record("params", {
+    "threshold": FieldSpec(DURATION, required=True),
+    "addon_block": FieldSpec(DURATION, required=True),
+    "addon_cap": FieldSpec(INT, required=True),
+    "min_days": FieldSpec(INT, required=True),
+    "interactive_modalities": FieldSpec(ListOf(STRING), required=True),
+    "rvu": FieldSpec(DECIMAL, required=True),
+    "conversion_factor": FieldSpec(MONEY, required=True),
+})
+OPTIONS = record("options", {"messaging_counts": FieldSpec(BOOL, required=True)})
+
+PARAM_VALUES = {
+    "threshold": 1200, "addon_block": 1200, "addon_cap": 2, "min_days": 16,
+    "interactive_modalities": ["phone", "video", "in_person"],
+    "rvu": Decimal("1.55"), "conversion_factor": Decimal("33.4009"),
+}
+OPTION_VALUES = {"messaging_counts": False}
+
+
+@pytest.fixture
+def env() -> Environment:
+    return Environment(FACTS, {"rpm_interactions": ListOf(INTERACTION)}, {"params": PARAMS, "options": OPTIONS})
+
+
+def interaction(i: int, seconds: int, **overrides) -> dict:
+    base = {"id": f"i{i}", "date": f"2026-03-{i + 1:02d}", "duration_seconds": seconds, "modality": "phone",
+            "two_way": True, "program": "rpm", "clinical_topics": ["symptoms"],
+            "performer": {"id": "rn-1", "role": "clinical_staff"}, "summary": "BP review"}
+    base.update(overrides)
+    return base
+
+
+@pytest.fixture
+def facts() -> dict:
+    return {
+        "patient_id": "PT-1", "month": "2026-03", "consent": {"obtained": True, "date": "2026-01-04"},
+        "interactions": [interaction(0, 600), interaction(1, 599, modality="video"),
+                         interaction(2, 900, program="ccm"), interaction(3, 300, modality="voicemail", two_way=False)],
+        "transmission_days": [f"2026-03-{d:02d}" for d in range(1, 17)],
+    }
