@@ -34,6 +34,8 @@ class Recording:
     result: Any
     values: list[Any]
     reads: list[str] = field(default_factory=list)
+    #: where the result came from in the facts: a pointer per item for a list of facts
+    result_pointers: list[str] = field(default_factory=list)
 
 
 def _pointer_join(base: str, key: Any) -> str:
@@ -180,7 +182,8 @@ def interpret(checked: Checked, facts: dict, defs: dict | None = None, namespace
     """Evaluate with full recording. Raises EvaluationError like the compiled paths."""
     interpreter = _Interpreter(checked, facts, defs or {}, namespaces)
     try:
-        result = interpreter.eval(checked.root)[0]
+        result, provenance = interpreter.eval(checked.root)
     except Exception as error:  # noqa: BLE001 - mapped to the language's own error codes
         raise rt.as_evaluation_error(error) from None
-    return Recording(result, interpreter.values, list(interpreter.reads))
+    pointers = [provenance] if isinstance(provenance, str) else [p for p in provenance or () if isinstance(p, str)]
+    return Recording(result, interpreter.values, list(interpreter.reads), pointers)

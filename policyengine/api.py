@@ -1,0 +1,33 @@
+"""The Python API billing systems call: one function per job."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .engine.decide import decide
+from .facts import check_facts
+from .packs import CompiledPack, load_pack, pack_for_month
+
+
+def evaluate(facts: dict, pack: CompiledPack | str | Path | None = None, options: dict[str, Any] | None = None,
+             trace: str = "compact") -> dict:
+    """The decision for one patient-month.
+
+    `pack`: a compiled pack, a pack directory or a bundled id; by default the bundled pack
+    effective in the facts' month. Raises DiagnosticError for invalid facts, an unknown
+    option or a month no pack covers. Unknown keys in the facts become warning findings.
+    """
+    checked = check_facts(facts)
+    compiled = pack if isinstance(pack, CompiledPack) else (
+        load_pack(pack) if pack is not None else pack_for_month(checked.data["month"]))
+    decision = decide(compiled, checked.data, options, trace)
+    for warning in checked.warnings:
+        decision["findings"].append({"id": "facts.unknown_field", "severity": "warning",
+                                     "message": warning.message, "evidence": [warning.where]})
+    return decision
+
+
+def to_json(decision: dict) -> str:
+    """The canonical serialization: same decision, same bytes."""
+    return json.dumps(decision, ensure_ascii=False, indent=2) + "\n"

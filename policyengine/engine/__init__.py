@@ -1,0 +1,4 @@
+"""The evaluator: patient-month facts and a compiled pack in, a decision out."""
+from .decide import decide, resolve_options
+
+__all__ = ["decide", "resolve_options"]

@@ -1,0 +1,153 @@
+"""Finding, reading and merging rule-pack files (before any expression is compiled).
+
+A pack is a directory holding `pack.yaml`. `extends:` names a bundled pack id or a
+directory relative to the file, so a year builds on the year before and a practice
+overlay builds on a bundled year. Merging is by name (options, parameters, codes,
+definitions) or by id (gates, rules, findings); a parameter's dated values are merged
+date by date, OpenFisca style. Every merged entry remembers the file and JSON pointer it
+came from, so errors found later point into the right file.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .. import schemacheck
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..yamlsource import YamlDocument, load_yaml_file
+
+PACK_FILE = "pack.yaml"
+_NAMED = ("options", "parameters", "codes", "definitions")
+_LISTED = ("gates", "rules", "findings")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One merged pack entry and where it was written."""
+
+    value: Any
+    doc: YamlDocument = field(repr=False, compare=False)
+    pointer: str
+
+
+@dataclass
+class SourcePack:
+    """A pack after `extends` is resolved: entries in order, each with its origin."""
+
+    meta: Entry
+    chain: list[str]
+    conversion_factor: Entry | None = None
+    options: dict[str, Entry] = field(default_factory=dict)
+    parameters: dict[str, Entry] = field(default_factory=dict)
+    #: per parameter, per date: where that dated value was written
+    parameter_values: dict[str, dict[str, Entry]] = field(default_factory=dict)
+    codes: dict[str, Entry] = field(default_factory=dict)
+    definitions: dict[str, Entry] = field(default_factory=dict)
+    gates: dict[str, Entry] = field(default_factory=dict)
+    rules: dict[str, Entry] = field(default_factory=dict)
+    findings: dict[str, Entry] = field(default_factory=dict)
+
+    def canonical(self) -> dict:
+        """The resolved content, independent of layout, comments and file names."""
+        params = {}
+        for name, entry in self.parameters.items():
+            values = {d: e.value for d, e in sorted(self.parameter_values[name].items())}
+            params[name] = {**entry.value, "values": values}
+        return {
+            "pack": self.meta.value,
+            "conversion_factor": self.conversion_factor.value if self.conversion_factor else None,
+            "options": {k: e.value for k, e in self.options.items()},
+            "parameters": params,
+            "codes": {k: e.value for k, e in self.codes.items()},
+            "definitions": {k: e.value for k, e in self.definitions.items()},
+            **{section: [e.value for e in getattr(self, section).values()] for section in _LISTED},
+        }
+
+
+@functools.cache
+def _pack_validator() -> jsonschema.Draft202012Validator:
+    text = (files("policyengine.bundled.schemas") / "rulepack.schema.json").read_text(encoding="utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def bundled_root() -> Path:
+    return Path(str(files("policyengine.bundled.rulepacks")))
+
+
+def bundled_ids() -> list[str]:
+    return sorted(p.name for p in bundled_root().iterdir() if (p / PACK_FILE).is_file())
+
+
+def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """A pack directory from a path (to the directory or its pack.yaml) or a bundled id."""
+    candidates = [Path(ref)]
+    if relative_to is not None:
+        candidates.insert(0, relative_to / ref)
+    for path in candidates:
+        if path.is_file() and path.name == PACK_FILE:
+            return path.parent
+        if (path / PACK_FILE).is_file():
+            return path
+    if isinstance(ref, str) and (bundled_root() / ref / PACK_FILE).is_file():
+        return bundled_root() / ref
+    known = ", ".join(bundled_ids()) or "none"
+    raise DiagnosticError([Diagnostic("pack.not_found", f"no rule pack at '{ref}'", where=str(ref),
+                                      hint=f"give a pack directory or a bundled pack id ({known})")])
+
+
+def _read(directory: Path) -> YamlDocument:
+    doc = load_yaml_file(directory / PACK_FILE)
+    if not isinstance(doc.data, dict):
+        raise DiagnosticError([Diagnostic("pack.invalid", "a pack file must be a mapping", doc.span(""))])
+    problems = schemacheck.check(doc.data, _pack_validator(), kind="pack", locate=doc.locate)
+    if problems:
+        raise DiagnosticError(problems)
+    return doc
+
+
+def load_source(ref: str | Path, _seen: tuple[Path, ...] = ()) -> SourcePack:
+    """Read a pack and everything it extends; raises DiagnosticError."""
+    directory = resolve_pack_dir(ref).resolve()
+    if directory in _seen:
+        cycle = " -> ".join(p.name for p in (*_seen, directory))
+        raise DiagnosticError([Diagnostic("pack.extends_cycle", f"packs extend each other in a cycle: {cycle}",
+                                          where=str(directory / PACK_FILE))])
+    doc = _read(directory)
+    data = doc.data
+    if "extends" in data:
+        try:
+            base = load_source(resolve_pack_dir(data["extends"], directory), (*_seen, directory))
+        except DiagnosticError as error:
+            if error.diagnostics[0].code == "pack.not_found":
+                raise DiagnosticError([Diagnostic("pack.not_found", f"extends an unknown pack '{data['extends']}'",
+                                                  doc.span("/extends"), hint=error.diagnostics[0].hint)]) from None
+            raise
+        base.chain.insert(0, data["pack"]["id"])
+        base.meta = Entry(data["pack"], doc, "/pack")
+    else:
+        base = SourcePack(Entry(data["pack"], doc, "/pack"), [data["pack"]["id"]])
+    _merge(base, doc)
+    return base
+
+
+def _merge(pack: SourcePack, doc: YamlDocument) -> None:
+    data = doc.data
+    if "conversion_factor" in data:
+        pack.conversion_factor = Entry(data["conversion_factor"], doc, "/conversion_factor")
+    for section in _NAMED:
+        for name, value in (data.get(section) or {}).items():
+            pointer = f"/{section}/{schemacheck.pointer([name])[1:]}"
+            getattr(pack, section)[name] = Entry(value, doc, pointer)
+            if section == "parameters":
+                dated = pack.parameter_values.setdefault(name, {})
+                for day in value["values"]:
+                    dated[day] = Entry(value["values"][day], doc, f"{pointer}/values/{day}")
+    for section in _LISTED:
+        for i, value in enumerate(data.get(section) or []):
+            getattr(pack, section)[value["id"]] = Entry(value, doc, f"/{section}/{i}")
