@@ -1,212 +1,146 @@
 """One patient-month in, one decision out (contract v1, section 2).
 
-Order of work: options resolved, definitions evaluated, pack gates (consent, established
-patient) checked, then each rule in pack order, then findings. A rule whose expression
-fails at run time is recorded as `status: error` and the decision goes on. The output is
-plain JSON data in a fixed key order, so the same facts and pack serialize byte for byte
-the same.
+Order of work: options resolved, definitions evaluated, the pack's gates (consent,
+established patient) checked, each rule in pack order, then findings. A rule whose
+expression fails at run time is recorded with `status: error` and the decision goes on.
+The output is plain JSON data in a fixed key order, so the same facts and pack serialize
+to the same bytes.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
 from typing import Any
 
 from .. import __version__
-from ..diagnostics import Diagnostic, DiagnosticError, did_you_mean
-from ..lang import DURATION, NOT_EVALUATED, EvaluationError, format_seconds
+from ..lang import CompiledExpression, EvaluationError
 from ..lang.runtime import last_day, round_half_up
-from ..packs.compiler import CompiledPack, Rule
+from ..packs.compiler import CompiledPack, Gate, Rule
+from .options import resolve_options
+from .values import canonical_sha256, in_words, to_json_value
+from .tracing import Tracer
 
 TRACE_FORMS = ("none", "compact", "full")
 
 
-def resolve_options(pack: CompiledPack, given: dict[str, Any] | None) -> dict[str, Any]:
-    """Every option the pack declares, defaults overridden by `given`; raises DiagnosticError."""
-    values = {name: option.default for name, option in pack.options.items()}
-    problems = []
-    for name, raw in (given or {}).items():
-        option = pack.options.get(name)
-        if option is None:
-            close = did_you_mean(name, pack.options)
-            problems.append(Diagnostic("option.unknown", f"unknown option '{name}'" + (f" (did you mean '{close}'?)" if close else ""),
-                                       where=f"--option {name}", hint="options: " + ", ".join(sorted(pack.options))))
-            continue
-        value = _coerce(raw, option.type)
-        if value is None or (option.allowed and value not in option.allowed):
-            allowed = ", ".join(map(str, option.allowed)) or f"a {option.type}"
-            problems.append(Diagnostic("option.bad_value", f"option '{name}' cannot be {raw!r}",
-                                       where=f"--option {name}", hint=f"allowed: {allowed}"))
-            continue
-        values[name] = value
-    if problems:
-        raise DiagnosticError(problems)
-    return values
-
-
-def _coerce(raw: Any, kind: str) -> Any:
-    if not isinstance(raw, str):
-        return raw if (kind == "bool") == isinstance(raw, bool) else None
-    if kind == "bool":
-        return {"true": True, "false": False}.get(raw.lower())
-    if kind == "int":
-        return int(raw) if raw.isdigit() else None
-    return raw
-
-
-def _display(value: Any, expression) -> Any:
-    """A value as JSON: durations stay whole seconds, money and decimals become strings."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_display(v, None) for v in value]
-    return value
-
-
-def _words(value: Any, expression) -> str:
-    if expression is not None and expression.type == DURATION and isinstance(value, int):
-        return format_seconds(value)
-    return str(value)
-
-
-def service_date(pack: CompiledPack, clock: str, facts: dict) -> str:
-    """The date of service of a code's line: the last day of its period."""
+def service_date(clock: str, facts: dict) -> str:
+    """The date of service of a line: the last day of its period (the monitoring period
+    for device codes, the calendar month for time codes)."""
     period = facts.get("monitoring_period")
     if clock != "calendar_month" and period:
         return period["end"]
     return last_day(facts["month"])
 
 
-def canonical_sha256(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class _Run:
-    def __init__(self, pack: CompiledPack, facts: dict, options: dict, trace: str) -> None:
-        self.pack, self.facts, self.options, self.trace_form = pack, facts, options, trace
-        self.month_day = last_day(facts["month"])
+    def __init__(self, pack: CompiledPack, facts: dict, options: dict, tracer: Tracer) -> None:
+        self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
+        self.month_params = pack.params_at(last_day(facts["month"]))
         self.defs: dict[str, Any] = {}
-        self.trace: list[Any] = []
 
-    def params(self, code: str) -> dict:
-        return self.pack.params_at(service_date(self.pack, self.pack.codes[code].clock, self.facts))
+    def eval(self, slot: str, expression: CompiledExpression, params: dict) -> Any:
+        return self.tracer.eval(slot, expression, (self.facts, self.defs, params, self.options))
 
-    def eval(self, label: str, expression, params: dict) -> Any:
-        if self.trace_form == "none":
-            return expression.evaluate(self.facts, self.defs, params, self.options)
-        traced = expression.trace(self.facts, self.defs, params, self.options)
-        if self.trace_form == "full":
-            parts = [{"expr": _text(node), "value": _display(v, None)}
-                     for node, v in zip(expression.nodes, traced.values)
-                     if v is not NOT_EVALUATED and node.span is not None]
-            self.trace.append({"id": label, "expression": expression.text, "value": _display(traced.result, None),
-                               "parts": parts, "reads": traced.reads})
-        else:
-            self.trace.append(_display(traced.result, None))
-        return traced.result
+    def params_for(self, code: str) -> dict:
+        return self.pack.params_at(service_date(self.pack.codes[code].clock, self.facts))
 
-    def run(self) -> dict:
-        pack, facts = self.pack, self.facts
-        month_params = pack.params_at(self.month_day)
+    def decide(self) -> dict:
+        pack = self.pack
         for name, expression in pack.definitions:
-            self.defs[name] = self.eval(f"definition {name}", expression, month_params)
+            self.defs[name] = self.eval(f"definition:{name}", expression, self.month_params)
         failed_gate = None
         for gate in pack.gates:
-            if not self.eval(f"gate {gate.id}", gate.when, month_params) and failed_gate is None:
+            passed = self.eval(f"gate:{gate.id}", gate.when, self.month_params)
+            if not passed and failed_gate is None:
                 failed_gate = gate
-        billable, not_billable = [], []
+        billable: list[dict] = []
+        not_billable: list[dict] = []
         billed: dict[str, int] = {}
         for rule in pack.rules:
-            outcome = self.rule(rule, failed_gate, billed)
-            (billable if "units" in outcome else not_billable).append(outcome)
-        findings = self.findings()
-        total = sum((Decimal(line["amount"]) for line in billable), Decimal("0.00"))
-        decision = {
-            "patient_id": facts["patient_id"], "month": facts["month"],
+            line = self.gated(rule, failed_gate) if failed_gate else self.rule(rule, billed)
+            (billable if "units" in line else not_billable).append(line)
+        findings = [f for f in (self.finding(finding) for finding in pack.findings) if f is not None]
+        total = sum((Decimal(line["amount"]) for line in billable), Decimal("0"))
+        return {
+            "patient_id": self.facts["patient_id"],
+            "month": self.facts["month"],
             "pack": {"id": pack.id, "version": pack.version, "fee_schedule_year": pack.fee_schedule_year,
                      "sha256": pack.sha256},
             "engine": {"version": __version__},
-            "facts_sha256": canonical_sha256(facts),
+            "facts_sha256": canonical_sha256(self.facts),
             "options": dict(sorted(self.options.items())),
-            "billable": billable, "not_billable": not_billable, "findings": findings,
+            "billable": billable,
+            "not_billable": not_billable,
+            "findings": findings,
             "opportunities": [],
             "total": str(total.quantize(Decimal("0.01"))),
         }
-        if self.trace_form != "none":
-            decision["trace"] = {"form": self.trace_form, "pack_sha256": pack.sha256,
-                                 "entries": self.trace if self.trace_form == "full" else
-                                 [list(self._labels()), self.trace]}
-        return decision
 
-    def _labels(self):
-        yield from (f"definition {n}" for n, _ in self.pack.definitions)
-        yield from (f"gate {g.id}" for g in self.pack.gates)
+    @staticmethod
+    def gated(rule: Rule, gate: Gate) -> dict:
+        return {"code": rule.code, "rule": rule.id, "status": gate.status, "reason": gate.reason,
+                "actual": None, "required": None}
 
-    def rule(self, rule: Rule, failed_gate, billed: dict[str, int]) -> dict:
-        base = {"code": rule.code, "rule": rule.id}
-        if failed_gate is not None:
-            return {**base, "status": failed_gate.status, "reason": failed_gate.reason, "actual": None, "required": None}
-        params = self.params(rule.code)
+    def rule(self, rule: Rule, billed: dict[str, int]) -> dict:
+        params = self.params_for(rule.code)
+        slot = f"rule:{rule.id}"
         try:
-            met = self.eval(f"rule {rule.id}", rule.when, params)
-            actual = self.eval(f"rule {rule.id} actual", rule.actual, params) if rule.actual else None
-            required = self.eval(f"rule {rule.id} required", rule.required, params) if rule.required else None
-            blocked = [c for c in rule.excludes if c in billed] + [c for c in rule.requires if c not in billed]
-            if not met or blocked or rule.code in billed:
-                reason = _fill(rule.reason_not_met, actual, required, rule)
-                if met and blocked:
-                    reason = f"not billable with {', '.join(blocked)}" if blocked[0] in rule.excludes else \
-                        f"needs {', '.join(blocked)} in the same period"
-                return {**base, "status": "not_met", "reason": reason,
-                        "actual": _display(actual, rule.actual), "required": _display(required, rule.required)}
-            units = self.eval(f"rule {rule.id} units", rule.units, params) if rule.units else 1
+            met = self.eval(f"{slot}:when", rule.when, params)
+            actual = self.eval(f"{slot}:actual", rule.actual, params) if rule.actual else None
+            required = self.eval(f"{slot}:required", rule.required, params) if rule.required else None
+            units = self.eval(f"{slot}:units", rule.units, params) if (met and rule.units) else int(bool(met))
+            rate = self.rate(rule.code, params) if units > 0 else None
         except EvaluationError as error:
-            return {**base, "status": "error", "reason": f"{error.code}: {error.message}", "actual": None, "required": None}
+            return {"code": rule.code, "rule": rule.id, "status": "error",
+                    "reason": f"{error.message} [{error.code}]", "actual": None, "required": None}
+        shortfall = {"actual": to_json_value(actual), "required": to_json_value(required)}
+        excluded = [code for code in rule.excludes if code in billed]
+        missing = [code for code in rule.requires if code not in billed]
+        if units > 0 and (excluded or missing or rule.code in billed):
+            reason = (f"not billable with {', '.join(excluded)} in the same period" if excluded else
+                      f"needs {', '.join(missing)} in the same period" if missing else
+                      f"{rule.code} is already billed by an earlier rule")
+            return {"code": rule.code, "rule": rule.id, "status": "not_met", "reason": reason, **shortfall}
+        words = {"actual": in_words(actual, rule.actual), "required": in_words(required, rule.required)}
         if units <= 0:
-            return {**base, "status": "not_met", "reason": _fill(rule.reason_not_met, actual, required, rule),
-                    "actual": _display(actual, rule.actual), "required": _display(required, rule.required)}
+            return {"code": rule.code, "rule": rule.id, "status": "not_met",
+                    "reason": rule.reason_not_met.format(**words), **shortfall}
         billed[rule.code] = units
-        rate = self.rate(rule.code, params)
-        return {**base, "units": units, "amount": str(rate * units), "reason": _fill(rule.reason_met, actual, required, rule)}
+        return {"code": rule.code, "units": units, "amount": str(rate * units), "rule": rule.id,
+                "reason": rule.reason_met.format(**words)}
 
     def rate(self, code: str, params: dict) -> Decimal:
-        spec = self.pack.codes[code]
-        rvu = spec.rvu.evaluate(self.facts, self.defs, params, self.options)
-        cf = self.pack.conversion_factor.evaluate(self.facts, self.defs, params, self.options)
-        return round_half_up(Decimal(rvu) * cf, 2)
+        """RVU x conversion factor, rounded half-up to cents (contract section 2)."""
+        args = (self.facts, self.defs, params, self.options)
+        rvu = self.pack.codes[code].rvu.evaluate(*args)
+        factor = self.pack.conversion_factor.evaluate(*args)
+        return round_half_up(Decimal(rvu) * factor, 2)
 
-    def findings(self) -> list[dict]:
-        out = []
-        params = self.pack.params_at(self.month_day)
-        for finding in self.pack.findings:
-            try:
-                if not self.eval(f"finding {finding.id}", finding.when, params):
-                    continue
-                evidence = []
-                if finding.evidence is not None:
-                    evidence = finding.evidence.trace(self.facts, self.defs, params, self.options).details().result_pointers
-            except EvaluationError as error:
-                out.append({"id": finding.id, "severity": "error", "message": f"{error.code}: {error.message}",
-                            "evidence": []})
-                continue
-            out.append({"id": finding.id, "severity": finding.severity, "message": finding.message,
-                        "evidence": evidence})
-        return out
-
-
-def _text(node) -> str:
-    span = node.span
-    return " ".join(span.source.text[span.start:span.end].split())
-
-
-def _fill(template: str, actual: Any, required: Any, rule: Rule) -> str:
-    return template.format(actual=_words(actual, rule.actual), required=_words(required, rule.required))
+    def finding(self, finding) -> dict | None:
+        try:
+            if not self.eval(f"finding:{finding.id}", finding.when, self.month_params):
+                return None
+            evidence = []
+            if finding.evidence is not None:
+                args = (self.facts, self.defs, self.month_params, self.options)
+                evidence = finding.evidence.trace(*args).details().result_pointers
+        except EvaluationError as error:
+            return {"id": finding.id, "severity": "error", "message": f"{error.message} [{error.code}]", "evidence": []}
+        return {"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence}
 
 
 def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = None, trace: str = "compact") -> dict:
-    """The decision for checked facts; options are raw values (strings from a command line are coerced)."""
+    """The decision for facts already checked against the facts schema.
+
+    `options` are raw values (strings from a command line are coerced); `trace` is one of
+    none, compact (values aligned with `pack.trace_slots`) or full.
+    """
     if trace not in TRACE_FORMS:
-        raise ValueError(f"trace must be one of {TRACE_FORMS}")
-    return _Run(pack, facts, resolve_options(pack, options), trace).run()
+        raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
+    tracer = Tracer(pack, trace)
+    decision = _Run(pack, facts, resolve_options(pack, options), tracer).decide()
+    if trace != "none":
+        decision["trace"] = tracer.output()
+    return decision
+
+
+__all__ = ["TRACE_FORMS", "decide", "service_date"]

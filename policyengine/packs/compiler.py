@@ -117,6 +117,22 @@ class CompiledPack:
     findings: tuple[Finding, ...]
     environment: Environment = field(repr=False)
 
+    @functools.cached_property
+    def trace_slots(self) -> tuple[str, ...]:
+        """The pack's rule table: one slot per traced expression, in evaluation order.
+        A compact trace is a list of values aligned with these slots."""
+        slots = [f"definition:{name}" for name, _ in self.definitions]
+        slots += [f"gate:{gate.id}" for gate in self.gates]
+        for rule in self.rules:
+            slots += [f"rule:{rule.id}:{part}" for part in ("when", "actual", "required", "units")
+                      if part == "when" or getattr(rule, part) is not None]
+        slots += [f"finding:{finding.id}" for finding in self.findings]
+        return tuple(slots)
+
+    @functools.cached_property
+    def slot_index(self) -> dict[str, int]:
+        return {slot: i for i, slot in enumerate(self.trace_slots)}
+
     def covers(self, day: str) -> bool:
         return self.effective_from <= day <= self.effective_to
 

@@ -1,0 +1,87 @@
+"""The `policyengine` command (contract v1, section 3).
+
+Exit status: 0 the command did its job; 1 it ran and found failures (an invalid pack);
+2 usage errors and unreadable or invalid input. Errors go to stderr as
+`where: message [code]` with a caret under the source line, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from . import __version__
+from .api import evaluate as evaluate_facts
+from .api import to_json
+from .diagnostics import DiagnosticError, render_all
+from .facts import parse_facts_text
+from .packs import load_pack
+from .render import render_text
+
+EXIT_FAILURES = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(error: DiagnosticError, status: int) -> NoReturn:
+    click.echo(render_all(error.diagnostics), err=True)
+    sys.exit(status)
+
+
+def _read_text(path: str) -> tuple[str, str]:
+    if path == "-":
+        return click.get_text_stream("stdin").read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise click.UsageError(f"cannot read {path}: {reason}") from None
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--option")
+        options[name.strip()] = value.strip()
+    return options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policyengine")
+def main() -> None:
+    """Explainable Medicare RPM billing decisions from versioned YAML rule packs."""
+
+
+@main.command()
+@click.argument("facts", metavar="FACTS")
+@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in the facts' month).")
+@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set a pack option, e.g. --option messaging_counts=true. Repeatable.")
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="full", show_default=True,
+              help="How much of the rule trace the decision carries.")
+def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], output_format: str, trace: str) -> None:
+    """Decide one patient-month. FACTS is a JSON or YAML file, or - for stdin."""
+    text, name = _read_text(facts)
+    try:
+        data = parse_facts_text(text, name)
+        pack = load_pack(pack_ref) if pack_ref else None
+        decision = evaluate_facts(data, pack, _options(option_pairs), trace)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    click.echo(to_json(decision) if output_format == "json" else render_text(decision), nl=False)
+
+
+@main.command()
+@click.argument("pack_ref", metavar="PACK")
+def validate(pack_ref: str) -> None:
+    """Check a pack: schema, expressions, types and references."""
+    try:
+        pack = load_pack(pack_ref)
+    except DiagnosticError as error:
+        missing = error.diagnostics[0].code == "pack.not_found" and error.diagnostics[0].span is None
+        _fail(error, EXIT_BAD_INPUT if missing else EXIT_FAILURES)
+    click.echo(f"{pack.id} {pack.version} is valid: {len(pack.rules)} rules, {len(pack.findings)} findings, "
+               f"{len(pack.parameters)} parameters, {len(pack.options)} options (sha256 {pack.sha256[:12]})")

@@ -1,0 +1,43 @@
+"""Values as the decision shows them: JSON data, words, and canonical hashes."""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from ..lang import DURATION, CompiledExpression, format_seconds
+
+
+def to_json_value(value: Any) -> Any:
+    """JSON data for a value: durations and counts stay integers, decimals and money
+    become strings ("51.77"), so no float ever appears."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json_value(v) for k, v in value.items()}
+    return value
+
+
+def compact(value: Any) -> Any:
+    """A value for a compact trace: records are named by their id (or left out as "{…}")."""
+    if isinstance(value, dict):
+        return value.get("id", "{…}")
+    if isinstance(value, (list, tuple)):
+        return [compact(v) for v in value]
+    return to_json_value(value)
+
+
+def in_words(value: Any, expression: CompiledExpression | None) -> str:
+    """A value in a reason sentence: '19 min 59 s', '16', '51.77'."""
+    if expression is not None and expression.type == DURATION and isinstance(value, int):
+        return format_seconds(value)
+    return str(to_json_value(value))
+
+
+def canonical_sha256(data: Any) -> str:
+    """sha256 of the canonical JSON of some data (sorted keys, no spaces)."""
+    text = json.dumps(to_json_value(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
