@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from importlib.resources import files
 from typing import Any, Iterator
 
@@ -62,7 +63,7 @@ def parse_facts_text(text: str, name: str) -> Any:
     problem: JSON's when the text looks like JSON, YAML's otherwise.
     """
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as json_error:
         try:
             return yaml.load(text, Loader=_FactsLoader)
@@ -157,7 +158,31 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> 
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_ReferenceValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    """Facts hold no fractions: 600.0 is not a duration in whole seconds (JSON Schema would
+    accept it as an integer; the engine would then compute with a float)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_ReferenceValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
+
+
+def _has_fraction(node: Any) -> bool:
+    """Whether a float or Decimal sits anywhere in the document (the fast validator
+    would accept 600.0 as an integer, so such a document takes the reference path)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, (float, Decimal)):
+            return True
+    return False
 
 
 @functools.cache
@@ -177,7 +202,7 @@ def _severity(code: str) -> str:
 def _schema_diagnostics(data: Any) -> list[Diagnostic]:
     """Errors and warnings (unknown keys) against the schema; none for a valid record."""
     fast = _fast_validator()
-    if fast is not None:
+    if fast is not None and not _has_fraction(data):
         try:
             if fast.is_valid(data):
                 return []
