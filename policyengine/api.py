@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine.decide import decide
-from .facts import check_facts
+from .facts import check_facts, check_with_schema
 from .packs import CompiledPack, load_pack, pack_for_month
 
 
@@ -18,9 +18,12 @@ def evaluate(facts: dict, pack: CompiledPack | str | Path | None = None, options
     effective in the facts' month. Raises DiagnosticError for invalid facts, an unknown
     option or a month no pack covers. Unknown keys in the facts become warning findings.
     """
-    checked = check_facts(facts)
-    compiled = pack if isinstance(pack, CompiledPack) else (
-        load_pack(pack) if pack is not None else pack_for_month(checked.data["month"]))
+    if pack is None:
+        checked = check_facts(facts)
+        compiled = pack_for_month(checked.data["month"])
+    else:
+        compiled = pack if isinstance(pack, CompiledPack) else load_pack(pack)
+        checked = check_facts(facts) if compiled.facts_schema is None else check_with_schema(facts, compiled.facts_schema)
     decision = decide(compiled, checked.data, options, trace)
     for warning in checked.warnings:
         decision["findings"].append({"id": "facts.unknown_field", "severity": "warning",

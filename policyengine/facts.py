@@ -86,6 +86,26 @@ def check_facts(data: Any) -> CheckedFacts:
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
 
 
+def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
+    """Facts for a pack that declares its own facts schema: that schema's errors (all of
+    them) and unknown-key warnings; the contract's calendar checks do not apply."""
+    fast, reference = _validators_for(json.dumps(schema, sort_keys=True))
+    if fast is not None and not _has_fraction(data) and fast.is_valid(data):
+        return CheckedFacts(data=data, warnings=())
+    diagnostics = schemacheck.check(data, reference, kind="facts", severity_of=_severity)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise DiagnosticError(errors)
+    return CheckedFacts(data=data, warnings=tuple(diagnostics))
+
+
+@functools.lru_cache(maxsize=32)
+def _validators_for(schema_json: str) -> tuple[Any, Any]:
+    schema = json.loads(schema_json)
+    fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
+    return fast, _ReferenceValidator(schema)
+
+
 @functools.cache
 def facts_schema() -> dict:
     """The facts schema, parsed once (shared: do not mutate it)."""

@@ -70,8 +70,12 @@ def _record(schema: dict, node: dict, name: str) -> Record:
     return record(name, fields)
 
 
+def record_from_schema(schema: dict) -> Record:
+    """The record type of the documents a JSON Schema describes."""
+    return _record(schema, schema, "facts")
+
+
 @functools.cache
 def facts_record() -> Record:
-    """The patient-month record type, built once from the facts schema."""
-    schema = facts_schema()
-    return _record(schema, schema, "facts")
+    """The patient-month record type of the contract, built once from its facts schema."""
+    return record_from_schema(facts_schema())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
-from ..engine.environment import facts_record
+from ..engine.environment import facts_record, record_from_schema
 from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment, FieldSpec,
                     ListOf, Type, compile_expression, nodes, record)
 from ..lang.parser import parse
@@ -111,6 +111,8 @@ class CompiledPack:
     parameters: dict[str, Parameter]
     codes: dict[str, Code]
     conversion_factor: CompiledExpression
+    #: the pack's own facts schema, or None for the contract's (schemas/facts.schema.json)
+    facts_schema: dict | None
     definitions: tuple[tuple[str, CompiledExpression], ...]
     gates: tuple[Gate, ...]
     rules: tuple[Rule, ...]
@@ -223,18 +225,19 @@ class _Compiler:
         src = self.source
         parameters = {name: self.parameter(name, entry) for name, entry in src.parameters.items()}
         options = {name: self.option(name, entry) for name, entry in src.options.items()}
+        facts_type = record_from_schema(src.facts_schema) if src.facts_schema is not None else facts_record()
         params_record = record("params", {n: FieldSpec(p.type, required=True) for n, p in parameters.items() if p})
         options_record = record("options", {n: FieldSpec(OPTION_TYPES[o.type], required=True) for n, o in options.items()})
         namespaces = {"params": params_record, "options": options_record}
         definitions: list[tuple[str, CompiledExpression]] = []
         types: dict[str, Type] = {}
         for name, entry in src.definitions.items():
-            env = Environment(facts_record(), dict(types), namespaces)
+            env = Environment(facts_type, dict(types), namespaces)
             compiled = self.expression(entry, "", env, None, f"definition {name}")
             if compiled is not None:
                 definitions.append((name, compiled))
                 types[name] = compiled.type
-        env = Environment(facts_record(), types, namespaces)
+        env = Environment(facts_type, types, namespaces)
         codes = {}
         for code, entry in src.codes.items():
             rvu = self.expression(entry, "rvu", env, DECIMAL, f"rvu {code}")
@@ -259,6 +262,7 @@ class _Compiler:
             sha256=hashlib.sha256(_canonical_json(src.canonical()).encode()).hexdigest(),
             options=options, parameters={n: p for n, p in parameters.items() if p}, codes=codes,
             conversion_factor=cf,  # type: ignore[arg-type]
+            facts_schema=src.facts_schema,
             definitions=tuple(definitions), gates=gates, rules=rules, findings=findings, environment=env,
         )
 

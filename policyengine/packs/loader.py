@@ -43,6 +43,9 @@ class SourcePack:
     meta: Entry
     chain: list[str]
     conversion_factor: Entry | None = None
+    #: a pack-specific facts schema (already read), and where it was named
+    facts_schema: dict | None = None
+    facts_schema_entry: Entry | None = None
     options: dict[str, Entry] = field(default_factory=dict)
     parameters: dict[str, Entry] = field(default_factory=dict)
     #: per parameter, per date: where that dated value was written
@@ -61,6 +64,7 @@ class SourcePack:
             params[name] = {**entry.value, "values": values}
         return {
             "pack": self.meta.value,
+            "facts_schema": self.facts_schema,
             "conversion_factor": self.conversion_factor.value if self.conversion_factor else None,
             "options": {k: e.value for k, e in self.options.items()},
             "parameters": params,
@@ -136,8 +140,27 @@ def load_source(ref: str | Path, _seen: tuple[Path, ...] = ()) -> SourcePack:
     return base
 
 
+def _read_facts_schema(entry: Entry) -> dict:
+    path = Path(entry.doc.source.name).parent / entry.value
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except (OSError, ValueError, jsonschema.SchemaError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+        raise DiagnosticError([Diagnostic("pack.bad_facts_schema", f"cannot use facts schema {path}: {reason}",
+                                          entry.doc.span(entry.pointer))]) from None
+    missing = {"patient_id", "month"} - set(schema.get("required", ()))
+    if missing:
+        raise DiagnosticError([Diagnostic("pack.bad_facts_schema", "a facts schema must require "
+                                          + " and ".join(sorted(missing)), entry.doc.span(entry.pointer))])
+    return schema
+
+
 def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     data = doc.data
+    if "facts_schema" in data:
+        pack.facts_schema_entry = Entry(data["facts_schema"], doc, "/facts_schema")
+        pack.facts_schema = _read_facts_schema(pack.facts_schema_entry)
     if "conversion_factor" in data:
         pack.conversion_factor = Entry(data["conversion_factor"], doc, "/conversion_factor")
     for section in _NAMED:
