@@ -13,6 +13,7 @@ from typing import Any
 
 from ..lang import NOT_EVALUATED, CompiledExpression
 from ..packs.compiler import CompiledPack
+from .ledger import filters, pointers_by_identity
 from .values import compact, to_json_value
 
 
@@ -27,7 +28,7 @@ class Tracer:
         self.form = form
         self.values: list[Any] = [None] * len(pack.trace_slots) if form == "compact" else []
         self.entries: list[dict] = []
-        self.params_days: set[str] = set()
+        self.known_pointers: dict[int, str] | None = None
 
     def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
         if self.form == "none":
@@ -39,8 +40,14 @@ class Tracer:
             parts = [{"expr": _source_text(node), "value": to_json_value(value)}
                      for node, value in zip(expression.nodes[1:], traced.values[1:])
                      if value is not NOT_EVALUATED and node.span is not None]
-            self.entries.append({"slot": slot, "expression": " ".join(expression.text.split()),
-                                 "value": to_json_value(traced.result), "parts": parts, "reads": traced.reads})
+            entry = {"slot": slot, "expression": " ".join(expression.text.split()),
+                     "value": to_json_value(traced.result), "parts": parts, "reads": traced.reads}
+            if self.known_pointers is None:
+                self.known_pointers = pointers_by_identity(args[0])
+            kept_and_dropped = filters(expression, traced, self.known_pointers)
+            if kept_and_dropped:
+                entry["filters"] = kept_and_dropped
+            self.entries.append(entry)
         return traced.result
 
     def output(self) -> dict:

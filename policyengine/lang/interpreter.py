@@ -36,6 +36,8 @@ class Recording:
     reads: list[str] = field(default_factory=list)
     #: where the result came from in the facts: a pointer per item for a list of facts
     result_pointers: list[str] = field(default_factory=list)
+    #: per preorder node outside predicates: where its value came from in the facts
+    provenance: dict[int, Any] = field(default_factory=dict)
 
 
 def _pointer_join(base: str, key: Any) -> str:
@@ -52,6 +54,7 @@ class _Interpreter:
         self.index = {id(node): i for i, node in enumerate(nodes)}
         self.values: list[Any] = [NOT_EVALUATED] * len(nodes)
         self.reads: dict[str, None] = {}
+        self.provenance: dict[int, Provenance] = {}
         self.items: list[tuple[Any, Provenance]] = []  # (item, provenance) per enclosing where
         self.item_path: tuple[int, ...] = ()
 
@@ -64,6 +67,8 @@ class _Interpreter:
             self.values[k].append((self.item_path, value))
         else:
             self.values[k] = value
+            if prov is not None:
+                self.provenance[k] = prov
         return value, prov
 
     def read(self, container: Any, prov: Provenance, name: str, spec: FieldSpec | None) -> tuple[Any, Provenance]:
@@ -186,4 +191,4 @@ def interpret(checked: Checked, facts: dict, defs: dict | None = None, namespace
     except Exception as error:  # noqa: BLE001 - mapped to the language's own error codes
         raise rt.as_evaluation_error(error) from None
     pointers = [provenance] if isinstance(provenance, str) else [p for p in provenance or () if isinstance(p, str)]
-    return Recording(result, interpreter.values, list(interpreter.reads), pointers)
+    return Recording(result, interpreter.values, list(interpreter.reads), pointers, interpreter.provenance)
