@@ -2,7 +2,7 @@
 
     from policyengine import evaluate, load_pack
     decision = evaluate(facts)                      # the bundled pack for the facts' month
-    decision = evaluate(facts, "cms-rpm-2026", options={"addon_max_units": 3})
+    decision = evaluate(facts, "path/to/pack", options={"an_option": "a value"})
 """
 
 __version__ = "0.1.0"

@@ -58,7 +58,7 @@ def main() -> None:
 @main.command()
 @click.argument("facts", metavar="FACTS")
 @click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in the facts' month).")
-@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set a pack option, e.g. --option messaging_counts=true. Repeatable.")
+@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
 @click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="full", show_default=True,
               help="How much of the rule trace the decision carries.")
@@ -85,3 +85,49 @@ def validate(pack_ref: str) -> None:
         _fail(error, EXIT_BAD_INPUT if missing else EXIT_FAILURES)
     click.echo(f"{pack.id} {pack.version} is valid: {len(pack.rules)} rules, {len(pack.findings)} findings, "
                f"{len(pack.parameters)} parameters, {len(pack.options)} options (sha256 {pack.sha256[:12]})")
+
+
+@main.command()
+@click.argument("in_path", metavar="IN.jsonl")
+@click.option("--out", "out_path", required=True, metavar="OUT.jsonl",
+              help="One line per input line, in order: a decision, or an error record {\"line\": N, \"error\": ...}. - for stdout.")
+@click.option("--csv", "csv_path", metavar="BILLABLE.csv", help="Also write the billable lines as CSV, for billing export.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes; each loads the pack once.")
+@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in each record's month).")
+@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
+@click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="compact", show_default=True,
+              help="How much of the rule trace each decision carries.")
+def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_ref: str | None,
+          option_pairs: tuple[str, ...], trace: str) -> None:
+    """Decide many patient-months: IN.jsonl holds one facts document per line (- for stdin).
+
+    Streamed: memory stays flat whatever the input size. A summary goes to stderr. Exit
+    status 1 when any record failed, 2 for unreadable input or bad arguments.
+    """
+    from .batch import input_size, run_batch_files
+
+    options = _options(option_pairs)
+    if in_path != "-":
+        try:
+            with open(in_path, "rb"):
+                pass
+        except OSError as error:
+            raise click.UsageError(f"cannot read {in_path}: {error.strerror or error}") from None
+    size = input_size(in_path)
+    stderr = click.get_text_stream("stderr")
+    show_bar = size is not None and size > 0 and stderr.isatty()
+    try:
+        if show_bar:
+            with click.progressbar(length=size, label="deciding", file=stderr) as bar:
+                summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
+                                          options=options, trace=trace, progress=bar.update)
+        else:
+            summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
+                                      options=options, trace=trace)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    except OSError as error:
+        raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
+    click.echo(summary.render(), err=True)
+    sys.exit(summary.exit_status)

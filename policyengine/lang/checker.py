@@ -243,7 +243,7 @@ class _Checker:
 
     def _optional_error(self, node: n.Node, t: Type) -> Type:
         return self.error("expr.maybe_missing", node, f"this value may be missing ({t})",
-                          hint="give a default with '??', e.g. consent.obtained ?? false, or test it with present(...)")
+                          hint="give a default with '??', e.g. x.flag ?? false, or test it with present(...)")
 
     def _require_bool(self, node: n.Node, t: Type, what: str) -> None:
         if t is ERROR:

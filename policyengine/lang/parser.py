@@ -253,7 +253,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceText) -> Diagnostic
                               source.span(pos, pos + width), hint=f"write '{word}'")
         if ch == '"':
             return Diagnostic("expr.unterminated_string", "this string is never closed", source.span(pos, len(text)),
-                              hint='close it with a double quote: "rpm"')
+                              hint='close it with a double quote: "text"')
         return Diagnostic("expr.syntax", f"unexpected character {ch!r}", span,
                           notes=(_expected(set(error.allowed or ())),) if error.allowed else ())
     token = getattr(error, "token", None)

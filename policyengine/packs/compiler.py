@@ -166,14 +166,25 @@ class _Compiler:
 
     def expression(self, entry: Entry, key: str, env: Environment, expect: Type | None, name: str
                    ) -> CompiledExpression | None:
-        pointer = f"{entry.pointer}/{key}" if key else entry.pointer
+        doc, pointer = entry.origin(key)
         try:
-            return compile_expression(entry.doc.embedded(pointer), env, expect, name=name)
+            return compile_expression(doc.embedded(pointer), env, expect, name=name)
         except DiagnosticError as error:
             self.diagnostics.extend(error.diagnostics)
             return None
 
+    def complete(self, kind: str, name: str, entry: Entry, keys: tuple[str, ...]) -> bool:
+        """Whether a merged entry has every key it needs (an overlay may omit what its base has)."""
+        missing = [key for key in keys if key not in entry.value]
+        if missing:
+            self.diagnostics.append(Diagnostic(
+                "pack.missing_field", f"{kind} '{name}' needs {', '.join(missing)}", entry.doc.span(entry.pointer, key=True),
+                hint=f"a new {kind} states {', '.join(keys)}; an overlay of an existing one may state only what changes"))
+        return not missing
+
     def parameter(self, name: str, entry: Entry) -> Parameter | None:
+        if not self.complete("parameter", name, entry, ("type", "values")):
+            return None
         declared = PARAMETER_TYPES[entry.value["type"]]
         values = []
         for day, dated in sorted(self.source.parameter_values[name].items(), reverse=True):
@@ -206,12 +217,14 @@ class _Compiler:
         elif declared == MONEY and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
             return Decimal(raw)
         example = {MONEY: "$33.4009", DURATION: "20 min", DATE: "2026-01-01", BOOL: "true", INT: "16",
-                   DECIMAL: "1.55", STRING: "phone", ListOf(STRING): "[phone, video]"}[declared]
+                   DECIMAL: "1.55", STRING: "some text", ListOf(STRING): "[first, second]"}[declared]
         self.diagnostics.append(Diagnostic("pack.bad_value", f"this value is not a {declared}",
                                            dated.doc.span(pointer), hint=f"for example: {example}"))
         return None
 
-    def option(self, name: str, entry: Entry) -> Option:
+    def option(self, name: str, entry: Entry) -> Option | None:
+        if not self.complete("option", name, entry, ("type", "default", "description")):
+            return None
         spec = entry.value
         allowed = tuple(spec.get("values", ()))
         ok = {"bool": lambda v: isinstance(v, bool), "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -224,7 +237,8 @@ class _Compiler:
     def compile(self) -> CompiledPack:
         src = self.source
         parameters = {name: self.parameter(name, entry) for name, entry in src.parameters.items()}
-        options = {name: self.option(name, entry) for name, entry in src.options.items()}
+        options = {name: option for name, entry in src.options.items()
+                   if (option := self.option(name, entry)) is not None}
         facts_type = record_from_schema(src.facts_schema) if src.facts_schema is not None else facts_record()
         params_record = record("params", {n: FieldSpec(p.type, required=True) for n, p in parameters.items() if p})
         options_record = record("options", {n: FieldSpec(OPTION_TYPES[o.type], required=True) for n, o in options.items()})
@@ -240,6 +254,8 @@ class _Compiler:
         env = Environment(facts_type, types, namespaces)
         codes = {}
         for code, entry in src.codes.items():
+            if not self.complete("code", code, entry, ("descriptor", "clock", "rvu")):
+                continue
             rvu = self.expression(entry, "rvu", env, DECIMAL, f"rvu {code}")
             if rvu is not None:
                 codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu, entry.value.get("max_units"))

@@ -34,6 +34,12 @@ class Entry:
     value: Any
     doc: YamlDocument = field(repr=False, compare=False)
     pointer: str
+    #: for an entry merged from several files: key -> (file, pointer) of that key's value
+    origins: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def origin(self, key: str) -> tuple[YamlDocument, str]:
+        """The file and JSON pointer where `key` of this entry was written."""
+        return self.origins.get(key, (self.doc, f"{self.pointer}/{key}" if key else self.pointer))
 
 
 @dataclass
@@ -164,9 +170,15 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     if "conversion_factor" in data:
         pack.conversion_factor = Entry(data["conversion_factor"], doc, "/conversion_factor")
     for section in _NAMED:
+        entries = getattr(pack, section)
         for name, value in (data.get(section) or {}).items():
             pointer = f"/{section}/{schemacheck.pointer([name])[1:]}"
-            getattr(pack, section)[name] = Entry(value, doc, pointer)
+            base = entries.get(name)
+            if isinstance(value, dict) and base is not None:
+                origins = {key: base.origin(key) for key in base.value if key not in value}
+                entries[name] = Entry({**base.value, **value}, doc, pointer, origins)
+            else:
+                entries[name] = Entry(value, doc, pointer)
             if section == "parameters":
                 dated = pack.parameter_values.setdefault(name, {})
                 for day in value["values"]:
