@@ -138,8 +138,7 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
         raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
     tracer = Tracer(pack, trace)
     decision = _Run(pack, facts, resolve_options(pack, options), tracer).decide()
-    if trace != "none":
-        decision["trace"] = tracer.output()
+    decision["trace"] = tracer.output()
     return decision
 
 

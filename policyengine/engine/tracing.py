@@ -51,6 +51,8 @@ class Tracer:
         return traced.result
 
     def output(self) -> dict:
+        if self.form == "none":
+            return {"form": "none"}
         if self.form == "compact":
             return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}
         return {"form": "full", "entries": self.entries, "parameters": self._parameters()}

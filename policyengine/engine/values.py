@@ -11,13 +11,14 @@ from ..lang import DURATION, CompiledExpression, format_seconds
 
 def to_json_value(value: Any) -> Any:
     """JSON data for a value: durations and counts stay integers, decimals and money
-    become strings ("51.77"), so no float ever appears."""
+    become strings ("51.77"), so no float ever appears; records' keys are sorted, so the
+    order keys had in the input never shows in a decision."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
+        return {k: to_json_value(value[k]) for k in sorted(value)}
     return value
 
 

@@ -1,0 +1,91 @@
+"""Decisions from the bundled packs: the contract's shape, determinism, and pinned output."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import policyengine
+from policyengine.render import render_text
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+DECISION_SCHEMA = json.loads((ROOT / "schemas" / "decision.schema.json").read_text())
+
+
+def example(name: str) -> dict:
+    return json.loads((ROOT / "examples" / name).read_text())
+
+
+def codes(decision) -> list[tuple[str, int]]:
+    return [(line["code"], line["units"]) for line in decision["billable"]]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("trace", ["none", "compact", "full"])
+def test_every_example_decision_matches_the_decision_schema(path, trace):
+    facts = json.loads(path.read_text())
+    try:
+        decision = policyengine.evaluate(facts, trace=trace)
+    except policyengine.DiagnosticError as error:  # a month no bundled pack covers yet
+        assert error.diagnostics[0].code == "facts.no_pack"
+        return
+    jsonschema.Draft202012Validator(DECISION_SCHEMA).validate(json.loads(policyengine.to_json(decision)))
+
+
+def test_same_facts_and_pack_give_byte_identical_json():
+    facts = example("2026-03-voicemail-and-messages.json")
+    first = policyengine.to_json(policyengine.evaluate(facts, trace="full"))
+    shuffled = json.loads(json.dumps(facts), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    assert policyengine.to_json(policyengine.evaluate(shuffled, trace="full")) == first
+
+
+def test_money_is_decimal_strings_and_total_adds_up():
+    decision = policyengine.evaluate(example("2026-03-seed-22-minutes.json"))
+    assert [line["amount"] for line in decision["billable"]] == ["51.77", "52.11"]
+    assert decision["total"] == "103.88"
+
+
+def test_the_seed_examples():
+    assert codes(policyengine.evaluate(example("2026-03-seed-22-minutes.json")))[0] == ("99457", 1)
+    assert codes(policyengine.evaluate(example("2026-03-seed-three-7-minute-calls.json")))[0] == ("99457", 1)
+
+
+def test_19_min_59_s_is_not_99457_but_is_99470_in_2026():
+    decision = policyengine.evaluate(example("2026-03-19min59s.json"))
+    assert ("99457", 1) not in codes(decision) and ("99470", 1) in codes(decision)
+    denied = next(line for line in decision["not_billable"] if line["code"] == "99457")
+    assert denied["reason"] == "19 min 59 s of the required 20 min of RPM interactive time"
+    assert (denied["actual"], denied["required"]) == (1199, 1200)
+
+
+def test_no_consent_bills_nothing_and_says_documentation_missing():
+    facts = example("2026-03-seed-22-minutes.json")
+    facts["consent"] = None
+    decision = policyengine.evaluate(facts)
+    assert decision["billable"] == [] and decision["total"] == "0.00"
+    assert {line["status"] for line in decision["not_billable"]} == {"documentation_missing"}
+
+
+def test_an_option_relaxes_the_strict_reading():
+    facts = example("2026-03-voicemail-and-messages.json")
+    strict = policyengine.evaluate(facts)
+    relaxed = policyengine.evaluate(facts, options={"messaging_counts": True, "ai_system_counts": True})
+    assert "option.messaging_excluded" in [f["id"] for f in strict["findings"]]
+    assert relaxed["options"]["messaging_counts"] is True
+    assert ("99457", 1) in codes(relaxed) and ("99457", 1) not in codes(strict)
+
+
+def test_compact_trace_is_aligned_with_the_pack_rule_table():
+    decision = policyengine.evaluate(example("2026-03-seed-22-minutes.json"), trace="compact")
+    pack = policyengine.load_pack("cms-rpm-2026")
+    assert decision["trace"]["pack_sha256"] == pack.sha256
+    assert len(decision["trace"]["values"]) == len(pack.trace_slots)
+
+
+def test_decision_json_and_text_view(snapshot):
+    decision = policyengine.evaluate(example("2026-03-19min59s.json"), trace="full")
+    assert policyengine.to_json(decision) == snapshot(name="json")
+    assert render_text(decision) == snapshot(name="text")
