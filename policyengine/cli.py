@@ -59,7 +59,7 @@ def main() -> None:
 @click.argument("facts", metavar="FACTS")
 @click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in the facts' month).")
 @click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
-@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["json", "text", "markdown", "html"]), default="json", show_default=True)
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="full", show_default=True,
               help="How much of the rule trace the decision carries.")
 def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], output_format: str, trace: str) -> None:
@@ -71,7 +71,7 @@ def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], ou
         decision = evaluate_facts(data, pack, _options(option_pairs), trace)
     except DiagnosticError as error:
         _fail(error, EXIT_BAD_INPUT)
-    click.echo(to_json(decision) if output_format == "json" else render_text(decision), nl=False)
+    click.echo(to_json(decision) if output_format == "json" else render_text(decision) if output_format == "text" else _render_explanation(decision, pack, output_format), nl=False)
 
 
 @main.command()
@@ -131,3 +131,71 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
         raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
     click.echo(summary.render(), err=True)
     sys.exit(summary.exit_status)
+
+
+def _render_explanation(decision: dict, pack, output_format: str) -> str:
+    from .explain import explain as explain_decision
+    from .explain import render
+    return render(explain_decision(decision, pack), output_format)
+
+
+def _read_decision(path: str) -> tuple[dict, str]:
+    import json
+    text, name = _read_text(path)
+    try:
+        decision = json.loads(text)
+    except ValueError as error:
+        raise click.UsageError(f"{name} is not JSON: {error}") from None
+    if not isinstance(decision, dict) or "pack" not in decision or "facts_sha256" not in decision:
+        raise click.UsageError(f"{name} is not a decision (no /pack or /facts_sha256)")
+    return decision, text
+
+
+@main.command()
+@click.argument("decision_path", metavar="DECISION.json")
+@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack the decision names).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "html"]), default="text", show_default=True)
+def explain(decision_path: str, pack_ref: str | None, output_format: str) -> None:
+    """Explain a decision: why each code is or is not billable, the time ledger, the derivation.
+
+    Made for a decision evaluated with --trace full; with a compact trace, the parts that
+    need the full trace are named and the rest is shown."""
+    from .explain import explain as explain_decision
+    from .explain import render
+    decision, _ = _read_decision(decision_path)
+    try:
+        ex = explain_decision(decision, pack_ref)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    except (KeyError, TypeError, ValueError) as error:
+        raise click.UsageError(f"{decision_path} is not a decision this engine can explain: {error!r}") from None
+    click.echo(render(ex, output_format), nl=False)
+
+
+@main.command()
+@click.argument("decision_path", metavar="DECISION.json")
+@click.argument("facts", metavar="FACTS")
+@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack the decision names).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: str) -> None:
+    """Re-derive a decision from FACTS and confirm it byte for byte, or list what differs.
+
+    Exit 0 verified, 1 differs (facts, pack, engine or result changed), 2 bad input."""
+    import json
+    from .explain.verify import VerifyInputError, pack_for_decision, render_verification, verify_decision
+    decision, recorded_text = _read_decision(decision_path)
+    text, name = _read_text(facts)
+    try:
+        data = parse_facts_text(text, name)
+        pack = pack_for_decision(decision, pack_ref)
+        result = verify_decision(decision, data, pack, recorded_text)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    except VerifyInputError as error:
+        click.echo(f"{decision_path}: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    if output_format == "json":
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_verification(result), nl=False)
+    sys.exit(0 if result.verified else EXIT_FAILURES)
