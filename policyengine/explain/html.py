@@ -126,6 +126,8 @@ def render_html(ex: Explanation) -> str:
                             f'<td class="num">{_e(crossing.clock)}</td><td>earns {_e(", ".join(crossing.earned))}{replaced}</td></tr>')
         body.append("</table>")
         body.append(f"<p>Total counted: <b>{_e(_dur(ledger.total))}</b> ({_e(clock(ledger.total))}).")
+        if ledger.failed_gates:
+            body.append(f" No threshold earns a code: gate(s) {_e(', '.join(ledger.failed_gates))} not passed.")
         if ledger.cap:
             body.append(f" The add-on cap (<code>{_e(ledger.cap)}</code>) stopped counting at {_e(clock(ledger.cap_seconds or 0))}.")
         for note in ledger.not_added:

@@ -71,6 +71,8 @@ def render_markdown(ex: Explanation) -> str:
             out.append(f"| {row.date} | {_cell(row.id)} | `{row.pointer}` | {_dur(row.seconds)} | "
                        f"{'yes' if row.counted else 'no'} | {clock(row.running)} | {_cell(why)} |")
         out += ["", f"Total counted: **{_dur(ledger.total)}** ({clock(ledger.total)})."]
+        if ledger.failed_gates:
+            out.append(f"No threshold earns a code: gate(s) {', '.join(f'`{g}`' for g in ledger.failed_gates)} not passed.")
         if ledger.cap:
             out.append(f"The add-on cap (`{ledger.cap}`) stopped counting at {clock(ledger.cap_seconds or 0)}.")
         for note in ledger.not_added:

@@ -89,6 +89,7 @@ class LedgerRow:
     documentation_gap: bool
     running: int
     looked_at: list[str] = field(default_factory=list)
+    filter: str | None = None
     crossings: list[Crossing] = field(default_factory=list)
     capped: bool = False
 
@@ -102,6 +103,8 @@ class Ledger:
     cap: str | None
     cap_seconds: int | None
     not_added: list[str]
+    #: gates that failed: no time earns anything, so no threshold crossings are shown
+    failed_gates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -314,8 +317,7 @@ def _is_documentation_condition(condition: str | None) -> bool:
     """A condition that only asks for fields to be present: a documentation requirement."""
     if not condition:
         return False
-    stripped = condition.removeprefix("not ").strip("() ")
-    rest = _NONEMPTY.sub("", _PRESENT.sub("", stripped))
+    rest = _NONEMPTY.sub("", _PRESENT.sub("", condition.removeprefix("not ")))
     return bool(_PRESENT.search(condition) or _NONEMPTY.search(condition)) and not re.sub(r"\band\b|[()\s]", "", rest)
 
 
@@ -408,6 +410,7 @@ def build_ledger(decision: dict, pack: CompiledPack, tr: _Trace, definition: str
         guards[name] = guard.group(1) if guard else f"sum({name}.{summed[name]}) was not evaluated"
 
     first_drop: dict[str, tuple[str, str]] = {}
+    filter_text: dict[str, str] = {}
     kept_in: dict[str, set[str]] = {}
     order: list[str] = []
     for name in closure:
@@ -424,6 +427,7 @@ def build_ledger(decision: dict, pack: CompiledPack, tr: _Trace, definition: str
                 kept_in.setdefault(pointer, set()).add(name)
             elif pointer not in first_drop:
                 first_drop[pointer] = (name, item["dropped_by"])
+                filter_text[pointer] = flt["filter"]
     duration_field = next(iter(summed.values()), None)
     rows: list[LedgerRow] = []
     for pointer in order:
@@ -440,13 +444,15 @@ def build_ledger(decision: dict, pack: CompiledPack, tr: _Trace, definition: str
         rows.append(LedgerRow(pointer, record.get("id") if record else None, record.get("date") if record else None,
                               seconds if isinstance(seconds, int) else None, counted, excluded_by, excluded_in,
                               _is_documentation_condition(excluded_by), 0,
-                              _looked_at(excluded_by, record, decision.get("options") or {})))
+                              _looked_at(excluded_by, record, decision.get("options") or {}),
+                              filter_text.get(pointer)))
     rows.sort(key=lambda row: (row.date or "", order.index(row.pointer)))
 
     rules = [rule for rule in pack.rules if rule.actual is not None and rule.actual.type == DURATION
              and " ".join(rule.actual.text.split()) == definition]
     cap = cap_seconds = None
-    whatif = _WhatIf(pack, decision, tr, definition, rules) if rules else None
+    failed = [slot.partition(":")[2] for slot, gate in tr.entries.items() if slot.startswith("gate:") and gate["value"] is False]
+    whatif = _WhatIf(pack, decision, tr, definition, rules) if rules and not failed else None
     running = 0
     try:
         for row in rows:
@@ -480,7 +486,7 @@ def build_ledger(decision: dict, pack: CompiledPack, tr: _Trace, definition: str
             if row.counted and row.running >= cap_seconds:
                 row.capped = True
     return Ledger(definition, expression, running if rows else entry["value"], rows, cap, cap_seconds,
-                  [f"{name}: {guards[name]}" for name in not_added])
+                  [f"{name}: {guards[name]}" for name in not_added], failed)
 
 
 def build_explanation(decision: dict, pack: CompiledPack | None = None, source: str = "bundled") -> Explanation:
@@ -547,7 +553,7 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
         gaps = []
         for row in ledger.rows:
             if row.documentation_gap and tr is not None:
-                fields = _missing_fields(row.excluded_by or "", tr.record(row.pointer))
+                fields = _missing_fields(row.filter or row.excluded_by or "", tr.record(row.pointer))
                 gaps.append(Gap(row.pointer, [f"{row.pointer}/{f}" for f in fields], row.seconds, row.excluded_by or ""))
         for item in codes:
             rule = _rule(usable, item.rule)

@@ -58,6 +58,8 @@ def ledger_lines(ledger: Ledger) -> list[str]:
             replaced = f" (replaces {', '.join(crossing.replaced)})" if crossing.replaced else ""
             out.append(f"  {'':<10}  -> crossed {crossing.clock}: earns {', '.join(crossing.earned)}{replaced}")
     out.append(f"  total counted: {_dur(ledger.total)} ({clock(ledger.total)})")
+    if ledger.failed_gates:
+        out.append(f"  no threshold earns a code: gate(s) {', '.join(ledger.failed_gates)} not passed")
     if ledger.cap:
         out.append(f"  the add-on cap ({ledger.cap}) stopped counting at {clock(ledger.cap_seconds or 0)}")
     for note in ledger.not_added:
