@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from importlib.resources import files
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jsonschema
 import yaml
@@ -90,7 +90,7 @@ def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
     """Facts for a pack that declares its own facts schema: that schema's errors (all of
     them) and unknown-key warnings; the contract's calendar checks do not apply."""
     fast, reference = _validators_for(json.dumps(schema, sort_keys=True))
-    if fast is not None and not _has_fraction(data) and fast.is_valid(data):
+    if fast is not None and not _has_fraction(data, schema) and fast.is_valid(data):
         return CheckedFacts(data=data, warnings=())
     diagnostics = schemacheck.check(data, reference, kind="facts", severity_of=_severity)
     errors = [d for d in diagnostics if d.severity == "error"]
@@ -190,19 +190,17 @@ _ReferenceValidator = jsonschema.validators.extend(
 )
 
 
-def _has_fraction(node: Any) -> bool:
-    """Whether a float or Decimal sits anywhere in the document (the fast validator
-    would accept 600.0 as an integer, so such a document takes the reference path)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, (float, Decimal)):
-            return True
-    return False
+def _has_fraction(data: Any, schema: dict | None = None) -> bool:
+    """Whether a whole-number field holds a float or Decimal (the fast validator would
+    accept 600.0 as an integer, so such a document takes the reference path)."""
+    paths = _integer_paths(json.dumps(schema, sort_keys=True) if schema is not None else None)
+    return any(isinstance(value, (float, Decimal)) for path in paths for _, value in _values_at(data, path))
+
+
+@functools.lru_cache(maxsize=32)
+def _integer_paths(schema_json: str | None) -> tuple[tuple[str, ...], ...]:
+    schema = json.loads(schema_json) if schema_json is not None else facts_schema()
+    return tuple(_paths_where(schema, schema, lambda node: node.get("type") == "integer"))
 
 
 @functools.cache
@@ -231,22 +229,26 @@ def _schema_diagnostics(data: Any) -> list[Diagnostic]:
     return schemacheck.check(data, _reference_validator(), kind="facts", severity_of=_severity)
 
 
-def _date_paths(schema: dict, node: dict, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The path of every date in the schema; "*" stands for each item of a list."""
-    if node.get("$ref") == "#/$defs/date":
+def _paths_where(schema: dict, node: dict, wanted: Callable[[dict], bool],
+                 path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every schema node `wanted` accepts; "*" stands for each item of a list."""
+    if wanted(node):
         yield path
         return
     if "$ref" in node:
         node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        if wanted(node):
+            yield path
+            return
     for key, child in node.get("properties", {}).items():
-        yield from _date_paths(schema, child, path + (key,))
+        yield from _paths_where(schema, child, wanted, path + (key,))
     if "items" in node:
-        yield from _date_paths(schema, node["items"], path + ("*",))
+        yield from _paths_where(schema, node["items"], wanted, path + ("*",))
 
 
 @functools.cache
 def _schema_date_paths() -> tuple[tuple[str, ...], ...]:
-    return tuple(_date_paths(facts_schema(), facts_schema()))
+    return tuple(_paths_where(facts_schema(), facts_schema(), lambda node: node.get("$ref") == "#/$defs/date"))
 
 
 # --- the calendar ---------------------------------------------------------------------------

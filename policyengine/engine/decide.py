@@ -15,6 +15,7 @@ from .. import __version__
 from ..lang import CompiledExpression, EvaluationError
 from ..lang.runtime import last_day, round_half_up
 from ..packs.compiler import CompiledPack, Gate, Rule
+from .ledger import pointers_by_identity
 from .options import resolve_options
 from .values import canonical_sha256, in_words, to_json_value
 from .tracing import Tracer
@@ -36,6 +37,7 @@ class _Run:
         self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
         self.month_params = pack.params_at(last_day(facts["month"]))
         self.defs: dict[str, Any] = {}
+        self.known_pointers: dict[int, str] | None = None
 
     def eval(self, slot: str, expression: CompiledExpression, params: dict) -> Any:
         return self.tracer.eval(slot, expression, (self.facts, self.defs, params, self.options))
@@ -115,14 +117,20 @@ class _Run:
         factor = self.pack.conversion_factor.evaluate(*args)
         return round_half_up(Decimal(rvu) * factor, 2)
 
+    def pointers_of(self, records: list) -> list[str]:
+        """JSON pointers of fact records (found by identity: filters keep the facts' own dicts)."""
+        if self.known_pointers is None:
+            self.known_pointers = pointers_by_identity(self.facts)
+        return [self.known_pointers[id(r)] for r in records if id(r) in self.known_pointers]
+
     def finding(self, finding) -> dict | None:
         try:
             if not self.eval(f"finding:{finding.id}", finding.when, self.month_params):
                 return None
             evidence = []
             if finding.evidence is not None:
-                args = (self.facts, self.defs, self.month_params, self.options)
-                evidence = finding.evidence.trace(*args).details().result_pointers
+                found = finding.evidence.evaluate(self.facts, self.defs, self.month_params, self.options)
+                evidence = self.pointers_of(found if isinstance(found, list) else [found])
         except EvaluationError as error:
             return {"id": finding.id, "severity": "error", "message": f"{error.message} [{error.code}]", "evidence": []}
         return {"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence}

@@ -31,23 +31,23 @@ class Tracer:
         self.known_pointers: dict[int, str] | None = None
 
     def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
-        if self.form == "none":
-            return expression.evaluate(*args)
+        if self.form != "full":
+            result = expression.evaluate(*args)
+            if self.form == "compact":  # the slot's value only: the fast path suffices
+                self.values[self.pack.slot_index[slot]] = compact(result)
+            return result
         traced = expression.trace(*args)
-        if self.form == "compact":
-            self.values[self.pack.slot_index[slot]] = compact(traced.result)
-        else:
-            parts = [{"expr": _source_text(node), "value": to_json_value(value)}
-                     for node, value in zip(expression.nodes[1:], traced.values[1:])
-                     if value is not NOT_EVALUATED and node.span is not None]
-            entry = {"slot": slot, "expression": " ".join(expression.text.split()),
-                     "value": to_json_value(traced.result), "parts": parts, "reads": traced.reads}
-            if self.known_pointers is None:
-                self.known_pointers = pointers_by_identity(args[0])
-            kept_and_dropped = filters(expression, traced, self.known_pointers)
-            if kept_and_dropped:
-                entry["filters"] = kept_and_dropped
-            self.entries.append(entry)
+        parts = [{"expr": _source_text(node), "value": to_json_value(value)}
+                 for node, value in zip(expression.nodes[1:], traced.values[1:])
+                 if value is not NOT_EVALUATED and node.span is not None]
+        entry = {"slot": slot, "expression": " ".join(expression.text.split()),
+                 "value": to_json_value(traced.result), "parts": parts, "reads": traced.reads}
+        if self.known_pointers is None:
+            self.known_pointers = pointers_by_identity(args[0])
+        kept_and_dropped = filters(expression, traced, self.known_pointers)
+        if kept_and_dropped:
+            entry["filters"] = kept_and_dropped
+        self.entries.append(entry)
         return traced.result
 
     def output(self) -> dict:

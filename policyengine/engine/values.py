@@ -39,6 +39,6 @@ def in_words(value: Any, expression: CompiledExpression | None) -> str:
 
 
 def canonical_sha256(data: Any) -> str:
-    """sha256 of the canonical JSON of some data (sorted keys, no spaces)."""
-    text = json.dumps(to_json_value(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """sha256 of the canonical JSON of some data (sorted keys, no spaces, decimals as text)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
