@@ -199,3 +199,43 @@ def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: 
     else:
         click.echo(render_verification(result), nl=False)
     sys.exit(0 if result.verified else EXIT_FAILURES)
+
+
+@main.command()
+@click.argument("decisions_path", metavar="DECISIONS.jsonl")
+@click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory for one HTML report per decision and index.html.")
+@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack each decision names).")
+def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
+    """HTML reports for a batch: one self-contained page per decision, and an index page.
+
+    Lines that are error records (or not decisions) are counted and skipped (exit 1)."""
+    import json
+    from .explain import explain as explain_decision
+    from .explain import render
+    from .explain.html import render_index
+    text, name = _read_text(decisions_path)
+    target = Path(out_dir)
+    pack = None
+    try:
+        pack = load_pack(pack_ref) if pack_ref else None
+        target.mkdir(parents=True, exist_ok=True)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    except OSError as error:
+        raise click.UsageError(f"cannot write {out_dir}: {error.strerror or error}") from None
+    rows, skipped = [], 0
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            decision = json.loads(line)
+        except ValueError:
+            decision = None
+        if not isinstance(decision, dict) or "pack" not in decision:
+            skipped += 1
+            continue
+        ex = explain_decision(decision, pack)
+        href = f"{number:06d}-{''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in str(ex.patient_id))}-{ex.month}.html"
+        (target / href).write_text(render(ex, "html"), encoding="utf-8")
+        rows.append((ex, href))
+    (target / "index.html").write_text(render_index(rows, f"Decisions from {name}"), encoding="utf-8")
+    click.echo(f"{len(rows)} report(s) and index.html in {target}" + (f"; {skipped} line(s) skipped" if skipped else ""), err=True)
+    sys.exit(EXIT_FAILURES if skipped else 0)

@@ -101,3 +101,14 @@ def test_cli_explain_and_evaluate_formats(tmp_path):
 def pack_dir():
     from explain_cases import PACK_DIR
     return PACK_DIR
+
+
+def test_cli_report_writes_pages_and_an_index(tmp_path):
+    lines = [json.dumps(decision(name)[0]) for name in ("billable_20_minutes", "code_99470_2026")]
+    (tmp_path / "out.jsonl").write_text("\n".join(lines + ['{"line": 3, "error": {}}']) + "\n")
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "out.jsonl"), "--out", str(tmp_path / "html"),
+                                       "--pack", str(pack_dir())])
+    assert result.exit_code == 1 and "1 line(s) skipped" in result.output
+    index = (tmp_path / "html" / "index.html").read_text()
+    pages = sorted(p.name for p in (tmp_path / "html").glob("0*.html"))
+    assert len(pages) == 2 and all(f'href="{p}"' in index for p in pages)
