@@ -93,7 +93,7 @@ def render_html(ex: Explanation) -> str:
     if p.note:
         body.append(f'<div class="note"><b>Pack:</b> {_e(p.note)}</div>')
     if ex.needs_full_trace:
-        body.append(f'<div class="note"><b>Trace:</b> this decision carries a {_e(ex.trace_form)} trace; these sections '
+        body.append(f'<div class="note"><b>Trace:</b> this decision carries {"no" if ex.trace_form == "none" else "a " + _e(ex.trace_form)} trace; these sections '
                     f"need the full trace (<code>evaluate --trace full</code>): {_e(', '.join(ex.needs_full_trace))}</div>")
     body.append(f'<div class="total">Total billable: ${_e(ex.total)}</div>')
     body += ["<h2>Codes</h2>"] + _codes(ex)

@@ -21,7 +21,7 @@ def render_markdown(ex: Explanation) -> str:
     if p.note:
         out += [f"> **Pack:** {p.note}", ""]
     if ex.needs_full_trace:
-        out += [f"> **Trace:** this decision carries a {ex.trace_form} trace. These sections need the full trace "
+        out += [f"> **Trace:** this decision carries {'no' if ex.trace_form == 'none' else 'a ' + ex.trace_form} trace. These sections need the full trace "
                 f"(`evaluate --trace full`): {', '.join(ex.needs_full_trace)}.", ""]
     out += [f"**Total billable: ${ex.total}**", "", "## Codes", ""]
     for c in ex.codes:

@@ -75,7 +75,7 @@ def render_text(ex: Explanation) -> str:
     if p.note:
         lines.append(f"  NOTE: {p.note}")
     if ex.needs_full_trace:
-        lines.append(f"  NOTE: this decision carries a {ex.trace_form} trace; these sections need the full trace "
+        lines.append(f"  NOTE: this decision carries {'no' if ex.trace_form == 'none' else 'a ' + ex.trace_form} trace; these sections need the full trace "
                      f"(evaluate --trace full): {', '.join(ex.needs_full_trace)}")
     lines += ["", f"Total billable: ${ex.total}", "", "Codes"] + _code_lines(ex)
     if ex.findings:
