@@ -57,7 +57,7 @@ def test_19_min_59_s_is_not_99457_but_is_99470_in_2026():
     decision = policyengine.evaluate(example("2026-03-19min59s.json"))
     assert ("99457", 1) not in codes(decision) and ("99470", 1) in codes(decision)
     denied = next(line for line in decision["not_billable"] if line["code"] == "99457")
-    assert denied["reason"] == "19 min 59 s of the required 20 min of RPM interactive time"
+    assert denied["reason"].startswith("19 min 59 s of the required 20 min of RPM treatment-management time")
     assert (denied["actual"], denied["required"]) == (1199, 1200)
 
 

@@ -54,7 +54,7 @@ def test_an_overlay_adds_a_dated_parameter_value(tmp_path):
     overlay = pack_dir(tmp_path, HEADER + "parameters:\n  conversion_factor:\n    values:\n"
                        "      2026-07-01: {value: $34.0000, citation: test}\n")
     pack = compile_pack(overlay)
-    assert [d for d, *_ in pack.parameters["conversion_factor"].values] == ["2026-07-01", "2026-01-01"]
+    assert [d for d, *_ in pack.parameters["conversion_factor"].values][:2] == ["2026-07-01", "2026-01-01"]
     assert str(pack.params_at("2026-03-31")["conversion_factor"]) == "33.4009"
     assert str(pack.params_at("2026-07-31")["conversion_factor"]) == "34.0000"
 

@@ -61,8 +61,9 @@ class _Run:
             line = self.gated(rule, failed_gate) if failed_gate else self.rule(rule, billed)
             (billable if "units" in line else not_billable).append(line)
         findings = [f for f in (self.finding(finding) for finding in pack.findings) if f is not None]
+        findings += self.unverified_rates(billable)
         total = sum((Decimal(line["amount"]) for line in billable), Decimal("0"))
-        return {
+        decision = {
             "patient_id": self.facts["patient_id"],
             "month": self.facts["month"],
             "pack": {"id": pack.id, "version": pack.version, "fee_schedule_year": pack.fee_schedule_year,
@@ -73,9 +74,74 @@ class _Run:
             "billable": billable,
             "not_billable": not_billable,
             "findings": findings,
-            "opportunities": [],
-            "total": str(total.quantize(Decimal("0.01"))),
+            "opportunities": [] if failed_gate else self.opportunities(),
         }
+        claims = self.facts.get("claims")
+        if claims is not None:
+            decision["claim_review"] = self.review(claims, billable, not_billable)
+        decision["total"] = str(total.quantize(Decimal("0.01")))
+        return decision
+
+    def opportunities(self) -> list[dict]:
+        """Codes still reachable before their period ends, as each rule's pack states it."""
+        found = []
+        for rule in self.pack.rules:
+            opportunity = rule.opportunity
+            if opportunity is None:
+                continue
+            params = self.params_for(rule.code)
+            try:
+                if not self.eval(f"rule:{rule.id}:opportunity", opportunity.when, params):
+                    continue
+                args = (self.facts, self.defs, params, self.options)
+                missing = in_words(opportunity.missing.evaluate(*args), opportunity.missing)
+                by = opportunity.by.evaluate(*args)
+            except EvaluationError:
+                continue  # an opportunity is advice; a failing one is simply not offered
+            found.append({"code": rule.code, "missing": missing, "by": by,
+                          "message": opportunity.message.format(missing=missing, by=by, code=rule.code)})
+        return found
+
+    def review(self, claims: list[dict], billable: list[dict], not_billable: list[dict]) -> list[dict]:
+        """Each proposed claim line accepted only exactly as the decision bills it."""
+        billed = {line["code"]: line for line in billable}
+        denied = {line["code"]: line for line in not_billable}
+        summary = ", ".join(f"{line['code']} x{line['units']}" for line in billable) or "nothing"
+        seen: set[str] = set()
+        reviewed = []
+        for claim in claims:
+            code, units = claim["code"], claim["units"]
+            line = billed.get(code)
+            if code in seen:
+                accepted, reason = False, f"{code} is claimed on more than one line; it is billed once per period"
+            elif line is not None and line["units"] == units:
+                accepted, reason = True, f"matches the decision: {code} x{units}"
+            elif line is not None:
+                accepted, reason = False, f"the decision bills {code} x{line['units']}, not x{units} (it bills {summary})"
+            elif code in denied:
+                accepted, reason = False, f"{code} is not billable: {denied[code]['reason']}"
+            else:
+                accepted, reason = False, f"{code} is not decided by pack {self.pack.id}"
+            seen.add(code)
+            at_stake = str(self.rate(code, self.params_for(code)) * units) if code in self.pack.codes else None
+            reviewed.append({"code": code, "units": units, "accepted": accepted, "reason": reason,
+                             "amount_at_stake": at_stake})
+        return reviewed
+
+    def unverified_rates(self, billable: list[dict]) -> list[dict]:
+        """An info finding for each billed rate that rests on a value marked unverified."""
+        found = []
+        for line in billable:
+            code = self.pack.codes[line["code"]]
+            day = service_date(code.clock, self.facts)
+            for name in code.parameters_used:
+                dated = self.pack.parameters[name].at(day)
+                if dated is not None and dated[3] == "unverified":
+                    found.append({"id": "parameter.unverified", "severity": "info",
+                                  "message": f"the {line['code']} rate uses {name} = {to_json_value(dated[1])}, "
+                                             f"a value marked unverified ({dated[2]})",
+                                  "evidence": []})
+        return found
 
     @staticmethod
     def gated(rule: Rule, gate: Gate) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +18,7 @@ from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
 from ..engine.environment import facts_record, record_from_schema
 from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment, FieldSpec,
                     ListOf, Type, compile_expression, nodes, record)
+from ..lang.checker import NamespaceMember
 from ..lang.parser import parse
 from .loader import Entry, SourcePack, load_source
 
@@ -60,6 +61,16 @@ class Code:
     clock: str
     rvu: CompiledExpression
     max_units: int | None
+    #: the parameters the rate reads (RVU and conversion factor), for provenance findings
+    parameters_used: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    when: CompiledExpression
+    missing: CompiledExpression
+    by: CompiledExpression
+    message: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class Rule:
     reason_met: str
     reason_not_met: str
     citation: str | None
+    opportunity: Opportunity | None
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,8 @@ class CompiledPack:
         for rule in self.rules:
             slots += [f"rule:{rule.id}:{part}" for part in ("when", "actual", "required", "units")
                       if part == "when" or getattr(rule, part) is not None]
+            if rule.opportunity is not None:
+                slots.append(f"rule:{rule.id}:opportunity")
         slots += [f"finding:{finding.id}" for finding in self.findings]
         return tuple(slots)
 
@@ -153,6 +167,13 @@ class CompiledPack:
                     cached[name] = dated[1]
             self._params_cache[day] = cached
         return cached
+
+
+def _parameters_read(expression: CompiledExpression) -> tuple[str, ...]:
+    """The `params.x` an expression reads, in order."""
+    found = [ref.name for node in expression.nodes
+             if isinstance(ref := expression.checked.resolution(node), NamespaceMember) and ref.namespace == "params"]
+    return tuple(dict.fromkeys(found))
 
 
 def _canonical_json(data: Any) -> str:
@@ -258,16 +279,20 @@ class _Compiler:
                 continue
             rvu = self.expression(entry, "rvu", env, DECIMAL, f"rvu {code}")
             if rvu is not None:
-                codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu, entry.value.get("max_units"))
+                codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu,
+                                   entry.value.get("max_units"), _parameters_read(rvu))
         cf = None
         if src.conversion_factor is None:
             self.diagnostics.append(Diagnostic("pack.missing_field", "a pack needs a conversion_factor expression",
                                                src.meta.doc.span(""), hint="e.g. conversion_factor: params.conversion_factor"))
         else:
             cf = self.expression(src.conversion_factor, "", env, MONEY, "conversion_factor")
-        gates = tuple(self._gate(e, env) for e in src.gates.values())
-        rules = tuple(self._rule(e, env, codes) for e in src.rules.values())
-        findings = tuple(self._finding(e, env) for e in src.findings.values())
+            if cf is not None:
+                codes = {c: replace(code, parameters_used=tuple(dict.fromkeys(code.parameters_used + _parameters_read(cf))))
+                         for c, code in codes.items()}
+        gates = tuple(g for e in src.gates.values() if (g := self._gate(e, env)) is not None)
+        rules = tuple(r for e in src.rules.values() if (r := self._rule(e, env, codes)) is not None)
+        findings = tuple(f for e in src.findings.values() if (f := self._finding(e, env)) is not None)
         if self.diagnostics:
             raise DiagnosticError(self.diagnostics)
         meta = src.meta.value
@@ -282,21 +307,24 @@ class _Compiler:
             definitions=tuple(definitions), gates=gates, rules=rules, findings=findings, environment=env,
         )
 
-    def _gate(self, entry: Entry, env: Environment) -> Gate:
+    def _gate(self, entry: Entry, env: Environment) -> Gate | None:
         v = entry.value
+        if not self.complete("gate", v["id"], entry, ("when", "status", "reason")):
+            return None
         return Gate(v["id"], self.expression(entry, "when", env, BOOL, f"gate {v['id']}"),  # type: ignore[arg-type]
                     v["status"], v["reason"], v.get("citation"))
 
-    def _rule(self, entry: Entry, env: Environment, codes: dict[str, Code]) -> Rule:
+    def _rule(self, entry: Entry, env: Environment, codes: dict[str, Code]) -> Rule | None:
         v = entry.value
         name = f"rule {v['id']}"
-        for key in ("code",):
-            if v[key] not in self.source.codes:
-                self._unknown_code(entry, f"/{key}", v[key])
+        if not self.complete("rule", v["id"], entry, ("code", "when", "reason")):
+            return None
+        if v["code"] not in self.source.codes:
+            self._unknown_code(entry, "code", v["code"])
         for key in ("requires", "excludes"):
             for i, code in enumerate(v.get(key, ())):
                 if code not in self.source.codes:
-                    self._unknown_code(entry, f"/{key}/{i}", code)
+                    self._unknown_code(entry, f"{key}/{i}", code)
         optional: Callable[[str, Type | None], CompiledExpression | None] = (
             lambda key, expect: self.expression(entry, key, env, expect, f"{name} {key}") if key in v else None)
         return Rule(
@@ -304,15 +332,26 @@ class _Compiler:
             units=optional("units", INT), actual=optional("actual", None), required=optional("required", None),
             requires=tuple(v.get("requires", ())), excludes=tuple(v.get("excludes", ())),
             reason_met=v["reason"]["met"], reason_not_met=v["reason"]["not_met"], citation=v.get("citation"),
+            opportunity=self._opportunity(entry, env, name) if "opportunity" in v else None,
         )
 
-    def _unknown_code(self, entry: Entry, pointer: str, code: str) -> None:
+    def _opportunity(self, entry: Entry, env: Environment, name: str) -> Opportunity | None:
+        parts = {key: self.expression(entry, f"opportunity/{key}", env, expect, f"{name} opportunity {key}")
+                 for key, expect in (("when", BOOL), ("missing", None), ("by", DATE))}
+        if None in parts.values():
+            return None
+        return Opportunity(parts["when"], parts["missing"], parts["by"], entry.value["opportunity"]["message"])  # type: ignore[arg-type]
+
+    def _unknown_code(self, entry: Entry, key: str, code: str) -> None:
+        doc, pointer = entry.origin(key)
         self.diagnostics.append(Diagnostic("pack.unknown_code", f"unknown code '{code}'"
                                            f"{suggestion_suffix(code, self.source.codes)}",
-                                           entry.doc.span(entry.pointer + pointer), hint="declare it under codes:"))
+                                           doc.span(pointer), hint="declare it under codes:"))
 
-    def _finding(self, entry: Entry, env: Environment) -> Finding:
+    def _finding(self, entry: Entry, env: Environment) -> Finding | None:
         v = entry.value
+        if not self.complete("finding", v["id"], entry, ("severity", "when", "message")):
+            return None
         name = f"finding {v['id']}"
         evidence = self.expression(entry, "evidence", env, None, f"{name} evidence") if "evidence" in v else None
         return Finding(v["id"], v["severity"], self.expression(entry, "when", env, BOOL, name),  # type: ignore[arg-type]

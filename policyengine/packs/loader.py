@@ -38,8 +38,12 @@ class Entry:
     origins: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def origin(self, key: str) -> tuple[YamlDocument, str]:
-        """The file and JSON pointer where `key` of this entry was written."""
-        return self.origins.get(key, (self.doc, f"{self.pointer}/{key}" if key else self.pointer))
+        """The file and JSON pointer where `key` (e.g. "when", "opportunity/by") was written."""
+        if not key:
+            return self.doc, self.pointer
+        first, _, rest = key.partition("/")
+        doc, pointer = self.origins.get(first, (self.doc, f"{self.pointer}/{first}"))
+        return doc, f"{pointer}/{rest}" if rest else pointer
 
 
 @dataclass
@@ -164,6 +168,7 @@ def _read_facts_schema(entry: Entry) -> dict:
 
 def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     data = doc.data
+    seen: dict[str, set[str]] = {section: set() for section in _LISTED}
     if "facts_schema" in data:
         pack.facts_schema_entry = Entry(data["facts_schema"], doc, "/facts_schema")
         pack.facts_schema = _read_facts_schema(pack.facts_schema_entry)
@@ -184,5 +189,16 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
                 for day in value["values"]:
                     dated[day] = Entry(value["values"][day], doc, f"{pointer}/values/{day}")
     for section in _LISTED:
+        entries = getattr(pack, section)
         for i, value in enumerate(data.get(section) or []):
-            getattr(pack, section)[value["id"]] = Entry(value, doc, f"/{section}/{i}")
+            pointer = f"/{section}/{i}"
+            if value["id"] in seen[section]:
+                raise DiagnosticError([Diagnostic("pack.duplicate_id", f"{section[:-1]} id '{value['id']}' is used twice in this file",
+                                                  doc.span(pointer + "/id"))])
+            seen[section].add(value["id"])
+            base = entries.get(value["id"])
+            if base is not None:  # an overlay restates only what it changes; the rule keeps its place
+                origins = {key: base.origin(key) for key in base.value if key not in value}
+                entries[value["id"]] = Entry({**base.value, **value}, doc, pointer, origins)
+            else:
+                entries[value["id"]] = Entry(value, doc, pointer)
