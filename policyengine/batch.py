@@ -1,0 +1,382 @@
+"""Many patient-months at once: JSON Lines in, one output line per input line, in order.
+
+`run_batch` streams: it reads the input lazily, hands it out in chunks of `CHUNK_LINES`
+lines, keeps at most a few chunks in flight, and writes each chunk's output as soon as it
+is its turn, so memory stays flat whatever the input size. Every input line yields one
+output line (contract v1, sections 1 and 3): the decision as compact JSON, or an error
+record `{"line": N, "error": {"code", "message", "where"}}` naming the 1-based line and
+the first problem (all of them under "errors" when there are several). A blank line, a
+line that is not JSON, not UTF-8 or not valid facts, a month no pack covers: each is an
+error record, never a traceback, and never a lost line.
+
+With `workers > 1` the chunks go to a pool of worker processes; each worker loads the
+pack once, in the pool's initializer. With one worker, this process decides.
+
+The optional CSV holds one row per billable line, for billing export; the summary counts
+records, errors (by code), and billable units and dollars per code (Decimal, never float).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+from .api import evaluate
+from .diagnostics import Diagnostic, DiagnosticError
+from .engine.decide import TRACE_FORMS
+from .engine.options import resolve_options
+from .packs import CompiledPack, bundled_ids, load_pack
+
+#: Input lines handed to a worker at a time.
+CHUNK_LINES = 256
+#: Chunks in flight per worker (read ahead of the writer): bounds memory.
+CHUNKS_PER_WORKER = 4
+
+CSV_COLUMNS = ("line", "patient_id", "month", "code", "units", "amount", "rule", "pack_id", "pack_version")
+
+_ZERO = Decimal("0")
+
+
+# --- one line ---------------------------------------------------------------------------------
+
+
+class Evaluator:
+    """Decides input lines with one pack (or the bundled pack for each month), options and
+    trace form. Building one loads the pack(s), so do it once per process."""
+
+    def __init__(self, pack: CompiledPack | str | Path | None = None, options: dict[str, Any] | None = None,
+                 trace: str = "compact") -> None:
+        if trace not in TRACE_FORMS:
+            raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
+        if pack is not None and not isinstance(pack, CompiledPack):
+            pack = load_pack(pack)
+        elif pack is None:
+            for pack_id in bundled_ids():  # compiled now, once, rather than on the first record
+                load_pack(pack_id)
+        self.pack: CompiledPack | None = pack
+        self.options = dict(options or {})
+        self.trace = trace
+
+    def decide(self, number: int, raw: bytes | str) -> tuple[str, dict | None, str | None]:
+        """For input line `number`: the output line (without newline), the decision (None
+        for an error record) and the error code (None for a decision)."""
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as error:
+            return self._error(number, [Diagnostic("facts.malformed", f"not valid UTF-8: {error.reason} at byte {error.start}")])
+        if not text.strip():
+            return self._error(number, [Diagnostic("facts.malformed", "empty line: expected one JSON object")])
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            return self._error(number, [Diagnostic("facts.malformed", f"not valid JSON: {error.msg} (column {error.colno})")])
+        try:
+            decision = evaluate(data, self.pack, self.options, self.trace)
+        except DiagnosticError as error:
+            return self._error(number, error.diagnostics, data)
+        except Exception as error:  # an engine fault must not lose the line or stop the batch
+            return self._error(number, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")], data)
+        return json.dumps(decision, ensure_ascii=False, separators=(",", ":")), decision, None
+
+    @staticmethod
+    def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:
+        line = error_line(number, diagnostics, data)
+        errors = [d for d in diagnostics if d.severity == "error"] or diagnostics
+        return line, None, errors[0].code
+
+
+def error_line(number: int, diagnostics: list[Diagnostic], data: Any = None) -> str:
+    """The error record for input line `number`, as one JSON line."""
+    errors = [d for d in diagnostics if d.severity == "error"] or list(diagnostics)
+    record: dict[str, Any] = {"line": number}
+    if isinstance(data, dict):
+        for key in ("patient_id", "month"):
+            if isinstance(data.get(key), str):
+                record[key] = data[key]
+    record["error"] = _error_dict(errors[0])
+    if len(errors) > 1:
+        record["errors"] = [_error_dict(d) for d in errors]
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_dict(diagnostic: Diagnostic) -> dict:
+    out = {"code": diagnostic.code, "message": diagnostic.message}
+    if diagnostic.location:
+        out["where"] = diagnostic.location
+    if diagnostic.hint:
+        out["hint"] = diagnostic.hint
+    return out
+
+
+# --- one chunk --------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk of lines produced: output text, CSV text and its share of the summary."""
+
+    output: str
+    csv: str
+    records: int
+    errors: int
+    error_codes: Counter
+    units: Counter
+    dollars: dict[str, Decimal]
+    first_errors: list[tuple[int, str]]
+
+
+def decide_chunk(evaluator: Evaluator, first: int, lines: list[bytes], with_csv: bool) -> ChunkResult:
+    """Decide `lines`, the first of which is input line `first` (1-based)."""
+    out: list[str] = []
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n") if with_csv else None
+    errors = 0
+    error_codes: Counter = Counter()
+    units: Counter = Counter()
+    dollars: dict[str, Decimal] = {}
+    first_errors: list[tuple[int, str]] = []
+    for number, raw in enumerate(lines, first):
+        line, decision, error_code = evaluator.decide(number, raw)
+        out.append(line)
+        if decision is None:
+            errors += 1
+            error_codes[error_code] += 1
+            if len(first_errors) < 5:
+                first_errors.append((number, error_code))
+            continue
+        for item in decision["billable"]:
+            code = item["code"]
+            units[code] += item["units"]
+            dollars[code] = dollars.get(code, _ZERO) + Decimal(item["amount"])
+            if writer is not None:
+                pack = decision["pack"]
+                writer.writerow((number, decision["patient_id"], decision["month"], code, item["units"],
+                                 item["amount"], item["rule"], pack["id"], pack["version"]))
+    out.append("")
+    return ChunkResult("\n".join(out), rows.getvalue(), len(lines), errors, error_codes, units, dollars, first_errors)
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(pack_ref: str | None, options: dict[str, Any], trace: str, with_csv: bool) -> None:
+    _worker["evaluator"] = Evaluator(pack_ref, options, trace)
+    _worker["with_csv"] = with_csv
+
+
+def _worker_chunk(task: tuple[int, list[bytes]]) -> ChunkResult:
+    first, lines = task
+    return decide_chunk(_worker["evaluator"], first, lines, _worker["with_csv"])
+
+
+# --- the batch --------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    records: int = 0
+    errors: int = 0
+    error_codes: Counter = field(default_factory=Counter)
+    units: Counter = field(default_factory=Counter)
+    dollars: dict[str, Decimal] = field(default_factory=dict)
+    first_errors: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def decisions(self) -> int:
+        return self.records - self.errors
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.dollars.values(), _ZERO).quantize(Decimal("0.01"))
+
+    @property
+    def exit_status(self) -> int:
+        """Contract v1 section 3: 1 when any record failed, 0 otherwise."""
+        return 1 if self.errors else 0
+
+    def add(self, chunk: ChunkResult) -> None:
+        self.records += chunk.records
+        self.errors += chunk.errors
+        self.error_codes.update(chunk.error_codes)
+        self.units.update(chunk.units)
+        for code, amount in chunk.dollars.items():
+            self.dollars[code] = self.dollars.get(code, _ZERO) + amount
+        if len(self.first_errors) < 5:
+            self.first_errors.extend(chunk.first_errors[: 5 - len(self.first_errors)])
+
+    def to_dict(self) -> dict:
+        return {
+            "records": self.records, "decisions": self.decisions, "errors": self.errors,
+            "error_codes": dict(sorted(self.error_codes.items())),
+            "billable": {code: {"units": self.units[code], "amount": str(self.dollars[code])}
+                         for code in sorted(self.units)},
+            "total": str(self.total), "seconds": round(self.seconds, 3), "workers": self.workers,
+        }
+
+    def render(self) -> str:
+        rate = self.records / self.seconds if self.seconds > 0 else 0.0
+        lines = [f"{self.records:,} records: {self.decisions:,} decisions, {self.errors:,} errors "
+                 f"in {self.seconds:.1f} s ({rate:,.0f} records/s, {self.workers} worker{'s' if self.workers != 1 else ''})"]
+        for code, count in sorted(self.error_codes.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"  error {code}: {count:,}")
+        if self.first_errors:
+            lines.append("  first errors at lines " + ", ".join(f"{n} ({c})" for n, c in self.first_errors))
+        if self.units:
+            lines.append("billable:")
+            width = max(len(f"{amount:,}") for amount in self.dollars.values())
+            for code in sorted(self.units):
+                lines.append(f"  {code}  {self.units[code]:>10,} units  ${self.dollars[code]:>{width},}")
+        lines.append(f"total billable: ${self.total:,}")
+        return "\n".join(lines)
+
+
+def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES) -> Iterator[tuple[int, list[bytes]]]:
+    """(first line number, lines) for consecutive chunks of a binary stream, lazily."""
+    chunk: list[bytes] = []
+    first = 1
+    for raw in stream:
+        chunk.append(raw)
+        if len(chunk) == size:
+            yield first, chunk
+            first += size
+            chunk = []
+    if chunk:
+        yield first, chunk
+
+
+def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
+    """Fail before any record is read: the pack loads, and the options fit it (or, with no
+    pack named, at least one bundled pack). Raises DiagnosticError or ValueError."""
+    if trace not in TRACE_FORMS:
+        raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
+    if pack is not None:
+        compiled = pack if isinstance(pack, CompiledPack) else load_pack(pack)
+        resolve_options(compiled, options)
+        return compiled
+    failure: DiagnosticError | None = None
+    for pack_id in bundled_ids():
+        try:
+            resolve_options(load_pack(pack_id), options)
+            return None
+        except DiagnosticError as error:
+            failure = error
+    if failure is not None:
+        raise failure
+    return None
+
+
+def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
+              pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
+              progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
+              start_method: str | None = None) -> BatchSummary:
+    """Decide every line of `source` (binary JSON Lines) and write one line per input line
+    to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
+
+    `progress` is called with the number of input bytes handled after each chunk.
+    Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
+    reading any input.
+    """
+    started = time.perf_counter()
+    check_arguments(pack, options, trace)
+    pack_ref = str(pack) if pack is not None else None
+    with_csv = csv_out is not None
+    if csv_out is not None:
+        csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
+    summary = BatchSummary(workers=max(1, workers))
+
+    def emit(chunk: ChunkResult, size: int) -> None:
+        out.write(chunk.output)
+        if csv_out is not None and chunk.csv:
+            csv_out.write(chunk.csv)
+        summary.add(chunk)
+        if progress is not None:
+            progress(size)
+
+    if workers <= 1:
+        evaluator = Evaluator(pack_ref, options, trace)
+        for first, lines in read_chunks(source, chunk_lines):
+            emit(decide_chunk(evaluator, first, lines, with_csv), sum(map(len, lines)))
+    else:
+        context = multiprocessing.get_context(start_method or _default_start_method())
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(["policyengine.batch"])
+        window = threading.BoundedSemaphore(workers * CHUNKS_PER_WORKER)
+        stop = threading.Event()
+        sizes: deque[int] = deque()  # bytes per chunk in flight, for the progress callback
+
+        def tasks() -> Iterator[tuple[int, list[bytes]]]:
+            # Runs in the pool's feeder thread: waits for the writer, so at most `window`
+            # chunks are read ahead, however fast the input comes.
+            for task in read_chunks(source, chunk_lines):
+                while not window.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                sizes.append(sum(map(len, task[1])))
+                yield task
+
+        with context.Pool(workers, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
+            try:
+                for chunk in pool.imap(_worker_chunk, tasks()):
+                    emit(chunk, sizes.popleft())
+                    window.release()
+            finally:
+                stop.set()
+                pool.terminate()
+    out.flush()
+    if csv_out is not None:
+        csv_out.flush()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _default_start_method() -> str:
+    """forkserver where there is one (no fork of a process that may hold threads),
+    spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None,
+                    **kwargs: Any) -> BatchSummary:
+    """`run_batch` on files (`-` is stdin for the input, stdout for the output). The pack
+    and options are checked before any file is opened, so bad arguments write nothing."""
+    check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+    source = sys.stdin.buffer if str(in_path) == "-" else open(in_path, "rb")
+    try:
+        out = sys.stdout if str(out_path) == "-" else open(out_path, "w", encoding="utf-8", newline="\n")
+        try:
+            csv_out = open(csv_path, "w", encoding="utf-8", newline="") if csv_path else None
+            try:
+                return run_batch(source, out, csv_out, **kwargs)
+            finally:
+                if csv_out is not None:
+                    csv_out.close()
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def input_size(path: str | Path) -> int | None:
+    try:
+        return os.stat(path).st_size if str(path) != "-" else None
+    except OSError:
+        return None
+
+
+__all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "check_arguments", "decide_chunk",
+           "error_line", "read_chunks", "run_batch", "run_batch_files"]
