@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from .engine.decide import decide
+from .engine.tracing import Tracer
 from .facts import check_facts, check_with_schema
 from .packs import CompiledPack, load_pack, pack_for_month
 
 
 def evaluate(facts: dict, pack: CompiledPack | str | Path | None = None, options: dict[str, Any] | None = None,
-             trace: str = "compact") -> dict:
+             trace: str = "compact", tracer: Tracer | None = None) -> dict:
     """The decision for one patient-month.
 
     `pack`: a compiled pack, a pack directory or a bundled id; by default the bundled pack
@@ -24,7 +25,7 @@ def evaluate(facts: dict, pack: CompiledPack | str | Path | None = None, options
     else:
         compiled = pack if isinstance(pack, CompiledPack) else load_pack(pack)
         checked = check_facts(facts) if compiled.facts_schema is None else check_with_schema(facts, compiled.facts_schema)
-    decision = decide(compiled, checked.data, options, trace)
+    decision = decide(compiled, checked.data, options, trace, tracer)
     for warning in checked.warnings:
         decision["findings"].append({"id": "facts.unknown_field", "severity": "warning",
                                      "message": warning.message, "evidence": [warning.where]})

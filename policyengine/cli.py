@@ -239,3 +239,20 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
     (target / "index.html").write_text(render_index(rows, f"Decisions from {name}"), encoding="utf-8")
     click.echo(f"{len(rows)} report(s) and index.html in {target}" + (f"; {skipped} line(s) skipped" if skipped else ""), err=True)
     sys.exit(EXIT_FAILURES if skipped else 0)
+
+
+@main.command("test")
+@click.argument("pack_ref", metavar="PACK")
+def test_command(pack_ref: str) -> None:
+    """Run the pack's own test cases (PACK/tests/*.yaml) and report condition coverage.
+
+    Exit 1 when a case fails or coverage is below the pack's coverage_threshold."""
+    from .testing import test_pack
+    try:
+        pack = load_pack(pack_ref)
+        report = test_pack(pack, pack_ref)
+    except DiagnosticError as error:
+        missing = error.diagnostics[0].code == "pack.not_found" and error.diagnostics[0].span is None
+        _fail(error, EXIT_BAD_INPUT if missing else EXIT_FAILURES)
+    click.echo(report.render(), nl=False)
+    sys.exit(0 if report.ok else EXIT_FAILURES)

@@ -94,8 +94,8 @@ class _Run:
                 if not self.eval(f"rule:{rule.id}:opportunity", opportunity.when, params):
                     continue
                 args = (self.facts, self.defs, params, self.options)
-                missing = in_words(opportunity.missing.evaluate(*args), opportunity.missing)
-                by = opportunity.by.evaluate(*args)
+                missing = in_words(self.tracer.compute(opportunity.missing, args), opportunity.missing)
+                by = self.tracer.compute(opportunity.by, args)
             except EvaluationError:
                 continue  # an opportunity is advice; a failing one is simply not offered
             found.append({"code": rule.code, "missing": missing, "by": by,
@@ -179,8 +179,8 @@ class _Run:
     def rate(self, code: str, params: dict) -> Decimal:
         """RVU x conversion factor, rounded half-up to cents (contract section 2)."""
         args = (self.facts, self.defs, params, self.options)
-        rvu = self.pack.codes[code].rvu.evaluate(*args)
-        factor = self.pack.conversion_factor.evaluate(*args)
+        rvu = self.tracer.compute(self.pack.codes[code].rvu, args)
+        factor = self.tracer.compute(self.pack.conversion_factor, args)
         return round_half_up(Decimal(rvu) * factor, 2)
 
     def pointers_of(self, records: list) -> list[str]:
@@ -195,22 +195,24 @@ class _Run:
                 return None
             evidence = []
             if finding.evidence is not None:
-                found = finding.evidence.evaluate(self.facts, self.defs, self.month_params, self.options)
+                found = self.tracer.compute(finding.evidence, (self.facts, self.defs, self.month_params, self.options))
                 evidence = self.pointers_of(found if isinstance(found, list) else [found])
         except EvaluationError as error:
             return {"id": finding.id, "severity": "error", "message": f"{error.message} [{error.code}]", "evidence": []}
         return {"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence}
 
 
-def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = None, trace: str = "compact") -> dict:
+def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = None, trace: str = "compact",
+           tracer: Tracer | None = None) -> dict:
     """The decision for facts already checked against the facts schema.
 
     `options` are raw values (strings from a command line are coerced); `trace` is one of
-    none, compact (values aligned with `pack.trace_slots`) or full.
+    none, compact (values aligned with `pack.trace_slots`) or full; `tracer` replaces the
+    standard one (test coverage watches every evaluation this way).
     """
     if trace not in TRACE_FORMS:
         raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
-    tracer = Tracer(pack, trace)
+    tracer = tracer or Tracer(pack, trace)
     decision = _Run(pack, facts, resolve_options(pack, options), tracer).decide()
     decision["trace"] = tracer.output()
     return decision

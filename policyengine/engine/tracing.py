@@ -30,6 +30,11 @@ class Tracer:
         self.entries: list[dict] = []
         self.known_pointers: dict[int, str] | None = None
 
+    def compute(self, expression: CompiledExpression, args: tuple) -> Any:
+        """A value the decision needs but does not trace (a rate, evidence, an opportunity's
+        figures); a hook for tools that watch every evaluation, such as test coverage."""
+        return expression.evaluate(*args)
+
     def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
         if self.form != "full":
             result = expression.evaluate(*args)

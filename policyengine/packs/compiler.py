@@ -125,6 +125,8 @@ class CompiledPack:
     conversion_factor: CompiledExpression
     #: the pack's own facts schema, or None for the contract's (schemas/facts.schema.json)
     facts_schema: dict | None
+    #: the least share of condition outcomes (percent) the pack's test cases must exercise
+    coverage_threshold: float
     definitions: tuple[tuple[str, CompiledExpression], ...]
     gates: tuple[Gate, ...]
     rules: tuple[Rule, ...]
@@ -304,6 +306,7 @@ class _Compiler:
             options=options, parameters={n: p for n, p in parameters.items() if p}, codes=codes,
             conversion_factor=cf,  # type: ignore[arg-type]
             facts_schema=src.facts_schema,
+            coverage_threshold=src.coverage_threshold,
             definitions=tuple(definitions), gates=gates, rules=rules, findings=findings, environment=env,
         )
 

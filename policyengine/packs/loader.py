@@ -56,6 +56,7 @@ class SourcePack:
     #: a pack-specific facts schema (already read), and where it was named
     facts_schema: dict | None = None
     facts_schema_entry: Entry | None = None
+    coverage_threshold: float = 100.0
     options: dict[str, Entry] = field(default_factory=dict)
     parameters: dict[str, Entry] = field(default_factory=dict)
     #: per parameter, per date: where that dated value was written
@@ -115,8 +116,16 @@ def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
                                       hint=f"give a pack directory or a bundled pack id ({known})")])
 
 
+def _shown_path(path: Path) -> Path:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def _read(directory: Path) -> YamlDocument:
-    doc = load_yaml_file(directory / PACK_FILE)
+    doc = load_yaml_file(_shown_path(directory / PACK_FILE))
     if not isinstance(doc.data, dict):
         raise DiagnosticError([Diagnostic("pack.invalid", "a pack file must be a mapping", doc.span(""))])
     problems = schemacheck.check(doc.data, _pack_validator(), kind="pack", locate=doc.locate)
@@ -172,6 +181,8 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     if "facts_schema" in data:
         pack.facts_schema_entry = Entry(data["facts_schema"], doc, "/facts_schema")
         pack.facts_schema = _read_facts_schema(pack.facts_schema_entry)
+    if "coverage_threshold" in data:
+        pack.coverage_threshold = float(data["coverage_threshold"])
     if "conversion_factor" in data:
         pack.conversion_factor = Entry(data["conversion_factor"], doc, "/conversion_factor")
     for section in _NAMED:

@@ -1,0 +1,166 @@
+"""YAML test cases beside a pack: facts in, expected decision out.
+
+A case file (`<pack>/tests/*.yaml`):
+
+    defaults:
+      facts: {...}                 # deep-merged under every case's facts
+      items: {interactions: {...}} # merged under every item of these lists
+    cases:
+      - name: one line saying what the case shows
+        facts: {interactions: [{id: a, date: 2026-03-05, duration_seconds: 1199}]}
+        options: {an_option: a value}
+        expect:
+          billable: [{code: "A", units: 1}]          # exactly these codes are billable
+          not_billable: [{code: "B", status: not_met, actual: 1199, required: params.a_threshold}]
+          findings: [a.finding.id]                    # present among the findings
+          no_findings: [another.finding.id]           # absent
+          opportunities: ["B"]                        # exactly these codes are offered
+          claim_review: [{code: "B", accepted: false}]
+          total: "26.05"
+          error: facts.outside_month                  # the facts are rejected with this code
+
+The bundled packs' `tests/` folders are complete examples.
+In facts, the value "$absent" removes a key the defaults set. In expectations a string
+`params.<name>` stands for that parameter's value in the case's month.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api import evaluate
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..engine.values import to_json_value
+from ..lang.runtime import last_day
+from ..packs.compiler import CompiledPack
+from ..yamlsource import YamlDocument, load_yaml_file
+from .coverage import CoverageTracer
+
+ABSENT = "$absent"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    facts: dict
+    options: dict
+    expect: dict
+    doc: YamlDocument = field(repr=False)
+    pointer: str
+
+    @property
+    def location(self) -> str:
+        span = self.doc.span(self.pointer)
+        return span.location if span is not None else self.doc.source.name
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            if value == ABSENT:
+                merged.pop(key, None)
+            else:
+                merged[key] = _merge(base.get(key), value)
+        return merged
+    return override
+
+
+def _with_item_defaults(facts: dict, items: dict) -> dict:
+    for list_name, item_defaults in items.items():
+        if isinstance(facts.get(list_name), list):
+            facts[list_name] = [_merge(item_defaults, item) for item in facts[list_name]]
+    return facts
+
+
+def load_cases(path: Path) -> list[Case]:
+    """The cases of one file; raises DiagnosticError for a malformed file."""
+    doc = load_yaml_file(path)
+    data = doc.data or {}
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise DiagnosticError([Diagnostic("cases.invalid", "a case file is a mapping with a list of cases",
+                                          doc.span(""), hint="cases: [{name: ..., facts: ..., expect: ...}]")])
+    defaults = data.get("defaults") or {}
+    cases = []
+    for i, raw in enumerate(data["cases"]):
+        pointer = f"/cases/{i}"
+        if not isinstance(raw, dict) or "name" not in raw or "expect" not in raw:
+            raise DiagnosticError([Diagnostic("cases.invalid", "each case needs a name and an expect",
+                                              doc.span(pointer))])
+        facts = _with_item_defaults(_merge(defaults.get("facts") or {}, raw.get("facts") or {}),
+                                    defaults.get("items") or {})
+        cases.append(Case(str(raw["name"]), facts, raw.get("options") or {}, raw["expect"], doc, pointer))
+    return cases
+
+
+def _resolve(expected: Any, params: dict) -> Any:
+    if isinstance(expected, str) and expected.startswith("params."):
+        return to_json_value(params.get(expected.removeprefix("params."), expected))
+    return to_json_value(expected)
+
+
+def _check(case: Case, decision: dict, params: dict) -> list[str]:
+    expect, failures = case.expect, []
+    if "billable" in expect:
+        got = sorted((line["code"], line["units"]) for line in decision["billable"])
+        want = sorted((str(line["code"]), line.get("units", 1)) for line in expect["billable"])
+        if got != want:
+            failures.append(f"billable: expected {want}, got {got}")
+        for line in expect["billable"]:
+            if "amount" in line:
+                actual = next((b["amount"] for b in decision["billable"] if b["code"] == str(line["code"])), None)
+                if actual != str(line["amount"]):
+                    failures.append(f"amount of {line['code']}: expected {line['amount']}, got {actual}")
+    for want in expect.get("not_billable", ()):
+        line = next((n for n in decision["not_billable"] if n["code"] == str(want["code"])), None)
+        if line is None:
+            failures.append(f"not_billable: {want['code']} is not among the codes denied")
+            continue
+        for key, value in want.items():
+            if key != "code" and line.get(key) != _resolve(value, params):
+                failures.append(f"not_billable {want['code']} {key}: expected {_resolve(value, params)!r}, got {line.get(key)!r}")
+    finding_ids = {f["id"] for f in decision["findings"]}
+    failures += [f"finding {fid} expected, not found" for fid in expect.get("findings", ()) if fid not in finding_ids]
+    failures += [f"finding {fid} not expected" for fid in expect.get("no_findings", ()) if fid in finding_ids]
+    if "opportunities" in expect:
+        got_codes = sorted(o["code"] for o in decision["opportunities"])
+        if got_codes != sorted(str(c) for c in expect["opportunities"]):
+            failures.append(f"opportunities: expected {sorted(expect['opportunities'])}, got {got_codes}")
+    for want in expect.get("claim_review", ()):
+        line = next((c for c in decision.get("claim_review", ()) if c["code"] == str(want["code"])), None)
+        if line is None or any(line.get(k) != _resolve(v, params) for k, v in want.items()):
+            failures.append(f"claim_review {want['code']}: expected {want}, got {line}")
+    if "total" in expect and decision["total"] != str(expect["total"]):
+        failures.append(f"total: expected {expect['total']}, got {decision['total']}")
+    return failures
+
+
+def run_case(case: Case, pack: CompiledPack, tracer_factory=None) -> CaseResult:
+    """Evaluate one case against a pack (optionally with a coverage tracer)."""
+    expected_error = case.expect.get("error")
+    try:
+        tracer = tracer_factory() if tracer_factory else None
+        decision = evaluate(case.facts, pack, case.options, trace="none", tracer=tracer)
+    except DiagnosticError as error:
+        codes = [d.code for d in error.diagnostics]
+        if expected_error in codes:
+            return CaseResult(case, ())
+        return CaseResult(case, (f"the facts were rejected: {error.diagnostics[0].headline()}",))
+    if expected_error:
+        return CaseResult(case, (f"expected the error {expected_error}, but a decision was made",))
+    params = pack.params_at(last_day(case.facts["month"]))
+    return CaseResult(case, tuple(_check(case, decision, params)))
+
+
+__all__ = ["Case", "CaseResult", "CoverageTracer", "load_cases", "run_case"]

@@ -1,0 +1,119 @@
+"""Which outcomes of a pack's conditions its test cases exercised.
+
+A coverage point is every comparison (==, <, in, ...) and every operand of `and`/`or` in
+every expression of a pack; each has two sides, true and false. The tracer used for the
+test cases re-reads each expression with the recording interpreter, which sees every
+item inside `where` filters, and notes the sides it saw. What no case reached is reported
+at its file:line:col.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..engine.tracing import Tracer
+from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
+from ..lang.interpreter import interpret
+from ..packs.compiler import CompiledPack
+
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
+
+
+def pack_expressions(pack: CompiledPack) -> Iterator[CompiledExpression]:
+    """Every compiled expression of a pack, in pack order."""
+    yield from (expression for _, expression in pack.definitions)
+    yield from (gate.when for gate in pack.gates)
+    for rule in pack.rules:
+        yield from (e for e in (rule.when, rule.units, rule.actual, rule.required) if e is not None)
+        if rule.opportunity is not None:
+            yield from (rule.opportunity.when, rule.opportunity.missing, rule.opportunity.by)
+    for finding in pack.findings:
+        yield from (e for e in (finding.when, finding.evidence) if e is not None)
+    yield from (code.rvu for code in pack.codes.values())
+    yield pack.conversion_factor
+
+
+def _points(expression: CompiledExpression) -> Iterator[int]:
+    """Preorder indices of the nodes whose true and false sides count."""
+    index = {id(node): k for k, node in enumerate(expression.nodes)}
+    seen: set[int] = set()
+    for k, node in enumerate(expression.nodes):
+        if isinstance(node, nodes.Binary) and node.op in _COMPARISONS and k not in seen:
+            seen.add(k)
+            yield k
+        if isinstance(node, nodes.Logical):
+            for operand in node.operands:
+                if index[id(operand)] not in seen:
+                    seen.add(index[id(operand)])
+                    yield index[id(operand)]
+
+
+@dataclass
+class Coverage:
+    """Sides seen per (expression, node); built for one pack, fed by every case."""
+
+    pack: CompiledPack
+    seen: dict[tuple[int, int], set[bool]] = field(default_factory=dict)
+    expressions: dict[int, CompiledExpression] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for expression in pack_expressions(self.pack):
+            if id(expression) in self.expressions:
+                continue
+            self.expressions[id(expression)] = expression
+            for k in _points(expression):
+                self.seen[(id(expression), k)] = set()
+
+    def observe(self, expression: CompiledExpression, args: tuple) -> None:
+        facts, defs, *namespaces = args
+        try:
+            recording = interpret(expression.checked, facts, defs, namespaces)
+        except EvaluationError:
+            return
+        for (expr_id, k), sides in self.seen.items():
+            if expr_id != id(expression):
+                continue
+            value = recording.values[k]
+            values = [v for _, v in value] if isinstance(value, list) and value and isinstance(value[0], tuple) \
+                else [value]
+            sides.update(v for v in values if isinstance(v, bool) and v is not NOT_EVALUATED)
+
+    @property
+    def total(self) -> int:
+        return 2 * len(self.seen)
+
+    @property
+    def covered(self) -> int:
+        return sum(len(sides) for sides in self.seen.values())
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.total if self.total else 100.0
+
+    def gaps(self) -> list[str]:
+        """'file:line:col: never true: <condition>' for each side no case reached, by location."""
+        out = []
+        for (expr_id, k), sides in self.seen.items():
+            node = self.expressions[expr_id].nodes[k]
+            missing = [word for word, side in (("true", True), ("false", False)) if side not in sides]
+            if missing and node.span is not None:
+                text = " ".join(node.span.source.text[node.span.start:node.span.end].split())
+                out.append((node.span.source.name, node.span.start,
+                            f"{node.span.location}: never {' nor '.join(missing)}: {text}"))
+        return [line for *_, line in sorted(out)]
+
+
+class CoverageTracer(Tracer):
+    """A tracer that also feeds every evaluation to a Coverage."""
+
+    def __init__(self, pack: CompiledPack, coverage: Coverage) -> None:
+        super().__init__(pack, "none")
+        self.coverage = coverage
+
+    def compute(self, expression: CompiledExpression, args: tuple) -> Any:
+        result = expression.evaluate(*args)
+        self.coverage.observe(expression, args)
+        return result
+
+    def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
+        return self.compute(expression, args)

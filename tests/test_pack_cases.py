@@ -1,0 +1,23 @@
+"""Every bundled pack's own YAML cases, as pytest items, and the coverage they must reach."""
+from __future__ import annotations
+
+import pytest
+
+from policyengine.packs import bundled_ids, load_pack
+from policyengine.testing import load_cases, run_case, test_pack
+from policyengine.testing.runner import case_files
+
+CASES = [(pack_id, case) for pack_id in bundled_ids() for path in case_files(pack_id) for case in load_cases(path)]
+
+
+@pytest.mark.parametrize("pack_id,case", CASES, ids=[f"{p}: {c.name}" for p, c in CASES])
+def test_pack_case(pack_id, case):
+    result = run_case(case, load_pack(pack_id))
+    assert result.passed, f"{case.location}: " + "; ".join(result.failures)
+
+
+@pytest.mark.parametrize("pack_id", bundled_ids())
+def test_pack_coverage_reaches_its_threshold(pack_id):
+    report = test_pack(load_pack(pack_id), pack_id)
+    assert not report.failed
+    assert report.coverage.percent >= report.threshold, report.render()
