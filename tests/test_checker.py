@@ -82,6 +82,13 @@ def test_item_fields_shadow_outer_names_inside_where(env):
                          {}, {"interactive_modalities": ["phone"]}, {}) is True
 
 
+def test_distinct_takes_plain_values_only(env):
+    compile_expression("count(distinct(transmission_days))", env)
+    with pytest.raises(DiagnosticError) as info:
+        compile_expression("count(distinct(interactions))", env)
+    assert info.value.diagnostics[0].code == "expr.bad_arguments"
+
+
 def test_durations_compare_with_durations_only(env):
     compile_expression("sum(interactions.duration_seconds) >= 19 min 59 s", env, BOOL)
     compile_expression("seconds(sum(interactions.duration_seconds)) >= 1199", env, BOOL)

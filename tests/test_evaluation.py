@@ -38,7 +38,7 @@ def test_and_or_if_short_circuit(env, facts):
     assert run("false and 1 // 0 == 1", env, facts) is False
     assert run("true or min(transmission_days where false) > 2026-01-01", env, facts) is True
     assert run("if true then 1 else 1 // 0", env, facts) == 1
-    assert run("(consent.obtained ?? 1 // 0 == 1)", env, facts) is True
+    assert run("consent.obtained ?? (1 // 0 == 1)", env, facts) is True
 
 
 def test_short_circuit_shows_in_the_trace(env, facts):
@@ -127,3 +127,21 @@ def test_no_python_escape_hatches(env, facts):
     for text in ["__import__", "interactions.__class__", "params.__dict__", "eval(\"1\")", "().__class__"]:
         with pytest.raises(DiagnosticError):
             compile_expression(text, env)
+
+
+def test_coalesce_binds_tighter_than_and_or_and_comparisons(env):
+    no_consent = {"patient_id": "PT-1", "month": "2026-03"}
+    # (consent.obtained ?? false) and ..., not consent.obtained ?? (false and ...)
+    assert run("consent.obtained ?? false and count(interactions) == 0", env, no_consent) is False
+    assert run("consent.date ?? 2026-01-01 < 2026-02-01", env, no_consent) is True
+
+
+def test_an_empty_total_has_its_list_type_on_every_path(env):
+    from policyengine.lang.interpreter import interpret
+    expr = compile_expression("sum((interactions where false).duration_seconds)", env)
+    money = compile_expression("sum([params.conversion_factor, params.conversion_factor]) - "
+                               "sum([params.conversion_factor, params.conversion_factor])", env)
+    facts = month(60)
+    assert type(expr.evaluate(facts, {}, PARAM_VALUES, OPTION_VALUES)) is int
+    assert type(interpret(expr.checked, facts, {}, (PARAM_VALUES, OPTION_VALUES)).result) is int
+    assert isinstance(money.evaluate(facts, {}, PARAM_VALUES, OPTION_VALUES), Decimal)

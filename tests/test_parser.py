@@ -103,7 +103,8 @@ def test_length_limit():
     assert diagnostic.code == "expr.too_long"
 
 
-@pytest.mark.parametrize("text", ["not " * 200 + "a", "(" * 300 + "a" + " + 1)" * 300, "- " * 500 + "1", "a" + ".b" * 200])
+@pytest.mark.parametrize("text", ["not " * 200 + "a", "(" * 300 + "a" + " + 1)" * 300, "- " * 500 + "1", "a" + ".b" * 200,
+                                  " + ".join(["a"] * 120), " ?? ".join(["a"] * 70), " * ".join(["2"] * 600)])
 def test_deep_nesting_is_an_error_not_a_crash(text):
     (diagnostic,) = errors(text)
     assert diagnostic.code in ("expr.too_deep", "expr.too_long")

@@ -91,6 +91,8 @@ class _Generator:
         if isinstance(ref, NamespaceMember):
             return f"_ns_{ref.namespace}[{ref.name!r}]"
         assert isinstance(ref, RecordField)
+        if ref.projection and isinstance(node.base, n.Where) and not (self.tracing and self.scope_depth == 0):
+            return self._filtered_projection(node, ref)
         base = self.emit(node.base)
         if ref.projection:
             var = self.temp()
@@ -101,6 +103,21 @@ class _Generator:
             tmp = self.temp()
             return f"(None if ({tmp} := {base}) is None else {tmp}.get({node.name!r}))"
         return self._get(f"({base})" if not base.isidentifier() else base, node.name, ref.spec)
+
+    def _filtered_projection(self, node: n.Field, ref: RecordField) -> str:
+        """`(xs where p).f` as one comprehension, `[x['f'] for x in xs if p]`, when the
+        filtered list itself need not be recorded (it is, on the tracing path's top level)."""
+        where = node.base
+        assert isinstance(where, n.Where)
+        items = self.emit(where.items)
+        var = f"_i{self.scope_depth}"
+        self.scope_depth += 1
+        try:
+            predicate = self.emit(where.predicate)
+        finally:
+            self.scope_depth -= 1
+        value = f"_optional_field({var}, {node.name!r})" if ref.optional_items else self._get(var, node.name, ref.spec)
+        return self._comprehension(f"{value} for {var} in", items, f" if {predicate}")
 
     def _comprehension(self, head: str, iterable: str, tail: str) -> str:
         """`[head iterable tail]`. An iterable holding assignment expressions is evaluated

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from . import runtime as rt
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, ORDERED, STRING, SUMMABLE, ListOf, Type, unify
+from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, ORDERED, STRING, SUMMABLE, ListOf, Scalar, Type, unify, unwrap
 
 #: a signature check returns the result type, or a message saying what is wrong
 Check = Callable[[Sequence[Type]], "Type | str"]
@@ -49,7 +49,11 @@ def _check_bools(args):
 
 def _check_distinct(args):
     item = _list_arg(args, None, "")
-    return item if isinstance(item, str) else ListOf(item)
+    if isinstance(item, str):
+        return item
+    if not isinstance(unwrap(item), Scalar):
+        return f"takes a list of plain values (numbers, dates, strings), got a list of {item}"
+    return ListOf(item)
 
 
 def _check_extreme(args):
@@ -87,7 +91,7 @@ def _sum_start(item: Type) -> str:
 FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("sum", "sum(list): the total of numbers, amounts or durations; 0 for an empty list", _check_sum,
              lambda a, t: f"_sum({a[0]}, {_sum_start(t[0].item)})",  # type: ignore[attr-defined]
-             lambda xs: sum(xs, Decimal(0)) if xs and isinstance(xs[0], Decimal) else sum(xs)),
+             lambda xs, item_type: sum(xs, Decimal(0) if item_type in (DECIMAL, MONEY) else 0)),
     Function("count", "count(list): how many items", _check_count, lambda a, t: f"_len({a[0]})", len),
     Function("any", "any(list of true/false): true if one is true; false for an empty list", _check_bools,
              lambda a, t: f"_any({a[0]})", any),

@@ -129,6 +129,8 @@ class _Interpreter:
 
     def _call(self, node: n.Call):
         args = [self.eval(arg)[0] for arg in node.args]
+        if node.function == "sum":  # an empty total takes its type (0 or Decimal 0) from the list's
+            args.append(self.checked.type_of(node.args[0]).item)  # type: ignore[attr-defined]
         return FUNCTIONS[node.function].impl(*args), None
 
     def _unary(self, node: n.Unary):

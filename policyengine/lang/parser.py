@@ -12,7 +12,7 @@ from decimal import Decimal
 from datetime import date
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..diagnostics import Diagnostic, DiagnosticError, SourceText, Span
 from . import nodes as n
@@ -305,11 +305,22 @@ def parse(text: str | SourceText) -> n.Node:
             "expr.too_deep", f"expression is nested more than {MAX_DEPTH} levels deep",
             source.span(0, len(source.text)), hint="split it into named definitions")])
     try:
-        return _Builder(source).transform(tree) if isinstance(tree, Tree) else _Builder(source).transform(Tree("name", [tree]))
-    except _LiteralError as error:
-        raise DiagnosticError([error.diagnostic]) from None
-    except Exception as error:  # lark wraps transformer errors in VisitError
-        cause = getattr(error, "orig_exc", None)
-        if isinstance(cause, _LiteralError):
-            raise DiagnosticError([cause.diagnostic]) from None
+        root = _Builder(source).transform(tree)
+    except VisitError as error:  # lark wraps what the transformer raises
+        if isinstance(error.orig_exc, _LiteralError):
+            raise DiagnosticError([error.orig_exc.diagnostic]) from None
         raise
+    if _ast_depth(root) > MAX_DEPTH:  # a long flat chain (a + b + ... ) nests in the AST
+        raise DiagnosticError([Diagnostic(
+            "expr.too_deep", f"expression is nested more than {MAX_DEPTH} levels deep (counting each operator)",
+            source.span(0, len(source.text)), hint="split it into named definitions")])
+    return root
+
+
+def _ast_depth(root: n.Node) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children())
+    return deepest
