@@ -89,3 +89,19 @@ def test_decision_json_and_text_view(snapshot):
     decision = policyengine.evaluate(example("2026-03-19min59s.json"), trace="full")
     assert policyengine.to_json(decision) == snapshot(name="json")
     assert render_text(decision) == snapshot(name="text")
+
+
+def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
+    """10 minutes earn 99470 and 10 transmission days earn 99445 in 2026; neither in 2025."""
+    facts = example("2026-03-10-transmission-days.json")
+    facts["interactions"] = [dict(facts["interactions"][0], duration_seconds=600)]
+
+    def in_year(year: str) -> dict:
+        text = json.dumps(facts).replace("2026-", f"{year}-")
+        return policyengine.evaluate(json.loads(text), trace="none")
+
+    assert codes(in_year("2026")) == [("99470", 1), ("99445", 1)] or sorted(codes(in_year("2026"))) == \
+        sorted([("99470", 1), ("99445", 1)] + [c for c in codes(in_year("2026")) if c[0] == "99453"])
+    # the example's episode has not billed set-up yet: 2026 bills it from 2 days of data
+    assert sorted(codes(in_year("2026"))) == [("99445", 1), ("99453", 1), ("99470", 1)]
+    assert codes(in_year("2025")) == []

@@ -23,8 +23,9 @@ def load_pack(ref: str | Path) -> CompiledPack:
     return compile_pack(ref)
 
 
+@functools.lru_cache(maxsize=512)
 def pack_for_month(month: str) -> CompiledPack:
-    """The bundled pack effective on the last day of `month` (YYYY-MM)."""
+    """The bundled pack effective on the last day of `month` (YYYY-MM); looked up once per month."""
     day = last_day(month)
     for pack_id in bundled_ids():
         pack = bundled_pack(pack_id)

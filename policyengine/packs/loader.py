@@ -95,8 +95,10 @@ def bundled_root() -> Path:
     return Path(str(files("policyengine.bundled.rulepacks")))
 
 
-def bundled_ids() -> list[str]:
-    return sorted(p.name for p in bundled_root().iterdir() if (p / PACK_FILE).is_file())
+@functools.cache
+def bundled_ids() -> tuple[str, ...]:
+    """The ids of the packs installed with the package (listed once per process)."""
+    return tuple(sorted(p.name for p in bundled_root().iterdir() if (p / PACK_FILE).is_file()))
 
 
 def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
