@@ -1,0 +1,79 @@
+"""Our engine in the peer harness: the harness's workload as a YAML pack (../pack), loaded
+and evaluated through the public API. The engine filters and sums; nothing is precomputed.
+
+`evaluate(record)` is `policyengine.evaluate(record, pack, trace=...)`: the record is checked
+against the pack's facts schema, decided, and the whole decision returned (billable and
+not-billable lines with reasons, findings, sha256 of the facts, and the trace when asked).
+`normalize` reads the workload's five outputs back out of that decision.
+"""
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from workload import canonical
+
+#: The pack directory; run_peers.py sets it (the adapter runs from a copy of the harness).
+PACK_DIR = os.environ.get("POLICYENGINE_PEERS_PACK", str(Path(__file__).resolve().parent.parent / "pack"))
+
+_WORDS = re.compile(r"^(?:(\d+) h ?)?(?:(\d+) min ?)?(?:(\d+) s)?")
+
+
+def make_setup(trace: str):
+    def setup():
+        import policyengine
+
+        pack = policyengine.load_pack(PACK_DIR)
+        evaluate = policyengine.evaluate
+
+        def run(record):
+            return evaluate(record, pack, None, trace)
+
+        return run
+
+    return setup
+
+
+def _seconds_in_words(text: str) -> int:
+    """'27 min 47 s' -> 1667 (a duration as the decision's reasons say it)."""
+    hours, minutes, seconds = _WORDS.match(text).groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0)
+
+
+def outputs(decision: dict) -> tuple:
+    """(rpm_seconds, bill_99454, bill_99457, units_99458, amount) from a decision without a
+    trace: the 99457 line states rpm_seconds as its `actual` (not billed) or in its reason."""
+    billed = {line["code"]: line for line in decision["billable"]}
+    if "99457" in billed:
+        rpm_seconds = _seconds_in_words(billed["99457"]["reason"])
+    else:
+        rpm_seconds = next(line["actual"] for line in decision["not_billable"] if line["code"] == "99457")
+    units = billed["99458"]["units"] if "99458" in billed else 0
+    return canonical(rpm_seconds, "99454" in billed, "99457" in billed, units, Decimal(decision["total"]))
+
+
+_SLOTS: dict[str, int] = {}
+
+
+def traced_outputs(decision: dict) -> tuple:
+    """The five outputs, with the trace checked against the decision (as the harness does
+    for every traced peer): compact values or full entries by slot."""
+    trace = decision["trace"]
+    if trace["form"] == "compact":
+        if not _SLOTS:
+            import policyengine
+
+            _SLOTS.update({slot: k for k, slot in enumerate(policyengine.load_pack(PACK_DIR).trace_slots)})
+        values = {slot: trace["values"][k] for slot, k in _SLOTS.items()}
+    else:
+        values = {entry["slot"]: entry["value"] for entry in trace["entries"]}
+    result = outputs(decision)
+    billed = {line["code"]: line for line in decision["billable"]}
+    units = values.get("rule:units_99458:units") if values["rule:units_99458:when"] and "99457" in billed else 0
+    traced = canonical(values["definition:rpm_seconds"], bool(values["rule:bill_99454:when"]),
+                       bool(values["rule:bill_99457:when"]), units or 0, result[4])
+    if traced != result:
+        raise AssertionError(f"trace does not match decision: {traced!r} vs {result!r}")
+    return result
