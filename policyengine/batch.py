@@ -75,7 +75,7 @@ class Evaluator:
         """For input line `number`: the output line (without newline), the decision (None
         for an error record) and the error code (None for a decision)."""
         try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            text = raw.rstrip(b"\r\n").decode("utf-8") if isinstance(raw, bytes) else raw.rstrip("\r\n")
         except UnicodeDecodeError as error:
             return self._error(number, [Diagnostic("facts.malformed", f"not valid UTF-8: {error.reason} at byte {error.start}")])
         if not text.strip():
@@ -90,7 +90,9 @@ class Evaluator:
                 pack = self._month_packs.get(data["month"])
             decision = evaluate(data, pack, self.options, self.trace)
             if self.pack is None and decision["month"] not in self._month_packs:
-                self._month_packs[decision["month"]] = pack_for_month(decision["month"])
+                month_pack = pack_for_month(decision["month"])
+                if month_pack.facts_schema is None:  # checked the same way, named or not
+                    self._month_packs[decision["month"]] = month_pack
         except DiagnosticError as error:
             return self._error(number, error.diagnostics, data)
         except Exception as error:  # an engine fault must not lose the line or stop the batch
