@@ -31,7 +31,7 @@ def _fail(error: DiagnosticError, status: int) -> NoReturn:
 
 def _read_text(path: str) -> tuple[str, str]:
     if path == "-":
-        return click.get_text_stream("stdin").read(), "<stdin>"
+        return sys.stdin.read(), "<stdin>"
     try:
         return Path(path).read_text(encoding="utf-8"), path
     except (OSError, UnicodeDecodeError) as error:
@@ -115,7 +115,7 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
         except OSError as error:
             raise click.UsageError(f"cannot read {in_path}: {error.strerror or error}") from None
     size = input_size(in_path)
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     show_bar = size is not None and size > 0 and stderr.isatty()
     try:
         if show_bar:

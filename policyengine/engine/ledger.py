@@ -31,20 +31,27 @@ def _dropped_by(recording: Recording, index: dict[int, int], predicate: nodes.No
 
 
 def pointers_by_identity(facts: dict) -> dict[int, str]:
-    """JSON pointer of every record inside a list of the facts, keyed by the record's id():
+    """JSON pointers of the records inside the facts' lists, keyed by the record's id():
     a filter over a definition (a list computed earlier) still names the facts it kept."""
     found: dict[int, str] = {}
     stack: list[tuple[object, str]] = [(facts, "")]
     while stack:
         node, pointer = stack.pop()
-        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-        for key, child in children:
-            child_pointer = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
-            if isinstance(child, dict) and isinstance(node, list):
-                found[id(child)] = child_pointer
-            if isinstance(child, (dict, list)):
-                stack.append((child, child_pointer))
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if isinstance(child, (dict, list)):
+                    stack.append((child, f"{pointer}/{_escape(key)}"))
+        else:
+            for i, child in enumerate(node):  # type: ignore[arg-type]
+                if isinstance(child, dict):
+                    child_pointer = f"{pointer}/{i}"
+                    found[id(child)] = child_pointer
+                    stack.append((child, child_pointer))
     return found
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1") if ("~" in key or "/" in key) else key
 
 
 def filters(expression: CompiledExpression, trace: Trace, known: dict[int, str]) -> list[dict]:

@@ -24,6 +24,9 @@ def to_json_value(value: Any) -> Any:
 
 def compact(value: Any) -> Any:
     """A value for a compact trace: records are named by their id (or left out as "{…}")."""
+    kind = type(value)
+    if kind is bool or kind is int or kind is str or value is None:
+        return value
     if isinstance(value, dict):
         return value.get("id", "{…}")
     if isinstance(value, (list, tuple)):

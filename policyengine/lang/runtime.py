@@ -6,6 +6,7 @@ the tracing path and the interpreter cannot drift apart.
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable, Iterable
@@ -86,11 +87,13 @@ def _month(month: str) -> tuple[int, int]:
     return year, mon
 
 
+@functools.lru_cache(maxsize=1024)
 def first_day(month: str) -> str:
     year, mon = _month(month)
     return date(year, mon, 1).isoformat()
 
 
+@functools.lru_cache(maxsize=1024)
 def last_day(month: str) -> str:
     year, mon = _month(month)
     return date(year, mon, calendar.monthrange(year, mon)[1]).isoformat()
