@@ -103,3 +103,18 @@ def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
     # the example's episode has not billed set-up yet: 2026 bills it from 2 days of data
     assert sorted(codes(in_year("2026"))) == [("99445", 1), ("99453", 1), ("99470", 1)]
     assert codes(in_year("2025")) == []
+
+
+def test_an_expression_failing_at_run_time_is_recorded_and_the_rest_decided(tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "pack.yaml").write_text(
+        "pack: {id: overlay, version: 1.0.0, fee_schedule_year: 2026, effective: {from: 2026-01-01, to: 2026-12-31}}\n"
+        "extends: cms-rpm-2026\n"
+        "definitions:\n"
+        "  supply_days: count(transmission_days) // (count(interactions) - count(interactions))\n")
+    decision = policyengine.evaluate(example("2026-03-seed-22-minutes.json"), overlay, trace="none")
+    assert codes(decision) == [("99457", 1)]
+    device = next(line for line in decision["not_billable"] if line["code"] == "99454")
+    assert device["status"] == "error" and "[eval.division_by_zero]" in device["reason"]
+    assert "evaluation.error" in [f["id"] for f in decision["findings"]]

@@ -8,6 +8,7 @@ to the same bytes.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,11 +33,26 @@ def service_date(clock: str, facts: dict) -> str:
     return last_day(facts["month"])
 
 
+class Definitions(dict):
+    """Definition values by name. Reading one whose evaluation failed raises that failure
+    again, so every expression that depends on it fails with the cause, not a KeyError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: dict[str, EvaluationError] = {}
+
+    def __missing__(self, name: str) -> Any:
+        error = self.errors.get(name)
+        if error is None:
+            raise KeyError(name)
+        raise EvaluationError(error.code, f"definition {name} failed: {error.message}")
+
+
 class _Run:
     def __init__(self, pack: CompiledPack, facts: dict, options: dict, tracer: Tracer) -> None:
         self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
         self.month_params = pack.params_at(last_day(facts["month"]))
-        self.defs: dict[str, Any] = {}
+        self.defs = Definitions()
         self.known_pointers: dict[int, str] | None = None
 
     def eval(self, slot: str, expression: CompiledExpression, params: dict) -> Any:
@@ -48,10 +64,16 @@ class _Run:
     def decide(self) -> dict:
         pack = self.pack
         for name, expression in pack.definitions:
-            self.defs[name] = self.eval(f"definition:{name}", expression, self.month_params)
+            try:
+                self.defs[name] = self.eval(f"definition:{name}", expression, self.month_params)
+            except EvaluationError as error:
+                self.defs.errors[name] = error
         failed_gate = None
         for gate in pack.gates:
-            passed = self.eval(f"gate:{gate.id}", gate.when, self.month_params)
+            try:
+                passed = self.eval(f"gate:{gate.id}", gate.when, self.month_params)
+            except EvaluationError as error:  # a gate that cannot be decided stops every code
+                passed, gate = False, replace(gate, status="error", reason=f"{gate.id}: {error.message} [{error.code}]")
             if not passed and failed_gate is None:
                 failed_gate = gate
         billable: list[dict] = []
@@ -62,6 +84,9 @@ class _Run:
             (billable if "units" in line else not_billable).append(line)
         findings = [f for f in (self.finding(finding) for finding in pack.findings) if f is not None]
         findings += self.unverified_rates(billable)
+        findings += [{"id": "evaluation.error", "severity": "error", "evidence": [],
+                      "message": f"definition {name} could not be evaluated: {error.message} [{error.code}]"}
+                     for name, error in self.defs.errors.items()]
         total = sum((Decimal(line["amount"]) for line in billable), Decimal("0"))
         decision = {
             "patient_id": self.facts["patient_id"],
