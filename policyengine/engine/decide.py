@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..lang import CompiledExpression, EvaluationError
-from ..lang.runtime import last_day, round_half_up
+from ..lang.runtime import as_evaluation_error, last_day, round_half_up
 from ..packs.compiler import CompiledPack, Gate, Rule
 from .ledger import pointers_by_identity
 from .options import resolve_options
@@ -58,16 +58,32 @@ class _Run:
     def eval(self, slot: str, expression: CompiledExpression, params: dict) -> Any:
         return self.tracer.eval(slot, expression, (self.facts, self.defs, params, self.options))
 
+    def definitions(self) -> None:
+        """Every definition in order: all at once when nothing watches each one, else (or
+        when one fails, to know which) one at a time, a failure recorded, not raised."""
+        args = (self.facts, self.defs, self.month_params, self.options)
+        if not self.tracer.watches_each_evaluation:
+            try:
+                self.pack.all_definitions(*args, self.defs)
+            except Exception as error:  # noqa: BLE001 - redone one at a time below
+                as_evaluation_error(error)
+                self.defs.clear()
+            else:
+                for name, _ in self.pack.definitions:
+                    self.tracer.note(f"definition:{name}", self.defs[name])
+                return
+        for name, expression in self.pack.definitions:
+            try:
+                self.defs[name] = self.eval(f"definition:{name}", expression, self.month_params)
+            except EvaluationError as error:
+                self.defs.errors[name] = error
+
     def params_for(self, code: str) -> dict:
         return self.pack.params_at(service_date(self.pack.codes[code].clock, self.facts))
 
     def decide(self) -> dict:
         pack = self.pack
-        for name, expression in pack.definitions:
-            try:
-                self.defs[name] = self.eval(f"definition:{name}", expression, self.month_params)
-            except EvaluationError as error:
-                self.defs.errors[name] = error
+        self.definitions()
         failed_gate = None
         for gate in pack.gates:
             try:
@@ -82,7 +98,7 @@ class _Run:
         for rule in pack.rules:
             line = self.gated(rule, failed_gate) if failed_gate else self.rule(rule, billed)
             (billable if "units" in line else not_billable).append(line)
-        findings = [f for f in (self.finding(finding) for finding in pack.findings) if f is not None]
+        findings = self.findings()
         findings += self.unverified_rates(billable)
         findings += [{"id": "evaluation.error", "severity": "error", "evidence": [],
                       "message": f"definition {name} could not be evaluated: {error.message} [{error.code}]"}
@@ -214,9 +230,26 @@ class _Run:
             self.known_pointers = pointers_by_identity(self.facts)
         return [self.known_pointers[id(r)] for r in records if id(r) in self.known_pointers]
 
-    def finding(self, finding) -> dict | None:
+    def findings(self) -> list[dict]:
+        """The pack's findings whose condition holds; conditions run together when nothing
+        watches each one (or one at a time when one of them fails)."""
+        conditions: dict[str, bool] = {}
+        if not self.tracer.watches_each_evaluation:
+            try:
+                self.pack.all_finding_conditions(self.facts, self.defs, self.month_params, self.options, conditions)
+            except Exception as error:  # noqa: BLE001 - redone one at a time
+                as_evaluation_error(error)
+                conditions.clear()
+            for finding_id, holds in conditions.items():
+                self.tracer.note(f"finding:{finding_id}", holds)
+        found = (self.finding(finding, conditions.get(finding.id)) for finding in self.pack.findings)
+        return [f for f in found if f is not None]
+
+    def finding(self, finding, holds: bool | None) -> dict | None:
         try:
-            if not self.eval(f"finding:{finding.id}", finding.when, self.month_params):
+            if holds is None:
+                holds = self.eval(f"finding:{finding.id}", finding.when, self.month_params)
+            if not holds:
                 return None
             evidence = []
             if finding.evidence is not None:

@@ -31,23 +31,25 @@ def _dropped_by(recording: Recording, index: dict[int, int], predicate: nodes.No
 
 
 def pointers_by_identity(facts: dict) -> dict[int, str]:
-    """JSON pointers of the records inside the facts' lists, keyed by the record's id():
-    a filter over a definition (a list computed earlier) still names the facts it kept."""
+    """JSON pointers of the records in the facts' lists (and in lists inside those records),
+    keyed by the record's id(): a filter over a definition (a list computed earlier) still
+    names the facts it kept."""
     found: dict[int, str] = {}
-    stack: list[tuple[object, str]] = [(facts, "")]
-    while stack:
-        node, pointer = stack.pop()
-        if isinstance(node, dict):
-            for key, child in node.items():
-                if isinstance(child, (dict, list)):
-                    stack.append((child, f"{pointer}/{_escape(key)}"))
-        else:
-            for i, child in enumerate(node):  # type: ignore[arg-type]
-                if isinstance(child, dict):
-                    child_pointer = f"{pointer}/{i}"
-                    found[id(child)] = child_pointer
-                    stack.append((child, child_pointer))
+    for key, value in facts.items():
+        if isinstance(value, list):
+            _index_records(value, f"/{_escape(key)}", found, depth=2)
     return found
+
+
+def _index_records(items: list, pointer: str, found: dict[int, str], depth: int) -> None:
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            item_pointer = f"{pointer}/{i}"
+            found[id(item)] = item_pointer
+            if depth > 1:
+                for key, value in item.items():
+                    if isinstance(value, list) and value and isinstance(value[0], dict):
+                        _index_records(value, f"{item_pointer}/{_escape(key)}", found, depth - 1)
 
 
 def _escape(key: str) -> str:

@@ -30,6 +30,16 @@ class Tracer:
         self.entries: list[dict] = []
         self.known_pointers: dict[int, str] | None = None
 
+    @property
+    def watches_each_evaluation(self) -> bool:
+        """Whether every expression must go through `eval` (else definitions may run at once)."""
+        return self.form == "full"
+
+    def note(self, slot: str, value: Any) -> None:
+        """Record a value computed elsewhere (definitions run together)."""
+        if self.form == "compact":
+            self.values[self.pack.slot_index[slot]] = compact(value)
+
     def compute(self, expression: CompiledExpression, args: tuple) -> Any:
         """A value the decision needs but does not trace (a rate, evidence, an opportunity's
         figures); a hook for tools that watch every evaluation, such as test coverage."""

@@ -32,9 +32,10 @@ def preorder(root: n.Node) -> list[n.Node]:
 
 
 class _Generator:
-    def __init__(self, checked: Checked, tracing: bool) -> None:
+    def __init__(self, checked: Checked, tracing: bool, prefix: str = "") -> None:
         self.checked = checked
         self.tracing = tracing
+        self.prefix = prefix
         self.constants: dict[str, Any] = {}
         self.index = {id(node): i for i, node in enumerate(preorder(checked.root))}
         self.recorded: list[int] = []
@@ -45,7 +46,7 @@ class _Generator:
         return f"_t{next(self._temps)}"
 
     def constant(self, value: Any) -> str:
-        name = f"_c{len(self.constants)}"
+        name = f"_c{self.prefix}{len(self.constants)}"
         self.constants[name] = value
         return name
 
@@ -193,9 +194,30 @@ def generate(checked: Checked, tracing: bool) -> tuple[str, dict[str, Any]]:
 def build(checked: Checked, tracing: bool, name: str) -> tuple[Callable[..., Any], str]:
     """Compile the generated source; returns the function and its source (for debugging)."""
     source, constants = generate(checked, tracing)
+    return _compiled(source, constants, name), source
+
+
+def build_sequence(named: list[tuple[str, Checked]], name: str) -> Callable[..., None]:
+    """One fast function that evaluates named expressions in order into a dict:
+    `fn(facts, defs, *namespaces, out)` sets out[name] for each (`out` may be `defs`
+    itself, so later expressions read earlier ones). A pack's definitions and finding
+    conditions run this way on the untraced paths, saving a Python call (and its error
+    handling) per expression; any failure is raised, and the caller goes one at a time."""
+    constants: dict[str, Any] = {}
+    lines = []
+    for i, (key, checked) in enumerate(named):
+        gen = _Generator(checked, tracing=False, prefix=f"{i}_")
+        lines.append(f"    _out[{key!r}] = {gen.emit(checked.root)}")
+        constants.update(gen.constants)
+    signature = _signature(named[0][1]) if named else "_facts, _defs, *_ns"
+    source = f"def _expr({signature}, _out):\n" + ("\n".join(lines) or "    pass") + "\n"
+    return _compiled(source, constants, name)
+
+
+def _compiled(source: str, constants: dict[str, Any], name: str) -> Callable[..., Any]:
     namespace = dict(GENERATED_GLOBALS)
     namespace.update(constants)
     namespace["_NE"] = NOT_EVALUATED
     exec(compile(source, f"<policyengine {name}>", "exec"), namespace)  # noqa: S102 - generated from a checked AST
-    return namespace["_expr"], source
+    return namespace["_expr"]
 

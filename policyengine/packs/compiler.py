@@ -18,6 +18,7 @@ from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
 from ..engine.environment import facts_record, record_from_schema
 from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment, FieldSpec,
                     ListOf, Type, compile_expression, nodes, record)
+from ..lang import codegen
 from ..lang.checker import NamespaceMember
 from ..lang.parser import parse
 from .loader import Entry, SourcePack, load_source
@@ -132,6 +133,16 @@ class CompiledPack:
     rules: tuple[Rule, ...]
     findings: tuple[Finding, ...]
     environment: Environment = field(repr=False)
+
+    @functools.cached_property
+    def all_definitions(self) -> Callable[..., None]:
+        """Every definition in one compiled function: fn(facts, defs, params, options, defs)."""
+        return codegen.build_sequence([(name, e.checked) for name, e in self.definitions], f"{self.id} definitions")
+
+    @functools.cached_property
+    def all_finding_conditions(self) -> Callable[..., None]:
+        """Every finding's condition in one compiled function: fn(facts, defs, params, options, out)."""
+        return codegen.build_sequence([(f.id, f.when.checked) for f in self.findings], f"{self.id} findings")
 
     @functools.cached_property
     def trace_slots(self) -> tuple[str, ...]:

@@ -110,6 +110,10 @@ class CoverageTracer(Tracer):
         super().__init__(pack, "none")
         self.coverage = coverage
 
+    @property
+    def watches_each_evaluation(self) -> bool:
+        return True
+
     def compute(self, expression: CompiledExpression, args: tuple) -> Any:
         result = expression.evaluate(*args)
         self.coverage.observe(expression, args)
