@@ -110,8 +110,7 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     options = _options(option_pairs)
     if in_path != "-":
         try:
-            with open(in_path, "rb"):
-                pass
+            open(in_path, "rb").close()  # unreadable input is a usage error, before any work
         except OSError as error:
             raise click.UsageError(f"cannot read {in_path}: {error.strerror or error}") from None
     size = input_size(in_path)
