@@ -135,12 +135,13 @@ class _Run:
                 if not self.eval(f"rule:{rule.id}:opportunity", opportunity.when, params):
                     continue
                 args = (self.facts, self.defs, params, self.options)
-                missing = in_words(self.tracer.compute(opportunity.missing, args), opportunity.missing)
+                amount = in_words(self.tracer.compute(opportunity.missing, args), opportunity.missing)
                 by = self.tracer.compute(opportunity.by, args)
             except EvaluationError:
                 continue  # an opportunity is advice; a failing one is simply not offered
+            missing = f"{amount} {opportunity.needed}"
             found.append({"code": rule.code, "missing": missing, "by": by,
-                          "message": opportunity.message.format(missing=missing, by=by, code=rule.code)})
+                          "message": f"{missing} by {by} earns {rule.code}"})
         return found
 
     def review(self, claims: list[dict], billable: list[dict], not_billable: list[dict]) -> list[dict]:

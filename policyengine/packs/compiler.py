@@ -71,7 +71,7 @@ class Opportunity:
     when: CompiledExpression
     missing: CompiledExpression
     by: CompiledExpression
-    message: str
+    needed: str
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,7 @@ class _Compiler:
                  for key, expect in (("when", BOOL), ("missing", None), ("by", DATE))}
         if None in parts.values():
             return None
-        return Opportunity(parts["when"], parts["missing"], parts["by"], entry.value["opportunity"]["message"])  # type: ignore[arg-type]
+        return Opportunity(parts["when"], parts["missing"], parts["by"], entry.value["opportunity"]["needed"])  # type: ignore[arg-type]
 
     def _unknown_code(self, entry: Entry, key: str, code: str) -> None:
         doc, pointer = entry.origin(key)
