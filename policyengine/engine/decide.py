@@ -194,6 +194,10 @@ class _Run:
         params = self.params_for(rule.code)
         slot = f"rule:{rule.id}"
         try:
+            for i, blocker in enumerate(rule.blocked):
+                if self.eval(f"{slot}:blocked:{i}", blocker.when, params):
+                    return {"code": rule.code, "rule": rule.id, "status": "not_met", "reason": blocker.reason,
+                            "actual": None, "required": None}
             met = self.eval(f"{slot}:when", rule.when, params)
             actual = self.eval(f"{slot}:actual", rule.actual, params) if rule.actual else None
             required = self.eval(f"{slot}:required", rule.required, params) if rule.required else None

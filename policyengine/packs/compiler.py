@@ -75,6 +75,12 @@ class Opportunity:
 
 
 @dataclass(frozen=True)
+class Blocker:
+    when: CompiledExpression
+    reason: str
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     code: str
@@ -88,6 +94,7 @@ class Rule:
     reason_not_met: str
     citation: str | None
     opportunity: Opportunity | None
+    blocked: tuple[Blocker, ...]
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class CompiledPack:
         slots = [f"definition:{name}" for name, _ in self.definitions]
         slots += [f"gate:{gate.id}" for gate in self.gates]
         for rule in self.rules:
+            slots += [f"rule:{rule.id}:blocked:{i}" for i in range(len(rule.blocked))]
             slots += [f"rule:{rule.id}:{part}" for part in ("when", "actual", "required", "units")
                       if part == "when" or getattr(rule, part) is not None]
             if rule.opportunity is not None:
@@ -347,6 +355,8 @@ class _Compiler:
             requires=tuple(v.get("requires", ())), excludes=tuple(v.get("excludes", ())),
             reason_met=v["reason"]["met"], reason_not_met=v["reason"]["not_met"], citation=v.get("citation"),
             opportunity=self._opportunity(entry, env, name) if "opportunity" in v else None,
+            blocked=tuple(Blocker(when, blocker["reason"]) for i, blocker in enumerate(v.get("blocked", ()))
+                          if (when := self.expression(entry, f"blocked/{i}/when", env, BOOL, f"{name} blocked")))
         )
 
     def _opportunity(self, entry: Entry, env: Environment, name: str) -> Opportunity | None:

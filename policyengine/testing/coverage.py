@@ -24,6 +24,7 @@ def pack_expressions(pack: CompiledPack) -> Iterator[CompiledExpression]:
     yield from (expression for _, expression in pack.definitions)
     yield from (gate.when for gate in pack.gates)
     for rule in pack.rules:
+        yield from (blocker.when for blocker in rule.blocked)
         yield from (e for e in (rule.when, rule.units, rule.actual, rule.required) if e is not None)
         if rule.opportunity is not None:
             yield from (rule.opportunity.when, rule.opportunity.missing, rule.opportunity.by)
