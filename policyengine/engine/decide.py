@@ -206,7 +206,7 @@ class _Run:
         except EvaluationError as error:
             return {"code": rule.code, "rule": rule.id, "status": "error",
                     "reason": f"{error.message} [{error.code}]", "actual": None, "required": None}
-        shortfall = {"actual": to_json_value(actual), "required": to_json_value(required)}
+        shortfall = {"actual": to_json_value(actual), "required": to_json_value(required)}  # as data, met or not
         excluded = [code for code in rule.excludes if code in billed]
         missing = [code for code in rule.requires if code not in billed]
         if units > 0 and (excluded or missing or rule.code in billed):
@@ -220,7 +220,7 @@ class _Run:
                     "reason": rule.reason_not_met.format(**words), **shortfall}
         billed[rule.code] = units
         return {"code": rule.code, "units": units, "amount": str(rate * units), "rule": rule.id,
-                "reason": rule.reason_met.format(**words)}
+                "reason": rule.reason_met.format(**words), **shortfall}
 
     def rate(self, code: str, params: dict) -> Decimal:
         """RVU x conversion factor, rounded half-up to cents (contract section 2)."""
