@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000, help="record count for the flat-memory comparison")
     parser.add_argument("--million", action="store_true", help="only: 1,000,000 records end to end, 2 workers")
+    parser.add_argument("--speedup", type=int, default=0, metavar="ROUNDS",
+                        help="only: the batch with 1 and 2 workers, alternately, ROUNDS times each (the machine is shared: "
+                             "alternating spreads other load over both)")
     parser.add_argument("--workdir", default=None, help="where the generated files go (default: a temp dir)")
     parser.add_argument("--run-mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -179,6 +182,21 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{n:,} patient-months, compact trace, {workers} workers: {result['seconds']:.1f} s wall "
                   f"({result['rate']:,.0f}/s), largest process {result['peak_mb']:.0f} MB", flush=True)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
+
+    if args.speedup:
+        path = os.path.join(workdir, f"months-{args.n}.jsonl")
+        if not os.path.exists(path):
+            write_file(path, args.n, seed=1, malformed=MALFORMED, years=YEARS)
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(args.speedup):
+            for workers in (1, 2):
+                result = end_to_end(path, workers, workdir, args.n)
+                rates[workers].append(result["rate"])
+                print(f"  batch {workers}: {result['rate']:,.0f}/s, {result['peak_mb']:.0f} MB, "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
+        best = {w: max(r) for w, r in rates.items()}
+        print(f"2 workers vs 1 (best of {args.speedup} each): {best[2]:,.0f} / {best[1]:,.0f} = {best[2] / best[1]:.2f}x")
         return
 
     path = os.path.join(workdir, f"months-{args.n}.jsonl")
