@@ -360,6 +360,9 @@ PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from
        width=st.integers(10, 60))
 def test_embedded_matches_whatever_pyyaml_writes(value, style, width):
     text = yaml.safe_dump({"rules": [{"when": value}]}, default_style=style, allow_unicode=True, width=width)
+    # PyYAML's emitter does not always round-trip its own output (a folded scalar with a
+    # more-indented first line keeps a line break); the value is what YAML reads back.
+    value = yaml.safe_load(text)["rules"][0]["when"]
     doc = load_yaml(text, "p.yaml")
     emb = doc.embedded("/rules/0/when")
     assert emb.text == value
