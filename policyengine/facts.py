@@ -77,7 +77,7 @@ def check_facts(data: Any) -> CheckedFacts:
     The calendar is checked once the schema finds no error, so a document with a wrong
     type reports its schema errors first, all of them.
     """
-    diagnostics = _schema_diagnostics(data)
+    diagnostics = _validators(facts_schema()).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
         errors = _calendar_errors(data)
@@ -89,21 +89,11 @@ def check_facts(data: Any) -> CheckedFacts:
 def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
     """Facts for a pack that declares its own facts schema: that schema's errors (all of
     them) and unknown-key warnings; the contract's calendar checks do not apply."""
-    fast, reference = _validators_for(json.dumps(schema, sort_keys=True))
-    if fast is not None and not _has_fraction(data, schema) and fast.is_valid(data):
-        return CheckedFacts(data=data, warnings=())
-    diagnostics = schemacheck.check(data, reference, kind="facts", severity_of=_severity)
+    diagnostics = _validators(schema).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise DiagnosticError(errors)
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
-
-
-@functools.lru_cache(maxsize=32)
-def _validators_for(schema_json: str) -> tuple[Any, Any]:
-    schema = json.loads(schema_json)
-    fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
-    return fast, _ReferenceValidator(schema)
 
 
 @functools.cache
@@ -190,43 +180,46 @@ _ReferenceValidator = jsonschema.validators.extend(
 )
 
 
-def _has_fraction(data: Any, schema: dict | None = None) -> bool:
-    """Whether a whole-number field holds a float or Decimal (the fast validator would
-    accept 600.0 as an integer, so such a document takes the reference path)."""
-    paths = _integer_paths(json.dumps(schema, sort_keys=True) if schema is not None else None)
-    return any(isinstance(value, (float, Decimal)) for path in paths for _, value in _values_at(data, path))
+class _Validators:
+    """The validators of one facts schema, built once: the fast one says valid or not, the
+    reference one explains a record the fast one rejects (or one it would misjudge)."""
+
+    def __init__(self, schema: dict) -> None:
+        self.schema = schema
+        self.fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
+        self.reference = _ReferenceValidator(schema)
+        self.integer_paths = tuple(_paths_where(schema, schema, lambda node: node.get("type") == "integer"))
+
+    def has_fraction(self, data: Any) -> bool:
+        """Whether a whole-number field holds a float or Decimal (the fast validator would
+        accept 600.0 as an integer, so such a document takes the reference path)."""
+        return any(isinstance(value, (float, Decimal))
+                   for path in self.integer_paths for _, value in _values_at(data, path))
+
+    def diagnostics(self, data: Any) -> list[Diagnostic]:
+        """Errors and warnings (unknown keys) against the schema; none for a valid record."""
+        if self.fast is not None and not self.has_fraction(data):
+            try:
+                if self.fast.is_valid(data):
+                    return []
+            except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
+                pass
+        return schemacheck.check(data, self.reference, kind="facts", severity_of=_severity)
 
 
-@functools.lru_cache(maxsize=32)
-def _integer_paths(schema_json: str | None) -> tuple[tuple[str, ...], ...]:
-    schema = json.loads(schema_json) if schema_json is not None else facts_schema()
-    return tuple(_paths_where(schema, schema, lambda node: node.get("type") == "integer"))
+#: validators by id() of their schema; each entry keeps its schema, so the id stays its own
+_VALIDATORS: dict[int, _Validators] = {}
 
 
-@functools.cache
-def _reference_validator() -> Any:
-    return _ReferenceValidator(facts_schema())
-
-
-@functools.cache
-def _fast_validator() -> Any:
-    return jsonschema_rs.validator_for(facts_schema()) if jsonschema_rs is not None else None
+def _validators(schema: dict) -> _Validators:
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found.schema is not schema:
+        found = _VALIDATORS[id(schema)] = _Validators(schema)
+    return found
 
 
 def _severity(code: str) -> str:
     return "warning" if code == "facts.unknown_field" else "error"
-
-
-def _schema_diagnostics(data: Any) -> list[Diagnostic]:
-    """Errors and warnings (unknown keys) against the schema; none for a valid record."""
-    fast = _fast_validator()
-    if fast is not None and not _has_fraction(data):
-        try:
-            if fast.is_valid(data):
-                return []
-        except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
-            pass
-    return schemacheck.check(data, _reference_validator(), kind="facts", severity_of=_severity)
 
 
 def _paths_where(schema: dict, node: dict, wanted: Callable[[dict], bool],

@@ -387,7 +387,7 @@ def test_yaml_key_that_is_not_text() -> None:
 @pytest.fixture
 def reference_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """check_facts as it runs without jsonschema_rs installed."""
-    monkeypatch.setattr(facts, "_fast_validator", lambda: None)
+    monkeypatch.setattr(facts._validators(facts.facts_schema()), "fast", None)
 
 
 @pytest.mark.usefixtures("reference_only")
@@ -503,7 +503,8 @@ def _mutated_facts(draw: st.DrawFn) -> Any:
 
 def _validators() -> tuple[Any, Any]:
     pytest.importorskip("jsonschema_rs")
-    return facts._fast_validator(), facts._reference_validator()
+    validators = facts._validators(facts.facts_schema())
+    return validators.fast, validators.reference
 
 
 @pytest.mark.parametrize("at", [
