@@ -193,8 +193,16 @@ class _Validators:
     def has_fraction(self, data: Any) -> bool:
         """Whether a whole-number field holds a float or Decimal (the fast validator would
         accept 600.0 as an integer, so such a document takes the reference path)."""
-        return any(isinstance(value, (float, Decimal))
-                   for path in self.integer_paths for _, value in _values_at(data, path))
+        for path in self.integer_paths:
+            nodes = [data]
+            for step in path:
+                if step == "*":
+                    nodes = [item for node in nodes if isinstance(node, list) for item in node]
+                else:
+                    nodes = [node[step] for node in nodes if isinstance(node, dict) and step in node]
+            if any(type(value) is float or type(value) is Decimal for value in nodes):
+                return True
+        return False
 
     def diagnostics(self, data: Any) -> list[Diagnostic]:
         """Errors and warnings (unknown keys) against the schema; none for a valid record."""

@@ -9,7 +9,6 @@ not-billable lines with reasons, findings, sha256 of the facts, and the trace wh
 from __future__ import annotations
 
 import os
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,9 +16,6 @@ from workload import canonical
 
 #: The pack directory; run_peers.py sets it (the adapter runs from a copy of the harness).
 PACK_DIR = os.environ.get("POLICYENGINE_PEERS_PACK", str(Path(__file__).resolve().parent.parent / "pack"))
-
-_WORDS = re.compile(r"^(?:(\d+) h ?)?(?:(\d+) min ?)?(?:(\d+) s)?")
-
 
 def make_setup(trace: str):
     def setup():
@@ -36,20 +32,12 @@ def make_setup(trace: str):
     return setup
 
 
-def _seconds_in_words(text: str) -> int:
-    """'27 min 47 s' -> 1667 (a duration as the decision's reasons say it)."""
-    hours, minutes, seconds = _WORDS.match(text).groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0)
-
-
 def outputs(decision: dict) -> tuple:
     """(rpm_seconds, bill_99454, bill_99457, units_99458, amount) from a decision without a
-    trace: the 99457 line states rpm_seconds as its `actual` (not billed) or in its reason."""
+    trace: the 99457 line, billed or not, states rpm_seconds as its `actual`."""
     billed = {line["code"]: line for line in decision["billable"]}
-    if "99457" in billed:
-        rpm_seconds = _seconds_in_words(billed["99457"]["reason"])
-    else:
-        rpm_seconds = next(line["actual"] for line in decision["not_billable"] if line["code"] == "99457")
+    lines = decision["billable"] + decision["not_billable"]
+    rpm_seconds = next(line["actual"] for line in lines if line["code"] == "99457")
     units = billed["99458"]["units"] if "99458" in billed else 0
     return canonical(rpm_seconds, "99454" in billed, "99457" in billed, units, Decimal(decision["total"]))
 
