@@ -27,6 +27,7 @@ import pytest
 from policyengine.diagnostics import DiagnosticError
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, EvaluationError, FieldSpec,
                                ListOf, Optional, Record, Type, compile_expression, format_seconds, record)
+from conftest import INTERACTION
 from policyengine.lang import Environment, parser
 from policyengine.lang.functions import FUNCTIONS
 from policyengine.yamlsource import load_yaml
@@ -36,23 +37,8 @@ DOC = ROOT / "docs" / "language.md"
 LANG = ROOT / "policyengine" / "lang"
 
 # --- the environment the examples are written against -------------------------------------
+# (interactions as in the language tests' fixture environment; consent also has a method)
 
-PERFORMER = record("performer", {
-    "id": FieldSpec(STRING, required=True),
-    "role": FieldSpec(STRING, required=True),
-})
-INTERACTION = record("interaction", {
-    "id": FieldSpec(STRING, required=True),
-    "date": FieldSpec(DATE, required=True),
-    "duration_seconds": FieldSpec(DURATION, required=True),
-    "modality": FieldSpec(STRING, required=True),
-    "two_way": FieldSpec(BOOL, required=True),
-    "program": FieldSpec(STRING, required=True),
-    "clinical_topics": FieldSpec(ListOf(STRING), default=[]),
-    "performer": FieldSpec(PERFORMER),
-    "summary": FieldSpec(STRING),
-    "during_em_visit": FieldSpec(BOOL, default=False),
-})
 CONSENT = record("consent", {
     "obtained": FieldSpec(BOOL, required=True),
     "date": FieldSpec(DATE),

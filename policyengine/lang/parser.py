@@ -12,7 +12,7 @@ from decimal import Decimal
 from datetime import date
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, DiagnosticError, SourceText, Span
 from . import nodes as n
