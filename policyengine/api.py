@@ -7,6 +7,7 @@ from typing import Any
 
 from .engine.decide import decide
 from .engine.tracing import Tracer
+from .engine.values import compact_json
 from .facts import check_facts, check_with_schema
 from .packs import CompiledPack, load_pack, pack_for_month
 
@@ -37,4 +38,4 @@ def to_json(decision: dict, pretty: bool = True) -> str:
     line (JSON Lines), several times faster to write."""
     if pretty:
         return json.dumps(decision, ensure_ascii=False, indent=2) + "\n"
-    return json.dumps(decision, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return compact_json(decision) + "\n"

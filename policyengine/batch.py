@@ -35,6 +35,7 @@ from .api import evaluate
 from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
+from .engine.values import compact_json
 from .packs import CompiledPack, bundled_ids, load_pack, pack_for_month
 
 #: Input lines handed to a worker at a time.
@@ -97,7 +98,7 @@ class Evaluator:
             return self._error(number, error.diagnostics, data)
         except Exception as error:  # an engine fault must not lose the line or stop the batch
             return self._error(number, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")], data)
-        return json.dumps(decision, ensure_ascii=False, separators=(",", ":")), decision, None
+        return compact_json(decision), decision, None
 
     @staticmethod
     def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:

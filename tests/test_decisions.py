@@ -118,3 +118,19 @@ def test_an_expression_failing_at_run_time_is_recorded_and_the_rest_decided(tmp_
     device = next(line for line in decision["not_billable"] if line["code"] == "99454")
     assert device["status"] == "error" and "[eval.division_by_zero]" in device["reason"]
     assert "evaluation.error" in [f["id"] for f in decision["findings"]]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_fast_json_writes_the_same_bytes_as_the_standard_library(path):
+    """Hashes and one-line decisions are written with orjson; they must stay what
+    json.dumps writes, or every stored facts_sha256 would change."""
+    from policyengine.engine.values import canonical_json, compact_json
+
+    facts = json.loads(path.read_text())
+    assert canonical_json(facts).decode() == json.dumps(facts, sort_keys=True, separators=(",", ":"),
+                                                        ensure_ascii=False, default=str)
+    try:
+        decision = policyengine.evaluate(facts, trace="full")
+    except policyengine.DiagnosticError:
+        return
+    assert compact_json(decision) == json.dumps(decision, ensure_ascii=False, separators=(",", ":"))

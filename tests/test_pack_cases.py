@@ -21,3 +21,23 @@ def test_pack_coverage_reaches_its_threshold(pack_id):
     report = test_pack(load_pack(pack_id), pack_id)
     assert not report.failed
     assert report.coverage.percent >= report.threshold, report.render()
+
+
+@pytest.mark.parametrize("pack_id", bundled_ids())
+def test_compiled_rule_programs_decide_as_the_step_by_step_path(pack_id):
+    """The untraced path runs definitions, rules and finding conditions as compiled
+    programs; the full trace evaluates each expression on its own. Same decisions."""
+    import policyengine
+
+    pack = load_pack(pack_id)
+    compared = 0
+    for path in case_files(pack_id):
+        for case in load_cases(path):
+            if "error" in case.expect:
+                continue
+            fast = policyengine.evaluate(case.facts, pack, case.options, trace="none")
+            stepwise = policyengine.evaluate(case.facts, pack, case.options, trace="full")
+            for key in ("billable", "not_billable", "findings", "opportunities", "total"):
+                assert fast[key] == stepwise[key], (case.name, key)
+            compared += 1
+    assert compared > 50

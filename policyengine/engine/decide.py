@@ -192,16 +192,11 @@ class _Run:
 
     def rule(self, rule: Rule, billed: dict[str, int]) -> dict:
         params = self.params_for(rule.code)
-        slot = f"rule:{rule.id}"
         try:
-            for i, blocker in enumerate(rule.blocked):
-                if self.eval(f"{slot}:blocked:{i}", blocker.when, params):
-                    return {"code": rule.code, "rule": rule.id, "status": "not_met", "reason": blocker.reason,
-                            "actual": None, "required": None}
-            met = self.eval(f"{slot}:when", rule.when, params)
-            actual = self.eval(f"{slot}:actual", rule.actual, params) if rule.actual else None
-            required = self.eval(f"{slot}:required", rule.required, params) if rule.required else None
-            units = self.eval(f"{slot}:units", rule.units, params) if (met and rule.units) else int(bool(met))
+            blocker, met, actual, required, units = self.rule_parts(rule, params)
+            if blocker >= 0:
+                return {"code": rule.code, "rule": rule.id, "status": "not_met",
+                        "reason": rule.blocked[blocker].reason, "actual": None, "required": None}
             rate = self.rate(rule.code, params) if units > 0 else None
         except EvaluationError as error:
             return {"code": rule.code, "rule": rule.id, "status": "error",
@@ -221,6 +216,37 @@ class _Run:
         billed[rule.code] = units
         return {"code": rule.code, "units": units, "amount": str(rate * units), "rule": rule.id,
                 "reason": rule.reason_met.format(**words), **shortfall}
+
+    def rule_parts(self, rule: Rule, params: dict) -> tuple[int, Any, Any, Any, int]:
+        """(blocker, met, actual, required, units) of a rule: its compiled program when
+        nothing watches each expression (step by step again when it fails, to say where),
+        else one traced expression at a time."""
+        slot = f"rule:{rule.id}"
+        if not self.tracer.watches_each_evaluation:
+            try:
+                parts = rule.program(self.facts, self.defs, params, self.options)
+            except Exception as error:  # noqa: BLE001 - redone step by step below
+                as_evaluation_error(error)
+            else:
+                blocker, met, actual, required, units = parts
+                for i in range(len(rule.blocked) if blocker < 0 else blocker + 1):
+                    self.tracer.note(f"{slot}:blocked:{i}", i == blocker)
+                if blocker < 0:
+                    self.tracer.note(f"{slot}:when", met)
+                    for part, value in (("actual", actual), ("required", required)):
+                        if getattr(rule, part) is not None:
+                            self.tracer.note(f"{slot}:{part}", value)
+                    if met and rule.units is not None:
+                        self.tracer.note(f"{slot}:units", units)
+                return parts
+        for i, blocker in enumerate(rule.blocked):
+            if self.eval(f"{slot}:blocked:{i}", blocker.when, params):
+                return i, None, None, None, 0
+        met = self.eval(f"{slot}:when", rule.when, params)
+        actual = self.eval(f"{slot}:actual", rule.actual, params) if rule.actual else None
+        required = self.eval(f"{slot}:required", rule.required, params) if rule.required else None
+        units = self.eval(f"{slot}:units", rule.units, params) if (met and rule.units) else int(bool(met))
+        return -1, met, actual, required, units
 
     def rate(self, code: str, params: dict) -> Decimal:
         """RVU x conversion factor, rounded half-up to cents (contract section 2)."""

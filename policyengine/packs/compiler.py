@@ -96,6 +96,13 @@ class Rule:
     opportunity: Opportunity | None
     blocked: tuple[Blocker, ...]
 
+    @functools.cached_property
+    def program(self) -> Callable[..., tuple]:
+        """The rule's expressions as one compiled function (see codegen.build_rule)."""
+        part = lambda e: e.checked if e is not None else None  # noqa: E731
+        return codegen.build_rule([b.when.checked for b in self.blocked], self.when.checked, part(self.actual),
+                                  part(self.required), part(self.units), f"rule {self.id}")
+
 
 @dataclass(frozen=True)
 class Gate:
