@@ -8,7 +8,9 @@ from typing import Any
 from .engine.decide import decide
 from .engine.tracing import Tracer
 from .engine.values import compact_json
+from .diagnostics import Diagnostic, DiagnosticError
 from .facts import check_facts, check_with_schema
+from .lang.runtime import last_day
 from .packs import CompiledPack, load_pack, pack_for_month
 
 
@@ -26,6 +28,11 @@ def evaluate(facts: dict, pack: CompiledPack | str | Path | None = None, options
     else:
         compiled = pack if isinstance(pack, CompiledPack) else load_pack(pack)
         checked = check_facts(facts) if compiled.facts_schema is None else check_with_schema(facts, compiled.facts_schema)
+        if not compiled.covers(last_day(checked.data["month"])):
+            raise DiagnosticError([Diagnostic(
+                "facts.pack_not_effective", f"pack {compiled.id} is effective {compiled.effective_from} to "
+                f"{compiled.effective_to}, not in {checked.data['month']}", where="/month",
+                hint="name the pack for that year, or leave --pack out to use the bundled one")])
     decision = decide(compiled, checked.data, options, trace, tracer)
     for warning in checked.warnings:
         decision["findings"].append({"id": "facts.unknown_field", "severity": "warning",

@@ -36,7 +36,7 @@ from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
 from .engine.values import compact_json
-from .packs import CompiledPack, bundled_ids, load_pack, pack_for_month
+from .packs import CompiledPack, bundled_ids, load_pack
 
 #: Input lines handed to a worker at a time.
 CHUNK_LINES = 256
@@ -67,10 +67,6 @@ class Evaluator:
         self.pack: CompiledPack | None = pack
         self.options = dict(options or {})
         self.trace = trace
-        #: month -> the bundled pack a decision for that month used. `pack_for_month` lists
-        #: the bundled packs' directory on every call (about a fifth of a decision's time),
-        #: so with no pack named, a month seen once is not looked up again.
-        self._month_packs: dict[str, CompiledPack] = {}
 
     def decide(self, number: int, raw: bytes | str) -> tuple[str, dict | None, str | None]:
         """For input line `number`: the output line (without newline), the decision (None
@@ -86,14 +82,7 @@ class Evaluator:
         except json.JSONDecodeError as error:
             return self._error(number, [Diagnostic("facts.malformed", f"not valid JSON: {error.msg} (column {error.colno})")])
         try:
-            pack = self.pack
-            if pack is None and isinstance(data, dict) and isinstance(data.get("month"), str):
-                pack = self._month_packs.get(data["month"])
-            decision = evaluate(data, pack, self.options, self.trace)
-            if self.pack is None and decision["month"] not in self._month_packs:
-                month_pack = pack_for_month(decision["month"])
-                if month_pack.facts_schema is None:  # checked the same way, named or not
-                    self._month_packs[decision["month"]] = month_pack
+            decision = evaluate(data, self.pack, self.options, self.trace)
         except DiagnosticError as error:
             return self._error(number, error.diagnostics, data)
         except Exception as error:  # an engine fault must not lose the line or stop the batch

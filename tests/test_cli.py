@@ -144,3 +144,9 @@ def test_help_everywhere(run):
     for args in ([], ["evaluate"], ["validate"]):
         result = run(*args, "--help")
         assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_a_named_pack_must_be_effective_in_the_facts_month(run):
+    result = run("evaluate", EXAMPLES / "2025-06-42-minutes.json", "--pack", "cms-rpm-2026")
+    assert result.exit_code == 2
+    assert "/month: pack cms-rpm-2026 is effective 2026-01-01 to 2026-12-31, not in 2025-06" in result.stderr
