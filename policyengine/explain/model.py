@@ -207,20 +207,7 @@ def short_value(value: Any, duration: bool = False) -> str:
 
 
 def _slot_expression(pack: CompiledPack | None, slot: str) -> CompiledExpression | None:
-    if pack is None:
-        return None
-    kind, _, rest = slot.partition(":")
-    if kind == "definition":
-        return dict(pack.definitions).get(rest)
-    if kind == "gate":
-        return next((g.when for g in pack.gates if g.id == rest), None)
-    if kind == "finding":
-        return next((f.when for f in pack.findings if f.id == rest), None)
-    if kind == "rule":
-        rule_id, _, part = rest.rpartition(":")
-        rule = next((r for r in pack.rules if r.id == rule_id), None)
-        return getattr(rule, part, None) if rule is not None else None
-    return None
+    return pack.slot_expressions.get(slot) if pack is not None else None
 
 
 def _duration_texts(expression: CompiledExpression | None) -> set[str]:

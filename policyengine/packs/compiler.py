@@ -159,19 +159,23 @@ class CompiledPack:
         return codegen.build_sequence([(f.id, f.when.checked) for f in self.findings], f"{self.id} findings")
 
     @functools.cached_property
-    def trace_slots(self) -> tuple[str, ...]:
-        """The pack's rule table: one slot per traced expression, in evaluation order.
-        A compact trace is a list of values aligned with these slots."""
-        slots = [f"definition:{name}" for name, _ in self.definitions]
-        slots += [f"gate:{gate.id}" for gate in self.gates]
+    def slot_expressions(self) -> dict[str, CompiledExpression]:
+        """The pack's rule table: each traced expression by its slot, in evaluation order."""
+        slots: dict[str, CompiledExpression] = {f"definition:{name}": e for name, e in self.definitions}
+        slots.update((f"gate:{gate.id}", gate.when) for gate in self.gates)
         for rule in self.rules:
-            slots += [f"rule:{rule.id}:blocked:{i}" for i in range(len(rule.blocked))]
-            slots += [f"rule:{rule.id}:{part}" for part in ("when", "actual", "required", "units")
-                      if part == "when" or getattr(rule, part) is not None]
+            slots.update((f"rule:{rule.id}:blocked:{i}", blocker.when) for i, blocker in enumerate(rule.blocked))
+            slots.update((f"rule:{rule.id}:{part}", getattr(rule, part)) for part in ("when", "actual", "required", "units")
+                         if getattr(rule, part) is not None)
             if rule.opportunity is not None:
-                slots.append(f"rule:{rule.id}:opportunity")
-        slots += [f"finding:{finding.id}" for finding in self.findings]
-        return tuple(slots)
+                slots[f"rule:{rule.id}:opportunity"] = rule.opportunity.when
+        slots.update((f"finding:{finding.id}", finding.when) for finding in self.findings)
+        return slots
+
+    @functools.cached_property
+    def trace_slots(self) -> tuple[str, ...]:
+        """The slots of the rule table; a compact trace is a list of values aligned with them."""
+        return tuple(self.slot_expressions)
 
     @functools.cached_property
     def slot_index(self) -> dict[str, int]:
