@@ -26,7 +26,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .bar { height: 8px; background: #eceff2; border-radius: 4px; overflow: hidden; margin: 6px 0; }
 .bar span { display: block; height: 100%; background: var(--no); }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; } th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--rule); vertical-align: top; }
-th { background: #f3f5f7; } td:nth-child(-n+2) { white-space: nowrap; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { background: #f3f5f7; } td:first-child { white-space: nowrap; } td { overflow-wrap: break-word; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.out td { color: var(--muted); } tr.gap td { background: #fff8e6; } tr.cross td { background: #eaf6ee; font-weight: 600; color: var(--ok); }
 code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 pre { background: #f6f8fa; padding: 8px 10px; border-radius: 4px; white-space: pre-wrap; margin: 4px 0 12px; }
