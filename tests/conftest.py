@@ -21,7 +21,8 @@ INTERACTION = record("interaction", {
     "summary": FieldSpec(STRING),
     "during_em_visit": FieldSpec(BOOL, default=False),
 })
-CONSENT = record("consent", {"obtained": FieldSpec(BOOL, required=True), "date": FieldSpec(DATE)})
+CONSENT = record("consent", {"obtained": FieldSpec(BOOL, required=True), "date": FieldSpec(DATE),
+                             "method": FieldSpec(STRING)})
 FACTS = record("facts", {
     "patient_id": FieldSpec(STRING, required=True),
     "month": FieldSpec(STRING, required=True),

@@ -27,7 +27,7 @@ import pytest
 from policyengine.diagnostics import DiagnosticError
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, EvaluationError, FieldSpec,
                                ListOf, Optional, Record, Type, compile_expression, format_seconds, record)
-from conftest import INTERACTION
+from conftest import FACTS, INTERACTION
 from policyengine.lang import Environment, parser
 from policyengine.lang.functions import FUNCTIONS
 from policyengine.yamlsource import load_yaml
@@ -37,21 +37,8 @@ DOC = ROOT / "docs" / "language.md"
 LANG = ROOT / "policyengine" / "lang"
 
 # --- the environment the examples are written against -------------------------------------
-# (interactions as in the language tests' fixture environment; consent also has a method)
+# (the facts are the language tests' fixture environment)
 
-CONSENT = record("consent", {
-    "obtained": FieldSpec(BOOL, required=True),
-    "date": FieldSpec(DATE),
-    "method": FieldSpec(STRING),
-})
-FACTS = record("patient_month", {
-    "patient_id": FieldSpec(STRING, required=True),
-    "month": FieldSpec(STRING, required=True),
-    "as_of": FieldSpec(DATE),
-    "consent": FieldSpec(CONSENT),
-    "interactions": FieldSpec(ListOf(INTERACTION), default=[]),
-    "transmission_days": FieldSpec(ListOf(DATE), default=[]),
-})
 PARAMS = record("params", {  # named as in the bundled pack rulepacks/cms-rpm-2026
     "time_threshold": FieldSpec(DURATION, required=True),
     "short_time_threshold": FieldSpec(DURATION, required=True),

@@ -57,9 +57,9 @@ def _codes(ex: Explanation) -> list[str]:
         if c.billable:
             kind, badge = "ok", f"billable x{c.units} &middot; ${_e(c.amount)}"
         elif c.status == "documentation_missing" or c.gaps_would_unlock:
-            kind, badge = "doc", "not billable &middot; " + _e((c.status or "").replace("_", " "))
+            kind, badge = "doc", "not billable &middot; " + _e(c.status_label)
         else:
-            kind, badge = "no", "not billable &middot; " + _e((c.status or "").replace("_", " "))
+            kind, badge = "no", "not billable &middot; " + _e(c.status_label)
         out.append(f'<div class="card {kind}"><h3>{_e(c.code)} <span class="badge {kind}">{badge}</span></h3>')
         if c.descriptor:
             out.append(f'<p class="desc">{_e(c.descriptor)}</p>')

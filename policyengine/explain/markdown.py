@@ -28,7 +28,7 @@ def render_markdown(ex: Explanation) -> str:
         if c.billable:
             out.append(f"### {c.code}: billable, {c.units} unit(s), ${c.amount}")
         else:
-            label = "documentation missing" if c.status == "documentation_missing" else (c.status or "").replace("_", " ")
+            label = c.status_label
             out.append(f"### {c.code}: not billable ({label})")
         out.append("")
         if c.descriptor:

@@ -68,6 +68,11 @@ class CodeLine:
     gaps: list[Gap] = field(default_factory=list)
     gaps_would_unlock: bool = False
 
+    @property
+    def status_label(self) -> str:
+        """The status in words, as every view shows it: "not met", "documentation missing"."""
+        return (self.status or "").replace("_", " ")
+
 
 @dataclass
 class Crossing:

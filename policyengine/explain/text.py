@@ -10,7 +10,7 @@ def _code_lines(ex: Explanation) -> list[str]:
         if c.billable:
             out.append(f"  {c.code}  BILLABLE x{c.units}  ${c.amount}")
         else:
-            label = "documentation missing" if c.status == "documentation_missing" else (c.status or "").replace("_", " ")
+            label = c.status_label
             out.append(f"  {c.code}  NOT BILLABLE ({label})")
         if c.descriptor:
             out.append(f"      {c.descriptor}")
