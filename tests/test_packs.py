@@ -116,3 +116,17 @@ def test_the_engine_holds_no_domain_knowledge():
             if forbidden.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_pack_directory_is_compiled_once_and_again_when_a_file_changes(tmp_path):
+    import os
+
+    from policyengine import load_pack
+    overlay = pack_dir(tmp_path, HEADER + "options:\n  addon_max_units: {default: 3}\n")
+    first = load_pack(overlay)
+    assert load_pack(str(overlay)) is first
+    (overlay / "pack.yaml").write_text(HEADER + "options:\n  addon_max_units: {default: 2}\n")
+    stat = (overlay / "pack.yaml").stat()
+    os.utime(overlay / "pack.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = load_pack(overlay)
+    assert second is not first and second.options["addon_max_units"].default == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang.runtime import last_day
 from .compiler import CompiledPack, compile_pack
-from .loader import bundled_ids
+from .loader import bundled_ids, resolve_pack_dir
 
 
 @functools.cache
@@ -17,10 +17,32 @@ def bundled_pack(pack_id: str) -> CompiledPack:
 
 
 def load_pack(ref: str | Path) -> CompiledPack:
-    """A pack directory (compiled afresh) or a bundled pack id (compiled once)."""
+    """A bundled pack id (compiled once) or a pack directory (compiled again only when one
+    of the files it was compiled from has changed), so `evaluate(facts, "path/to/pack")` in
+    a loop does not compile the pack for every record."""
     if isinstance(ref, str) and ref in bundled_ids():
         return bundled_pack(ref)
-    return compile_pack(ref)
+    directory = resolve_pack_dir(ref).resolve()
+    cached = _compiled.get(directory)
+    if cached is not None and cached[1] == _stamps(cached[0].source_files):
+        return cached[0]
+    pack = compile_pack(directory)
+    _compiled[directory] = (pack, _stamps(pack.source_files))
+    return pack
+
+
+#: compiled packs from directories, with the modification times of their files
+_compiled: dict[Path, tuple[CompiledPack, tuple[int, ...]]] = {}
+
+
+def _stamps(files: tuple[Path, ...]) -> tuple[int, ...]:
+    stamps = []
+    for path in files:
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return tuple(stamps)
 
 
 @functools.lru_cache(maxsize=512)

@@ -142,6 +142,8 @@ class CompiledPack:
     facts_schema: dict | None
     #: the least share of condition outcomes (percent) the pack's test cases must exercise
     coverage_threshold: float
+    #: the files it was compiled from
+    source_files: tuple[Path, ...]
     definitions: tuple[tuple[str, CompiledExpression], ...]
     gates: tuple[Gate, ...]
     rules: tuple[Rule, ...]
@@ -337,6 +339,7 @@ class _Compiler:
             conversion_factor=cf,  # type: ignore[arg-type]
             facts_schema=src.facts_schema,
             coverage_threshold=src.coverage_threshold,
+            source_files=tuple(src.files),
             definitions=tuple(definitions), gates=gates, rules=rules, findings=findings, environment=env,
         )
 

@@ -57,6 +57,8 @@ class SourcePack:
     facts_schema: dict | None = None
     facts_schema_entry: Entry | None = None
     coverage_threshold: float = 100.0
+    #: every file read, base pack first (to tell when a compiled pack is out of date)
+    files: list[Path] = field(default_factory=list)
     options: dict[str, Entry] = field(default_factory=dict)
     parameters: dict[str, Entry] = field(default_factory=dict)
     #: per parameter, per date: where that dated value was written
@@ -157,6 +159,7 @@ def load_source(ref: str | Path, _seen: tuple[Path, ...] = ()) -> SourcePack:
         base.meta = Entry(data["pack"], doc, "/pack")
     else:
         base = SourcePack(Entry(data["pack"], doc, "/pack"), [data["pack"]["id"]])
+    base.files.append(directory / PACK_FILE)
     _merge(base, doc)
     return base
 
@@ -183,6 +186,7 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     if "facts_schema" in data:
         pack.facts_schema_entry = Entry(data["facts_schema"], doc, "/facts_schema")
         pack.facts_schema = _read_facts_schema(pack.facts_schema_entry)
+        pack.files.append((Path(doc.source.name).parent / data["facts_schema"]).resolve())
     if "coverage_threshold" in data:
         pack.coverage_threshold = float(data["coverage_threshold"])
     if "conversion_factor" in data:
