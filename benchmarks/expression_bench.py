@@ -42,7 +42,7 @@ from policyengine.lang import (BOOL, DATE, DURATION, INT, STRING, Environment, F
 from policyengine.lang import codegen  # noqa: E402
 
 # --- the environment: field specs as the engine derives them from schemas/facts.schema.json
-# (policyengine/engine/environment.py): inside an interaction, id..program are required,
+# (policyengine/packs/facts_types.py): inside an interaction, id..program are required,
 # `during_em_visit` is optional without a default, and every field of `consent` is optional.
 
 INTERACTION = record("interaction", {

@@ -12,13 +12,14 @@ from typing import NoReturn
 
 import click
 
-from . import __version__
 from .api import evaluate as evaluate_facts
 from .api import to_json
 from .diagnostics import DiagnosticError, render_all
+from .engine import EvaluationFailed
 from .facts import parse_facts_text
-from .packs import load_pack
+from .packs import CompiledPack, PackNotFound, load_pack
 from .render import render_text
+from .version import __version__
 
 EXIT_FAILURES = 1
 EXIT_BAD_INPUT = 2
@@ -27,6 +28,20 @@ EXIT_BAD_INPUT = 2
 def _fail(error: DiagnosticError, status: int) -> NoReturn:
     click.echo(render_all(error.diagnostics), err=True)
     sys.exit(status)
+
+
+def _load(pack_ref: str) -> CompiledPack:
+    """A pack for validate and test: exit 2 when there is none at PACK (a usage error),
+    1 when it is invalid (the command found failures); its warnings go to stderr."""
+    try:
+        pack = load_pack(pack_ref)
+    except PackNotFound as error:
+        _fail(error, EXIT_BAD_INPUT)
+    except DiagnosticError as error:
+        _fail(error, EXIT_FAILURES)
+    for warning in pack.warnings:
+        click.echo(warning.render(), err=True)
+    return pack
 
 
 def _read_text(path: str) -> tuple[str, str]:
@@ -69,6 +84,8 @@ def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], ou
         data = parse_facts_text(text, name)
         pack = load_pack(pack_ref) if pack_ref else None
         decision = evaluate_facts(data, pack, _options(option_pairs), trace)
+    except EvaluationFailed as error:  # the pack fails on these facts: a failure found, not bad input
+        _fail(error, EXIT_FAILURES)
     except DiagnosticError as error:
         _fail(error, EXIT_BAD_INPUT)
     click.echo(to_json(decision) if output_format == "json" else render_text(decision) if output_format == "text" else _render_explanation(decision, pack, output_format), nl=False)
@@ -77,14 +94,12 @@ def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], ou
 @main.command()
 @click.argument("pack_ref", metavar="PACK")
 def validate(pack_ref: str) -> None:
-    """Check a pack: schema, expressions, types and references."""
-    try:
-        pack = load_pack(pack_ref)
-    except DiagnosticError as error:
-        missing = error.diagnostics[0].code == "pack.not_found" and error.diagnostics[0].span is None
-        _fail(error, EXIT_BAD_INPUT if missing else EXIT_FAILURES)
-    click.echo(f"{pack.id} {pack.version} is valid: {len(pack.rules)} rules, {len(pack.findings)} findings, "
-               f"{len(pack.parameters)} parameters, {len(pack.options)} options (sha256 {pack.sha256[:12]})")
+    """Check a pack: schema, expressions, types, references and conflicts."""
+    pack = _load(pack_ref)
+    warned = f", {len(pack.warnings)} warning{'s' if len(pack.warnings) != 1 else ''}" if pack.warnings else ""
+    click.echo(f"{pack.id} {pack.version} is valid: {len(pack.rules)} rules, {len(pack.conflicts.entries)} conflicts, "
+               f"{len(pack.findings)} findings, {len(pack.parameters)} parameters, {len(pack.options)} options "
+               f"(sha256 {pack.sha256[:12]}){warned}")
 
 
 @main.command()
@@ -247,11 +262,10 @@ def test_command(pack_ref: str) -> None:
 
     Exit 1 when a case fails or coverage is below the pack's coverage_threshold."""
     from .testing import test_pack
+    pack = _load(pack_ref)
     try:
-        pack = load_pack(pack_ref)
         report = test_pack(pack, pack_ref)
-    except DiagnosticError as error:
-        missing = error.diagnostics[0].code == "pack.not_found" and error.diagnostics[0].span is None
-        _fail(error, EXIT_BAD_INPUT if missing else EXIT_FAILURES)
+    except DiagnosticError as error:  # a case file that cannot be read
+        _fail(error, EXIT_FAILURES)
     click.echo(report.render(), nl=False)
     sys.exit(0 if report.ok else EXIT_FAILURES)

@@ -31,11 +31,6 @@ class SourceText:
         """The span of text[start:end] in this source."""
         return Span(self, start, end)
 
-    @property
-    def display(self) -> "SourceText":
-        """The source whose lines are shown under an error (a file, for embedded text)."""
-        return self
-
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of an offset."""
         if self._line_starts is None:
@@ -71,10 +66,6 @@ class EmbeddedSource(SourceText):
         end_off = self.offsets[min(end, len(self.text))] if end > start else start_off
         return Span(self.file, start_off, max(end_off, start_off))
 
-    @property
-    def display(self) -> SourceText:
-        return self.file
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -96,6 +87,12 @@ class Span:
     def location(self) -> str:
         line, col = self.source.line_col(self.start)
         return f"{self.source.name}:{line}:{col}"
+
+    @property
+    def text(self) -> str:
+        """The spanned source text on one line: runs of white space, line breaks among
+        them, read as one space (how expressions are shown in traces and explanations)."""
+        return " ".join(self.source.text[self.start:self.end].split())
 
     def snippet(self) -> str:
         """The source line with carets under the span (its first line only)."""
@@ -144,16 +141,6 @@ class Diagnostic:
         if self.hint:
             out.append(f"  help: {self.hint}")
         return "\n".join(out)
-
-    def to_dict(self) -> dict:
-        data: dict = {"code": self.code, "severity": self.severity, "message": self.message}
-        if self.span is not None:
-            data.update(file=self.span.source.name, line=self.span.line, column=self.span.column)
-        elif self.where:
-            data["where"] = self.where
-        if self.hint:
-            data["hint"] = self.hint
-        return data
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

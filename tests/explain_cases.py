@@ -1,4 +1,5 @@
-"""Decisions for the explain and verify tests: the example months plus small variations."""
+"""Decisions for the explain and verify tests: the example months plus small variations,
+decided by the bundled 2026 pack as it stands (never a frozen copy)."""
 from __future__ import annotations
 
 import copy
@@ -9,11 +10,11 @@ from policyengine.api import evaluate
 from policyengine.packs import load_pack
 
 ROOT = Path(__file__).resolve().parents[1]
-PACK_DIR = Path(__file__).resolve().parent / "explain_pack"
+PACK_ID = "cms-rpm-2026"
 
 
 def pack():
-    return load_pack(PACK_DIR)
+    return load_pack(PACK_ID)
 
 
 def example(name: str) -> dict:
@@ -58,6 +59,13 @@ def facts_no_consent() -> dict:
     return facts
 
 
+def facts_billed_elsewhere() -> dict:
+    """The seed's 22 minutes, with 99457 already billed for the month by someone else."""
+    facts = copy.deepcopy(example("2026-03-seed-22-minutes"))
+    facts["other_services"] = [{"code": "99457"}]
+    return facts
+
+
 CASES = {
     "billable_20_minutes": (lambda: example("2026-03-exactly-20-minutes"), {}, "full"),
     "not_billable_19min59s": (lambda: example("2026-03-19min59s"), {}, "full"),
@@ -67,6 +75,7 @@ CASES = {
     "code_99470_2026": (facts_99470, {}, "full"),
     "long_month_addon_cap": (facts_long_month, {}, "full"),
     "no_consent": (facts_no_consent, {}, "full"),
+    "billed_elsewhere": (facts_billed_elsewhere, {}, "full"),
     "compact_trace": (lambda: example("2026-03-seed-22-minutes"), {}, "compact"),
 }
 

@@ -86,9 +86,27 @@ def test_compact_trace_is_aligned_with_the_pack_rule_table():
 
 
 def test_decision_json_and_text_view(snapshot):
-    decision = policyengine.evaluate(example("2026-03-19min59s.json"), trace="full")
+    decision = policyengine.evaluate(example("2026-03-19min59s.json"), trace="none")
     assert policyengine.to_json(decision) == snapshot(name="json")
     assert render_text(decision) == snapshot(name="text")
+
+
+def test_the_full_trace_records_what_was_read():
+    facts = example("2026-03-19min59s.json")
+    facts["other_services"] = [{"code": "99490", "practitioner": "DR-7"}]
+    trace = policyengine.evaluate(facts, trace="full")["trace"]
+    entry = next(e for e in trace["entries"] if e["slot"] == "rule:rpm.99457.first_20_minutes:when")
+    assert entry["value"] is False and entry["expression"] == "countable_time >= params.time_threshold"
+    assert {p["expr"]: p["value"] for p in entry["parts"]} == {"countable_time": 1199, "params.time_threshold": 1200}
+    read = {p["name"]: p["effective"] for p in trace["parameters"]}
+    assert read["time_threshold"] == "2024-01-01" and read["conversion_factor"] == "2026-01-01"
+    assert "conversion_factor_qp" not in read and "rvu_99457" not in read  # not a QP; 99457 is not billed
+    assert trace["service_dates"] == {"calendar_month": "2026-03-31", "episode": "2026-03-30",
+                                      "period_30_day": "2026-03-30"}
+    assert trace["billed_elsewhere"] == [{"code": "99490", "practitioner": "DR-7", "other_practitioner": True,
+                                          "pointer": "/other_services/0"}]
+    filtered = next(e for e in trace["entries"] if e["slot"] == "definition:documented_interactions")["filters"][0]
+    assert [item["pointer"] for item in filtered["items"]] == [f"/interactions/{i}" for i in range(len(facts["interactions"]))]
 
 
 def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
@@ -105,7 +123,16 @@ def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
     assert codes(in_year("2025")) == []
 
 
-def test_an_expression_failing_at_run_time_is_recorded_and_the_rest_decided(tmp_path):
+def test_an_expression_failing_at_run_time_is_an_error_naming_its_place(tmp_path):
+    """No decision is made from a pack that fails on the facts: the error names the part of
+    the expression that failed (file:line:col) and the fact it was reading; the command
+    exits 1 (a failure found), and a batch writes an error record for that line."""
+    from click.testing import CliRunner
+
+    from policyengine.batch import Evaluator
+    from policyengine.cli import main
+    from policyengine.engine import EvaluationFailed
+
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "pack.yaml").write_text(
@@ -113,11 +140,18 @@ def test_an_expression_failing_at_run_time_is_recorded_and_the_rest_decided(tmp_
         "extends: cms-rpm-2026\n"
         "definitions:\n"
         "  supply_days: count(transmission_days) // (count(interactions) - count(interactions))\n")
-    decision = policyengine.evaluate(example("2026-03-seed-22-minutes.json"), overlay, trace="none")
-    assert codes(decision) == [("99457", 1)]
-    device = next(line for line in decision["not_billable"] if line["code"] == "99454")
-    assert device["status"] == "error" and "[eval.division_by_zero]" in device["reason"]
-    assert "evaluation.error" in [f["id"] for f in decision["findings"]]
+    facts = example("2026-03-seed-22-minutes.json")
+    with pytest.raises(EvaluationFailed) as info:
+        policyengine.evaluate(facts, overlay, trace="none")
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "eval.division_by_zero"
+    assert diagnostic.location.endswith("overlay/pack.yaml:4:16") and diagnostic.where == "/interactions"
+    assert "definition:supply_days could not be evaluated" in diagnostic.message
+    (tmp_path / "f.json").write_text(json.dumps(facts))
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "f.json"), "--pack", str(overlay)])
+    assert result.exit_code == 1 and "pack.yaml:4:16" in result.output and "Traceback" not in result.output
+    line, made, code = Evaluator(overlay, trace="none").decide(1, json.dumps(facts))
+    assert made is None and code == "eval.division_by_zero" and json.loads(line)["line"] == 1
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

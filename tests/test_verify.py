@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 
 from click.testing import CliRunner
 
-from explain_cases import PACK_DIR, decision, pack
+from explain_cases import PACK_ID, ROOT, decision, pack
 from policyengine.api import evaluate, to_json
 from policyengine.cli import main
 from policyengine.explain import verify_decision
@@ -40,16 +41,22 @@ def test_a_one_value_change_in_the_facts(snapshot):
 
 
 def test_a_changed_parameter_value_in_the_pack(tmp_path, snapshot):
-    shutil.copytree(PACK_DIR, tmp_path / "pack")
+    """The bundled 2026 chain copied, and one threshold edited in its base year."""
+    for year in ("2024", "2025", "2026"):
+        shutil.copytree(ROOT / "rulepacks" / f"cms-rpm-{year}", tmp_path / f"cms-rpm-{year}")
+    for year in ("2025", "2026"):
+        path = tmp_path / f"cms-rpm-{year}" / "pack.yaml"
+        path.write_text(re.sub(r"extends: (cms-rpm-\d+)", r"extends: ../\1", path.read_text()))
     made, facts = decision("not_billable_19min59s")
-    text = (tmp_path / "pack" / "pack.yaml").read_text()
+    base = tmp_path / "cms-rpm-2024" / "pack.yaml"
+    text = base.read_text()
     edited = text.replace("{value: 20 min, citation: CPT 99457", "{value: 19 min, citation: CPT 99457")
     assert edited != text
-    (tmp_path / "pack" / "pack.yaml").write_text(edited)
-    result = verify_decision(made, facts, load_pack(tmp_path / "pack"))
+    base.write_text(edited)
+    result = verify_decision(made, facts, load_pack(tmp_path / "cms-rpm-2026"))
     (cause,) = result.causes
     assert cause["cause"] == "pack_changed"
-    assert {"parameter": "time_threshold", "effective": "2026-01-01", "recorded": 1200, "now": 1140} in cause["changes"]
+    assert {"parameter": "time_threshold", "effective": "2024-01-01", "recorded": 1200, "now": 1140} in cause["changes"]
     assert "/pack/sha256" in [d["pointer"] for d in result.differences]
     assert _summary(result) == snapshot
 
@@ -82,7 +89,7 @@ def test_cli_exit_status(tmp_path):
     (tmp_path / "d.json").write_text(to_json(made))
     (tmp_path / "f.json").write_text(json.dumps(facts))
     runner = CliRunner()
-    args = ["verify", str(tmp_path / "d.json"), str(tmp_path / "f.json"), "--pack", str(PACK_DIR)]
+    args = ["verify", str(tmp_path / "d.json"), str(tmp_path / "f.json"), "--pack", PACK_ID]
     result = runner.invoke(main, args)
     assert result.exit_code == 0 and result.output.startswith("verified")
     facts["interactions"][0]["duration_seconds"] = 601

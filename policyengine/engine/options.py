@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
-from ..packs.compiler import CompiledPack, Option
+from ..packs.model import CompiledPack, Option
 
 
 def _coerce(raw: Any, option: Option) -> Any:

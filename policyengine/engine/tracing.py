@@ -1,81 +1,135 @@
-"""Recording what a decision used: the compact and full trace forms.
+"""Recording what a decision used: no trace, the compact form and the full form.
 
-The tracer is chosen once per decision, so the untraced path is a plain evaluate call.
+The tracer is chosen once per decision; every expression the engine evaluates goes
+through `evaluate(slot, expression, args, day)` (or `compute` for values it needs but
+does not trace: rates, an opportunity's figures, evidence), so the untraced path is a
+plain call.
+- none: nothing recorded.
 - compact: one value per slot of the pack's rule table (`CompiledPack.trace_slots`),
   None where nothing was evaluated; the pack's sha256 identifies the table.
-- full: per evaluated slot, the expression, its value, the value of each of its parts
-  and the facts it read (JSON pointers), plus every parameter in force with its date,
-  citation and confidence.
+- full: per evaluated slot, the expression, its value, the value of each of its parts (by
+  node number), the facts it read (JSON pointers) and, per filter, each item kept or
+  dropped and the condition that dropped it; the parameters actually read, each with the
+  dated value in force; the dates of service; the codes billed elsewhere.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..lang import NOT_EVALUATED, CompiledExpression
-from ..packs.compiler import CompiledPack
-from .ledger import filters, pointers_by_identity
+from ..lang.checker import NamespaceMember
+from ..lang.interpreter import Recording, interpret
+from ..packs.model import CompiledPack
+from ..packs.slots import Slot
+from .filters import filters, pointers_by_identity
+from .state import Evaluated
 from .values import compact, to_json_value
 
-
-def _source_text(node) -> str:
-    span = node.span
-    return " ".join(span.source.text[span.start:span.end].split())
+TRACE_FORMS = ("none", "compact", "full")
 
 
 class Tracer:
-    def __init__(self, pack: CompiledPack, form: str) -> None:
+    """No trace: expressions are evaluated and nothing is kept."""
+
+    form = "none"
+    #: whether definitions (and finding conditions) may run as one compiled program each
+    batches = True
+
+    def __init__(self, pack: CompiledPack) -> None:
         self.pack = pack
-        self.form = form
-        self.values: list[Any] = [None] * len(pack.trace_slots) if form == "compact" else []
-        self.entries: list[dict] = []
-        self.known_pointers: dict[int, str] | None = None
 
-    @property
-    def watches_each_evaluation(self) -> bool:
-        """Whether every expression must go through `eval` (else definitions may run at once)."""
-        return self.form == "full"
-
-    def note(self, slot: str, value: Any) -> None:
-        """Record a value computed elsewhere (definitions run together)."""
-        if self.form == "compact":
-            self.values[self.pack.slot_index[slot]] = compact(value)
-
-    def compute(self, expression: CompiledExpression, args: tuple) -> Any:
-        """A value the decision needs but does not trace (a rate, evidence, an opportunity's
-        figures); a hook for tools that watch every evaluation, such as test coverage."""
+    def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
         return expression.evaluate(*args)
 
-    def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
-        if self.form != "full":
-            result = expression.evaluate(*args)
-            if self.form == "compact":  # the slot's value only: the fast path suffices
-                self.values[self.pack.slot_index[slot]] = compact(result)
-            return result
+    def note(self, slot: Slot, value: Any) -> None:
+        """A value computed in a batch (all definitions at once)."""
+
+    def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
+        """A value the decision needs but does not trace; a hook for tools that watch
+        every evaluation, such as test coverage."""
+        return expression.evaluate(*args)
+
+    def output(self, state: Evaluated) -> dict:
+        return {"form": "none"}
+
+
+class CompactTracer(Tracer):
+    form = "compact"
+
+    def __init__(self, pack: CompiledPack) -> None:
+        super().__init__(pack)
+        self.values: list[Any] = [None] * len(pack.trace_slots)
+        self.index = pack.slot_index
+
+    def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
+        result = expression.evaluate(*args)
+        self.values[self.index[slot]] = compact(result)
+        return result
+
+    def note(self, slot: Slot, value: Any) -> None:
+        self.values[self.index[slot]] = compact(value)
+
+    def output(self, state: Evaluated) -> dict:
+        return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}
+
+
+class FullTracer(Tracer):
+    form = "full"
+    batches = False
+
+    def __init__(self, pack: CompiledPack) -> None:
+        super().__init__(pack)
+        self.entries: list[dict] = []
+        #: (parameter, date of service) of every parameter read, in first-read order
+        self.read: dict[tuple[str, str], None] = {}
+        self.known_pointers: dict[int, str] | None = None
+
+    def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
         traced = expression.trace(*args)
-        parts = [{"expr": _source_text(node), "value": to_json_value(value)}
-                 for node, value in zip(expression.nodes[1:], traced.values[1:])
-                 if value is not NOT_EVALUATED and node.span is not None]
-        entry = {"slot": slot, "expression": " ".join(expression.text.split()),
-                 "value": to_json_value(traced.result), "parts": parts, "reads": traced.reads}
+        recording = traced.details()
+        self._parameters_read(expression, recording, day)
+        parts = [{"node": k, "expr": node.span.text, "value": to_json_value(value)}
+                 for k, (node, value) in enumerate(zip(expression.nodes, traced.values))
+                 if k > 0 and value is not NOT_EVALUATED and node.span is not None]
+        entry = {"slot": str(slot), "expression": expression.line, "value": to_json_value(traced.result),
+                 "parts": parts, "reads": recording.reads}
         if self.known_pointers is None:
             self.known_pointers = pointers_by_identity(args[0])
-        kept_and_dropped = filters(expression, traced, self.known_pointers)
+        kept_and_dropped = filters(expression, recording, self.known_pointers)
         if kept_and_dropped:
             entry["filters"] = kept_and_dropped
         self.entries.append(entry)
         return traced.result
 
-    def output(self) -> dict:
-        if self.form == "none":
-            return {"form": "none"}
-        if self.form == "compact":
-            return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}
-        return {"form": "full", "entries": self.entries, "parameters": self._parameters()}
+    def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
+        facts, defs, *namespaces = args
+        recording = interpret(expression.checked, facts, defs, namespaces)
+        self._parameters_read(expression, recording, day)
+        return recording.result
+
+    def _parameters_read(self, expression: CompiledExpression, recording: Recording, day: str) -> None:
+        for k, node in enumerate(expression.nodes):
+            ref = expression.checked.resolution(node)
+            if isinstance(ref, NamespaceMember) and ref.namespace == "params" and recording.values[k] is not NOT_EVALUATED:
+                self.read[(ref.name, day)] = None
+
+    def output(self, state: Evaluated) -> dict:
+        return {"form": "full", "entries": self.entries, "parameters": self._parameters(),
+                "service_dates": dict(state.service_dates),
+                "billed_elsewhere": [item.as_json() for item in state.elsewhere]}
 
     def _parameters(self) -> list[dict]:
-        used = []
-        for name, parameter in self.pack.parameters.items():
-            for day, value, citation, confidence in parameter.values:
-                used.append({"name": name, "effective": day, "value": to_json_value(value),
-                             "citation": citation, "confidence": confidence})
-        return used
+        """Each parameter read, with the dated value in force where it was read."""
+        used: dict[tuple[str, str], dict] = {}
+        for name, day in self.read:
+            dated = self.pack.parameters[name].at(day)
+            if dated is not None and (name, dated[0]) not in used:
+                used[(name, dated[0])] = {"name": name, "effective": dated[0], "value": to_json_value(dated[1]),
+                                          "citation": dated[2], "confidence": dated[3]}
+        return [used[key] for key in sorted(used)]
+
+
+def tracer_for(pack: CompiledPack, form: str) -> Tracer:
+    if form not in TRACE_FORMS:
+        raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {form!r}")
+    return {"none": Tracer, "compact": CompactTracer, "full": FullTracer}[form](pack)

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ..lang import DURATION, CompiledExpression, format_seconds
+from ..lang import DECIMAL, DURATION, MONEY, CompiledExpression, ListOf, Optional, Record, Type, format_seconds
 
 
 def to_json_value(value: Any) -> Any:
@@ -57,3 +57,20 @@ def compact_json(data: Any) -> str:
 def canonical_sha256(data: Any) -> str:
     """sha256 of the canonical JSON of some data."""
     return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
+def from_json_value(value: Any, kind: Type) -> Any:
+    """A value of type `kind` from its JSON form (`to_json_value` read back): decimals and
+    money from their strings, lists and records item by item by their declared types."""
+    if value is None:
+        return None
+    if isinstance(kind, Optional):
+        return from_json_value(value, kind.inner)
+    if kind in (DECIMAL, MONEY):
+        return Decimal(value)
+    if isinstance(kind, ListOf) and isinstance(value, list):
+        return [from_json_value(item, kind.item) for item in value]
+    if isinstance(kind, Record) and isinstance(value, dict):
+        return {key: from_json_value(item, spec.type) if (spec := kind.spec(key)) is not None else item
+                for key, item in value.items()}
+    return value

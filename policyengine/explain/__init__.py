@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 from ..packs import CompiledPack, bundled_ids, load_pack
-from .model import Explanation, build_explanation
+from .build import build_explanation
+from .model import Explanation
 from .verify import Verification, VerifyInputError, render_verification, verify_decision
 
 FORMATS = ("text", "markdown", "html")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from ..lang import format_seconds
-from .model import Explanation, clock
+from .model import Explanation, clock, crossing_words, days_title
 
 STYLE = """
 :root { --ok: #1b6e3a; --no: #9b1c1c; --doc: #8a5a00; --muted: #5b6470; --rule: #d8dde3; }
@@ -71,7 +71,7 @@ def _codes(ex: Explanation) -> list[str]:
             items = "".join(f"<li><code>{_e(g.pointer)}</code> ({_e(_dur(g.seconds))}): missing "
                             f"{', '.join(f'<code>{_e(f)}</code>' for f in g.fields) or _e(g.condition)}</li>" for g in c.gaps)
             verdict = ""
-            if not c.billable:
+            if not c.billable and c.gaps_would_unlock is not None:
                 verdict = (f"<br>documenting these {'would unlock' if c.gaps_would_unlock else 'would not alone be enough for'} "
                            f"{_e(c.code)} (if the records meet the other conditions)")
             out.append(f'<p class="note"><b>Documentation missing</b> (apart from the above){verdict}</p><ul>{items}</ul>')
@@ -92,6 +92,8 @@ def render_html(ex: Explanation) -> str:
             f"&middot; trace {_e(ex.trace_form)}</div>"]
     if p.note:
         body.append(f'<div class="note"><b>Pack:</b> {_e(p.note)}</div>')
+    for disagreement in ex.disagreements:
+        body.append(f'<div class="note"><b>Warning:</b> the decision does not follow from its own trace: {_e(disagreement)}</div>')
     if ex.needs_full_trace:
         body.append(f'<div class="note"><b>Trace:</b> this decision carries {"no" if ex.trace_form == "none" else "a " + _e(ex.trace_form)} trace; these sections '
                     f"need the full trace (<code>evaluate --trace full</code>): {_e(', '.join(ex.needs_full_trace))}</div>")
@@ -121,20 +123,21 @@ def render_html(ex: Explanation) -> str:
                         f'<td class="num">{_e(_dur(row.seconds))}</td><td>{"yes" if row.counted else "no"}</td>'
                         f'<td class="num">{_e(clock(row.running))}</td><td>{why}</td></tr>')
             for crossing in row.crossings:
-                replaced = f" (replaces {_e(', '.join(crossing.replaced))})" if crossing.replaced else ""
                 body.append(f'<tr class="cross"><td></td><td colspan="4">crossed {_e(crossing.clock)}</td>'
-                            f'<td class="num">{_e(crossing.clock)}</td><td>earns {_e(", ".join(crossing.earned))}{replaced}</td></tr>')
+                            f'<td class="num">{_e(crossing.clock)}</td><td>{_e(crossing_words(crossing))}</td></tr>')
         body.append("</table>")
         body.append(f"<p>Total counted: <b>{_e(_dur(ledger.total))}</b> ({_e(clock(ledger.total))}).")
         if ledger.failed_gates:
             body.append(f" No threshold earns a code: gate(s) {_e(', '.join(ledger.failed_gates))} not passed.")
         if ledger.cap:
             body.append(f" The add-on cap (<code>{_e(ledger.cap)}</code>) stopped counting at {_e(clock(ledger.cap_seconds or 0))}.")
+        if ledger.unavailable:
+            body.append(f"<br>The totals that earn a code cannot be shown: {_e(ledger.unavailable)}.")
         for note in ledger.not_added:
-            body.append(f"<br>Not added to the total: <code>{_e(note)}</code> was false.")
+            body.append(f"<br>Not added to the total: <code>{_e(note)}</code>.")
         body.append("</p>")
     for days in ex.day_counts:
-        body += [f"<h2>Days counted: <code>{_e(days.definition)}</code> = {_e(days.count)}</h2>",
+        body += [f"<h2>{_e(days_title(days))}: <code>{_e(days.definition)}</code> = {_e(days.count)}</h2>",
                  f"<p><code>{_e(days.expression)}</code> for rules {', '.join(f'<code>{_e(r)}</code>' for r in days.rules)}</p>",
                  '<div class="days">' + "".join(f"<span>{_e(d)}</span>" for d in days.days) + "</div>"]
     body += ["<h2>Options used</h2>", "<table><tr><th>option</th><th>value</th><th>default</th><th>citation</th></tr>"]
@@ -143,11 +146,10 @@ def render_html(ex: Explanation) -> str:
                     f"<td>{_e(o.citation or '')}</td></tr>")
     body.append("</table>")
     if ex.parameters:
-        body += ["<h2>Parameters</h2>",
+        body += ["<h2>Parameters read</h2>",
                  "<table><tr><th>parameter</th><th>value</th><th>effective</th><th>citation</th><th>confidence</th></tr>"]
         for prm in ex.parameters:
-            force = "" if prm.in_force else " <small>(not in force)</small>"
-            body.append(f"<tr><td><code>{_e(prm.name)}</code></td><td>{_e(prm.value)}{force}</td><td>{_e(prm.effective)}</td>"
+            body.append(f"<tr><td><code>{_e(prm.name)}</code></td><td>{_e(prm.value)}</td><td>{_e(prm.effective)}</td>"
                         f"<td>{_e(prm.citation or '')}</td><td>{_e(prm.confidence or '')}</td></tr>")
         body.append("</table>")
     if ex.steps:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..lang import format_seconds
-from .model import Explanation, clock
+from .model import Explanation, clock, crossing_words, days_title
 
 
 def _cell(text: object) -> str:
@@ -20,6 +20,8 @@ def render_markdown(ex: Explanation) -> str:
            f"facts sha256 `{ex.facts_sha256[:12]}`, trace: {ex.trace_form}.", ""]
     if p.note:
         out += [f"> **Pack:** {p.note}", ""]
+    for disagreement in ex.disagreements:
+        out += [f"> **Warning:** the decision does not follow from its own trace: {disagreement}", ""]
     if ex.needs_full_trace:
         out += [f"> **Trace:** this decision carries {'no' if ex.trace_form == 'none' else 'a ' + ex.trace_form} trace. These sections need the full trace "
                 f"(`evaluate --trace full`): {', '.join(ex.needs_full_trace)}.", ""]
@@ -41,7 +43,7 @@ def render_markdown(ex: Explanation) -> str:
             out.append("- **Documentation missing** (apart from the above): time not counted because a record lacks fields:")
             for gap in c.gaps:
                 out.append(f"  - `{gap.pointer}` ({_dur(gap.seconds)}): missing {', '.join(f'`{f}`' for f in gap.fields) or gap.condition}")
-            if not c.billable:
+            if not c.billable and c.gaps_would_unlock is not None:
                 verdict = "would unlock" if c.gaps_would_unlock else "would not alone be enough for"
                 out.append(f"  - documenting these {verdict} {c.code} (if the records meet the other conditions)")
         elif c.unlock_fields:
@@ -66,8 +68,7 @@ def render_markdown(ex: Explanation) -> str:
             elif row.capped:
                 why = f"counted; past the cap ({ledger.cap}), earns no further unit"
             for crossing in row.crossings:
-                replaced = f" (replaces {', '.join(crossing.replaced)})" if crossing.replaced else ""
-                why += f"{'; ' if why else ''}**crossed {crossing.clock}: earns {', '.join(crossing.earned)}{replaced}**"
+                why += f"{'; ' if why else ''}**crossed {crossing.clock}: {crossing_words(crossing)}**"
             out.append(f"| {row.date} | {_cell(row.id)} | `{row.pointer}` | {_dur(row.seconds)} | "
                        f"{'yes' if row.counted else 'no'} | {clock(row.running)} | {_cell(why)} |")
         out += ["", f"Total counted: **{_dur(ledger.total)}** ({clock(ledger.total)})."]
@@ -75,11 +76,13 @@ def render_markdown(ex: Explanation) -> str:
             out.append(f"No threshold earns a code: gate(s) {', '.join(f'`{g}`' for g in ledger.failed_gates)} not passed.")
         if ledger.cap:
             out.append(f"The add-on cap (`{ledger.cap}`) stopped counting at {clock(ledger.cap_seconds or 0)}.")
+        if ledger.unavailable:
+            out.append(f"The totals that earn a code cannot be shown: {ledger.unavailable}.")
         for note in ledger.not_added:
-            out.append(f"Not added to the total: `{note}` was false.")
+            out.append(f"Not added to the total: `{note}`.")
         out.append("")
     for days in ex.day_counts:
-        out += [f"## Days counted: `{days.definition}` = {days.count}", "",
+        out += [f"## {days_title(days)}: `{days.definition}` = {days.count}", "",
                 f"`{days.definition} = {days.expression}`, for rules {', '.join(f'`{r}`' for r in days.rules)}.", "",
                 ", ".join(days.days) or "none", ""]
     out += ["## Options used", "", "| option | value | default | citation |", "|---|---|---|---|"]
@@ -93,9 +96,8 @@ def render_markdown(ex: Explanation) -> str:
             out += [f"    {part.expr}  =  {part.value}" for part in step.parts]
             out += ["```", ""]
     if ex.parameters:
-        out += ["## Parameters", "", "| parameter | value | effective | citation | confidence |", "|---|---|---|---|---|"]
+        out += ["## Parameters read", "", "| parameter | value | effective | citation | confidence |", "|---|---|---|---|---|"]
         for prm in ex.parameters:
-            force = "" if prm.in_force else " (not in force)"
-            out.append(f"| `{prm.name}` | {_cell(prm.value)}{force} | {prm.effective} | {_cell(prm.citation or '')} | {prm.confidence or ''} |")
+            out.append(f"| `{prm.name}` | {_cell(prm.value)} | {prm.effective} | {_cell(prm.citation or '')} | {prm.confidence or ''} |")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

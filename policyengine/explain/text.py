@@ -1,7 +1,7 @@
 """An explanation as plain text, for a terminal or a log (a view over `Explanation`)."""
 from __future__ import annotations
 
-from .model import Explanation, Ledger, clock
+from .model import Explanation, Ledger, clock, crossing_words, days_title
 
 
 def _code_lines(ex: Explanation) -> list[str]:
@@ -24,7 +24,7 @@ def _code_lines(ex: Explanation) -> list[str]:
                 fields = ", ".join(gap.fields) or gap.condition
                 seconds = f" ({_dur(gap.seconds)})" if gap.seconds is not None else ""
                 out.append(f"        {gap.pointer}{seconds}: missing {fields}")
-            if not c.billable:
+            if not c.billable and c.gaps_would_unlock is not None:
                 verdict = "would unlock" if c.gaps_would_unlock else "would not be enough alone for"
                 out.append(f"      documenting these {verdict} {c.code} (if the records meet the other conditions)")
         elif c.unlock_fields:
@@ -55,15 +55,16 @@ def ledger_lines(ledger: Ledger) -> list[str]:
         out.append(f"  {row.date or '?':<10}  {row.id or '?':<16} {row.pointer:<17} {_dur(row.seconds):>11}  "
                    f"{'yes' if row.counted else 'no':<7} {clock(row.running):>7}  {note}".rstrip())
         for crossing in row.crossings:
-            replaced = f" (replaces {', '.join(crossing.replaced)})" if crossing.replaced else ""
-            out.append(f"  {'':<10}  -> crossed {crossing.clock}: earns {', '.join(crossing.earned)}{replaced}")
+            out.append(f"  {'':<10}  -> crossed {crossing.clock}: {crossing_words(crossing)}")
     out.append(f"  total counted: {_dur(ledger.total)} ({clock(ledger.total)})")
     if ledger.failed_gates:
         out.append(f"  no threshold earns a code: gate(s) {', '.join(ledger.failed_gates)} not passed")
     if ledger.cap:
         out.append(f"  the add-on cap ({ledger.cap}) stopped counting at {clock(ledger.cap_seconds or 0)}")
+    if ledger.unavailable:
+        out.append(f"  the totals that earn a code cannot be shown: {ledger.unavailable}")
     for note in ledger.not_added:
-        out.append(f"  not added to the total: {note} was false")
+        out.append(f"  not added to the total: {note}")
     return out
 
 
@@ -74,6 +75,8 @@ def render_text(ex: Explanation) -> str:
              f"  trace: {ex.trace_form}"]
     if p.note:
         lines.append(f"  NOTE: {p.note}")
+    for disagreement in ex.disagreements:
+        lines.append(f"  WARNING: the decision does not follow from its own trace: {disagreement}")
     if ex.needs_full_trace:
         lines.append(f"  NOTE: this decision carries {'no' if ex.trace_form == 'none' else 'a ' + ex.trace_form} trace; these sections need the full trace "
                      f"(evaluate --trace full): {', '.join(ex.needs_full_trace)}")
@@ -89,7 +92,7 @@ def render_text(ex: Explanation) -> str:
     for ledger in ex.ledgers:
         lines += [""] + ledger_lines(ledger)
     for days in ex.day_counts:
-        lines += ["", f"Days counted: {days.definition} = {days.expression} = {days.count}  (rules: {', '.join(days.rules)})",
+        lines += ["", f"{days_title(days)}: {days.definition} = {days.expression} = {days.count}  (rules: {', '.join(days.rules)})",
                   "  " + ", ".join(days.days) if days.days else "  none"]
     lines += ["", "Options used"]
     for o in ex.options:
@@ -106,9 +109,8 @@ def render_text(ex: Explanation) -> str:
             if step.reads:
                 lines.append(f"        reads: {', '.join(step.reads[:12])}{' …' if len(step.reads) > 12 else ''}")
     if ex.parameters:
-        lines += ["", "Parameters (value, effective date, citation, confidence)"]
+        lines += ["", "Parameters read (value, effective date, citation, confidence)"]
         for prm in ex.parameters:
-            mark = "" if prm.in_force else "  (not in force for this month)"
             lines.append(f"  {prm.name} = {prm.value}  from {prm.effective}; {prm.citation or 'no citation'}; "
-                         f"{prm.confidence or '?'}{mark}")
+                         f"{prm.confidence or '?'}")
     return "\n".join(lines) + "\n"

@@ -14,7 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import pointers
 from ..api import evaluate, to_json
+from ..engine.recorded import entries_by_slot, full_trace
 from ..packs import CompiledPack, bundled_ids, load_pack
 
 
@@ -35,16 +37,12 @@ class Verification:
                 "causes": self.causes, "differences": self.differences}
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 def json_diff(old: Any, new: Any, pointer: str = "") -> list[dict]:
     """Every JSON pointer at which `old` and `new` differ, deepest first found, in document order."""
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[dict] = []
         for key in list(old) + [k for k in new if k not in old]:
-            where = f"{pointer}/{_escape(str(key))}"
+            where = pointers.join(pointer, key)
             if key not in new:
                 out.append({"pointer": where, "change": "removed", "recorded": old[key]})
             elif key not in old:
@@ -97,30 +95,28 @@ def trace_form(decision: dict) -> str:
     return trace.get("form", "none") if isinstance(trace, dict) else "none"
 
 
-def _recorded_parameters(decision: dict) -> dict[tuple[str, str], Any] | None:
-    trace = decision.get("trace")
-    if not isinstance(trace, dict) or trace.get("form") != "full":
-        return None
-    return {(p["name"], p["effective"]): p["value"] for p in trace.get("parameters", ())}
+def _recorded_parameters(decision: dict) -> dict[str, dict] | None:
+    """Each parameter a full trace read, by name (the dated value in force where read)."""
+    trace = full_trace(decision)
+    return {p["name"]: p for p in trace.get("parameters", ())} if trace is not None else None
 
 
 def _recorded_expressions(decision: dict) -> dict[str, str] | None:
-    trace = decision.get("trace")
-    if not isinstance(trace, dict) or trace.get("form") != "full":
-        return None
-    return {e["slot"]: e["expression"] for e in trace.get("entries", ())}
+    trace = full_trace(decision)
+    return {slot: e["expression"] for slot, e in entries_by_slot(trace).items()} if trace is not None else None
 
 
 def _pack_changes(decision: dict, rederived: dict, pack: CompiledPack) -> list[dict]:
-    """What changed in the pack, as far as the recorded trace shows it."""
+    """What changed in the pack, as far as the recorded trace shows it: a parameter both
+    decisions read with another value (or another dated value), an expression rewritten."""
     changes: list[dict] = []
     old_params, new_params = _recorded_parameters(decision), _recorded_parameters(rederived)
     if old_params is not None and new_params is not None:
-        for key in sorted(set(old_params) | set(new_params)):
-            name, day = key
-            if old_params.get(key, "<absent>") != new_params.get(key, "<absent>"):
-                changes.append({"parameter": name, "effective": day, "recorded": old_params.get(key),
-                                "now": new_params.get(key)})
+        for name in sorted(set(old_params) & set(new_params)):
+            old, new = old_params[name], new_params[name]
+            if (old["effective"], old["value"]) != (new["effective"], new["value"]):
+                changes.append({"parameter": name, "effective": new["effective"], "recorded": old["value"],
+                                "now": new["value"]})
     old_expr, new_expr = _recorded_expressions(decision), _recorded_expressions(rederived)
     if old_expr is not None and new_expr is not None:
         for slot in list(old_expr) + [s for s in new_expr if s not in old_expr]:

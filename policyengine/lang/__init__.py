@@ -8,11 +8,13 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..diagnostics import SourceText
 from . import codegen
+from . import nodes as _nodes
 from .checker import Checked, check
 from .interpreter import Recording, interpret
 from .nodes import Node, format_seconds
@@ -39,20 +41,52 @@ class CompiledExpression:
     def type(self) -> Type:
         return self.checked.type
 
-    def evaluate(self, facts: dict, defs: dict | None = None, *namespaces: dict) -> Any:
-        """The value; raises EvaluationError (coded) on a run-time failure."""
+    @functools.cached_property
+    def index(self) -> dict[int, int]:
+        """The preorder number of each node (by id), as traces number them."""
+        return {id(node): k for k, node in enumerate(self.nodes)}
+
+    @functools.cached_property
+    def outside_predicates(self) -> frozenset[int]:
+        """The preorder numbers of the nodes outside every `where` predicate: evaluated at
+        most once per evaluation (a node inside a predicate is evaluated once per item)."""
+        inside: set[int] = set()
+        for node in self.nodes:
+            if isinstance(node, _nodes.Where):
+                inside.update(id(inner) for inner in _nodes.walk(node.predicate))
+        return frozenset(self.index[id(node)] for node in self.nodes if id(node) not in inside)
+
+    @property
+    def line(self) -> str:
+        """The expression's text on one line, as traces and explanations show it."""
+        return " ".join(self.text.split())
+
+    def evaluate(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Any:
+        """The value; raises EvaluationError (coded, and located: see `failure`)."""
         try:
             return self.fast(facts, defs, *namespaces)
         except Exception as error:  # noqa: BLE001 - mapped to coded evaluation errors
-            raise as_evaluation_error(error) from None
+            raise self.failure(error, facts, defs, namespaces) from None
 
-    def trace(self, facts: dict, defs: dict | None = None, *namespaces: dict) -> "Trace":
+    def trace(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> "Trace":
         """The value and the value of every part outside `where` predicates."""
         try:
             result, values = self.tracing(facts, defs, *namespaces)
         except Exception as error:  # noqa: BLE001
-            raise as_evaluation_error(error) from None
+            raise self.failure(error, facts, defs, namespaces) from None
         return Trace(self, result, values, (facts, defs or {}, namespaces))
+
+    def failure(self, error: Exception, facts: Mapping[str, Any], defs: Mapping[str, Any] | None,
+                namespaces: tuple) -> EvaluationError:
+        """The coded error for a failed evaluation, located at the node that failed and the
+        fact read last: the recording interpreter reads the same inputs again to find them
+        (only ever on failure, so the compiled paths stay free of bookkeeping)."""
+        coded = as_evaluation_error(error)
+        try:
+            interpret(self.checked, facts, defs, namespaces)
+        except EvaluationError as located:
+            return located if located.code == coded.code else coded.at(self.checked.root.span, located.pointer)
+        return coded.at(self.checked.root.span, None)
 
 
 class Trace:

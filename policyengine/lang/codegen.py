@@ -209,31 +209,9 @@ def build_sequence(named: list[tuple[str, Checked]], name: str) -> Callable[...,
         gen = _Generator(checked, tracing=False, prefix=f"{i}_")
         lines.append(f"    _out[{key!r}] = {gen.emit(checked.root)}")
         constants.update(gen.constants)
-    signature = _signature(named[0][1]) if named else "_facts, _defs, *_ns"
-    source = f"def _expr({signature}, _out):\n" + ("\n".join(lines) or "    pass") + "\n"
-    return _compiled(source, constants, name)
-
-
-def build_rule(blocked: list[Checked], when: Checked, actual: Checked | None, required: Checked | None,
-               units: Checked | None, name: str) -> Callable[..., tuple]:
-    """One fast function for a rule's expressions, with the rule's own control flow:
-    `fn(facts, defs, *namespaces) -> (blocker, met, actual, required, units)` where
-    blocker is the index of the first blocking condition that holds (-1: none; then
-    nothing else runs), and units is evaluated only when the rule is met."""
-    constants: dict[str, Any] = {}
-
-    def emit(checked: Checked, tag: str) -> str:
-        gen = _Generator(checked, tracing=False, prefix=f"{tag}_")
-        source = gen.emit(checked.root)
-        constants.update(gen.constants)
-        return source
-
-    lines = [f"    if {emit(b, f'b{i}')}: return ({i}, None, None, None, 0)" for i, b in enumerate(blocked)]
-    lines.append(f"    _met = {emit(when, 'w')}")
-    lines.append(f"    _actual = {emit(actual, 'a') if actual else 'None'}")
-    lines.append(f"    _required = {emit(required, 'r') if required else 'None'}")
-    lines.append(f"    return (-1, _met, _actual, _required, ({emit(units, 'u') if units else '1'}) if _met else 0)")
-    source = f"def _expr({_signature(when)}):\n" + "\n".join(lines) + "\n"
+    if not named:
+        return lambda *inputs: None  # nothing to evaluate (a pack with no findings)
+    source = f"def _expr({_signature(named[0][1])}, _out):\n" + "\n".join(lines) + "\n"
     return _compiled(source, constants, name)
 
 

@@ -9,8 +9,9 @@ property tests hold both compiled paths to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from .. import pointers
 from . import nodes as n
 from . import runtime as rt
 from .checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
@@ -34,18 +35,19 @@ class Recording:
     result: Any
     values: list[Any]
     reads: list[str] = field(default_factory=list)
-    #: where the result came from in the facts: a pointer per item for a list of facts
-    result_pointers: list[str] = field(default_factory=list)
-    #: per preorder node outside predicates: where its value came from in the facts
-    provenance: dict[int, Any] = field(default_factory=dict)
 
 
-def _pointer_join(base: str, key: Any) -> str:
-    return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
+class _Failed(Exception):
+    """An evaluation error with the node that raised it and the fact last read."""
+
+    def __init__(self, error: rt.EvaluationError, node: n.Node, pointer: str | None) -> None:
+        super().__init__(error.message)
+        self.error, self.node, self.pointer = error, node, pointer
 
 
 class _Interpreter:
-    def __init__(self, checked: Checked, facts: dict, defs: dict, namespaces: Sequence[dict]) -> None:
+    def __init__(self, checked: Checked, facts: Mapping[str, Any], defs: Mapping[str, Any],
+                 namespaces: Sequence[Mapping]) -> None:
         self.checked = checked
         self.facts = facts
         self.defs = defs
@@ -54,12 +56,16 @@ class _Interpreter:
         self.index = {id(node): i for i, node in enumerate(nodes)}
         self.values: list[Any] = [NOT_EVALUATED] * len(nodes)
         self.reads: dict[str, None] = {}
-        self.provenance: dict[int, Provenance] = {}
         self.items: list[tuple[Any, Provenance]] = []  # (item, provenance) per enclosing where
         self.item_path: tuple[int, ...] = ()
 
     def eval(self, node: n.Node) -> tuple[Any, Provenance]:
-        value, prov = getattr(self, "_" + type(node).__name__.lower())(node)
+        try:
+            value, prov = getattr(self, "_" + type(node).__name__.lower())(node)
+        except _Failed:
+            raise
+        except Exception as error:  # noqa: BLE001 - mapped to a coded error at this node
+            raise _Failed(rt.as_evaluation_error(error), node, next(reversed(self.reads), None)) from None
         k = self.index[id(node)]
         if self.items:
             if self.values[k] is NOT_EVALUATED:
@@ -67,12 +73,10 @@ class _Interpreter:
             self.values[k].append((self.item_path, value))
         else:
             self.values[k] = value
-            if prov is not None:
-                self.provenance[k] = prov
         return value, prov
 
     def read(self, container: Any, prov: Provenance, name: str, spec: FieldSpec | None) -> tuple[Any, Provenance]:
-        pointer = _pointer_join(prov, name) if isinstance(prov, str) else None
+        pointer = pointers.join(prov, name) if isinstance(prov, str) else None
         if pointer is not None:
             self.reads[pointer] = None
         if spec is not None and spec.required:
@@ -86,7 +90,7 @@ class _Interpreter:
     @staticmethod
     def _provenance(value: Any, pointer: str | None) -> Provenance:
         if pointer is not None and isinstance(value, list):
-            return [_pointer_join(pointer, i) for i in range(len(value))]
+            return [pointers.join(pointer, i) for i in range(len(value))]
         return pointer
 
     # --- nodes ---------------------------------------------------------------------------
@@ -185,12 +189,13 @@ class _Interpreter:
         return kept, kept_provs
 
 
-def interpret(checked: Checked, facts: dict, defs: dict | None = None, namespaces: Sequence[dict] = ()) -> Recording:
-    """Evaluate with full recording. Raises EvaluationError like the compiled paths."""
+def interpret(checked: Checked, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None,
+              namespaces: Sequence[Mapping] = ()) -> Recording:
+    """Evaluate with full recording. Raises EvaluationError like the compiled paths, with
+    the span of the node that failed and the pointer of the fact it read last."""
     interpreter = _Interpreter(checked, facts, defs or {}, namespaces)
     try:
-        result, provenance = interpreter.eval(checked.root)
-    except Exception as error:  # noqa: BLE001 - mapped to the language's own error codes
-        raise rt.as_evaluation_error(error) from None
-    pointers = [provenance] if isinstance(provenance, str) else [p for p in provenance or () if isinstance(p, str)]
-    return Recording(result, interpreter.values, list(interpreter.reads), pointers, interpreter.provenance)
+        result, _ = interpreter.eval(checked.root)
+    except _Failed as failed:
+        raise failed.error.at(failed.node.span, failed.pointer) from None
+    return Recording(result, interpreter.values, list(interpreter.reads))

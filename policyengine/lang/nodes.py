@@ -138,6 +138,15 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(current.children()))
 
 
+def conjuncts(node: Node) -> tuple[Node, ...]:
+    """The conditions an `and` joins, nested `and`s flattened (`a and (b and c)` gives a, b,
+    c); any other node is its own one condition. A filter drops an item by the first of
+    these that is false, and traces and explanations name that one."""
+    if isinstance(node, Logical) and node.op == "and":
+        return tuple(c for operand in node.operands for c in conjuncts(operand))
+    return (node,)
+
+
 def format_seconds(seconds: int) -> str:
     """A duration as billing staff say it: 1200 -> '20 min', 1199 -> '19 min 59 s',
     3900 -> '65 min' (minutes are not folded into hours)."""

@@ -270,15 +270,16 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceText) -> Diagnostic
         return Diagnostic("expr.trailing_operator", "the expression ends where an operand is expected",
                           source.span(max(end - 1, 0), end), notes=(_expected(expected),),
                           hint="finish the expression or remove the last operator")
-    assert isinstance(token, Token)
-    tok_span = source.span(token.start_pos, token.end_pos)
+    assert isinstance(token, Token) and token.start_pos is not None and token.end_pos is not None
+    start: int = token.start_pos
+    tok_span = source.span(start, token.end_pos)
     if token.type == "COMPARE" and "COMPARE" not in expected:
         return Diagnostic("expr.chained_comparison", "comparisons do not chain", tok_span,
                           hint="write 'a < b and b < c'")
-    if token.type in ("RPAR", "RSQB") and _open_bracket(text, token.start_pos) is None:
+    if token.type in ("RPAR", "RSQB") and _open_bracket(text, start) is None:
         return Diagnostic("expr.unmatched_close", f"'{token}' closes nothing", tok_span,
                           hint="remove it, or add the opening bracket it belongs to")
-    if _open_bracket(text, token.start_pos) is None:
+    if _open_bracket(text, start) is None:
         expected -= {"RPAR", "RSQB", "COMMA"}
     if expected and expected <= _OPERAND_START | {"$END"} and token.type not in _OPERAND_START:
         return Diagnostic("expr.syntax", f"unexpected '{token}' where an operand is expected",

@@ -9,19 +9,28 @@ import calendar
 import functools
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
+
+from ..diagnostics import Span
 
 
 class EvaluationError(Exception):
-    """An expression failed at run time (division by zero, min of an empty list, ...).
+    """An expression failed at run time (division by zero, min of an empty list, a date
+    out of range). `span` is where in the pack (the node that failed), `pointer` the fact
+    it read last, when known."""
 
-    The engine records it as the rule's outcome; it never aborts a decision.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, span: Span | None = None, pointer: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.span = span
+        self.pointer = pointer
+
+    def at(self, span: Span | None, pointer: str | None) -> "EvaluationError":
+        """The same error, located (a location found earlier is kept)."""
+        if self.span is not None:
+            return self
+        return EvaluationError(self.code, self.message, span, pointer)
 
 
 def as_evaluation_error(error: Exception) -> EvaluationError:
@@ -38,6 +47,8 @@ def as_evaluation_error(error: Exception) -> EvaluationError:
         return EvaluationError("eval.bad_value", str(error))
     if isinstance(error, RecursionError):
         return EvaluationError("eval.too_deep", "the expression is nested too deeply to evaluate")
+    if isinstance(error, (OverflowError, ArithmeticError)):
+        return EvaluationError("eval.out_of_range", f"a value is out of range ({error})")
     raise error
 
 
@@ -104,11 +115,6 @@ def optional_field(record: dict | None, name: str) -> Any:
     return None if record is None else record.get(name)
 
 
-def coalesce(value: Any, fallback: Callable[[], Any]) -> Any:
-    """`value ?? fallback`, the fallback evaluated only when needed."""
-    return fallback() if value is None else value
-
-
 #: Names the generated code may use; nothing else is in its globals (no builtins).
 GENERATED_GLOBALS: dict[str, Any] = {
     "__builtins__": {},
@@ -117,5 +123,5 @@ GENERATED_GLOBALS: dict[str, Any] = {
     "_list_min": list_min, "_list_max": list_max, "_distinct": distinct,
     "_days_between": days_between, "_add_days": add_days,
     "_first_day": first_day, "_last_day": last_day,
-    "_optional_field": optional_field, "_coalesce": coalesce,
+    "_optional_field": optional_field,
 }

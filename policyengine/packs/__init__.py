@@ -6,8 +6,9 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang.runtime import last_day
-from .compiler import CompiledPack, compile_pack
-from .loader import bundled_ids, resolve_pack_dir
+from .compiler import compile_pack
+from .loader import PackNotFound, bundled_ids, resolve_pack_dir
+from .model import CompiledPack
 
 
 @functools.cache
@@ -57,4 +58,4 @@ def pack_for_month(month: str) -> CompiledPack:
                                       hint="bundled packs: " + ", ".join(bundled_ids()))])
 
 
-__all__ = ["CompiledPack", "bundled_ids", "compile_pack", "load_pack", "pack_for_month"]
+__all__ = ["CompiledPack", "PackNotFound", "bundled_ids", "compile_pack", "load_pack", "pack_for_month"]

@@ -3,7 +3,7 @@
 A pack is a directory holding `pack.yaml`. `extends:` names a bundled pack id or a
 directory relative to the file, so a year builds on the year before and a practice
 overlay builds on a bundled year. Merging is by name (options, parameters, codes,
-definitions) or by id (gates, rules, findings); a parameter's dated values are merged
+definitions) or by id (gates, rules, findings, conflicts); a parameter's dated values are merged
 date by date, OpenFisca style. Every merged entry remembers the file and JSON pointer it
 came from, so errors found later point into the right file.
 """
@@ -18,13 +18,13 @@ from typing import Any
 
 import jsonschema
 
-from .. import schemacheck
+from .. import pointers, schemacheck
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..yamlsource import YamlDocument, load_yaml_file
 
 PACK_FILE = "pack.yaml"
 _NAMED = ("options", "parameters", "codes", "definitions")
-_LISTED = ("gates", "rules", "findings")
+_LISTED = ("gates", "rules", "findings", "conflicts")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class SourcePack:
     gates: dict[str, Entry] = field(default_factory=dict)
     rules: dict[str, Entry] = field(default_factory=dict)
     findings: dict[str, Entry] = field(default_factory=dict)
+    conflicts: dict[str, Entry] = field(default_factory=dict)
 
     def canonical(self) -> dict:
         """The resolved content, independent of layout, comments and file names."""
@@ -103,6 +104,10 @@ def bundled_ids() -> tuple[str, ...]:
     return tuple(sorted(p.name for p in bundled_root().iterdir() if (p / PACK_FILE).is_file()))
 
 
+class PackNotFound(DiagnosticError):
+    """No pack at the place named: a usage error, not an invalid pack."""
+
+
 def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
     """A pack directory from a path (to the directory or its pack.yaml) or a bundled id."""
     candidates = [Path(ref)]
@@ -116,8 +121,8 @@ def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
     if isinstance(ref, str) and (bundled_root() / ref / PACK_FILE).is_file():
         return bundled_root() / ref
     known = ", ".join(bundled_ids()) or "none"
-    raise DiagnosticError([Diagnostic("pack.not_found", f"no rule pack at '{ref}'", where=str(ref),
-                                      hint=f"give a pack directory or a bundled pack id ({known})")])
+    raise PackNotFound([Diagnostic("pack.not_found", f"no rule pack at '{ref}'", where=str(ref),
+                                   hint=f"give a pack directory or a bundled pack id ({known})")])
 
 
 def _shown_path(path: Path) -> Path:
@@ -141,20 +146,19 @@ def _read(directory: Path) -> YamlDocument:
 def load_source(ref: str | Path, _seen: tuple[Path, ...] = ()) -> SourcePack:
     """Read a pack and everything it extends; raises DiagnosticError."""
     directory = resolve_pack_dir(ref).resolve()
-    if directory in _seen:
-        cycle = " -> ".join(p.name for p in (*_seen, directory))
-        raise DiagnosticError([Diagnostic("pack.extends_cycle", f"packs extend each other in a cycle: {cycle}",
-                                          where=str(directory / PACK_FILE))])
     doc = _read(directory)
     data = doc.data
     if "extends" in data:
         try:
-            base = load_source(resolve_pack_dir(data["extends"], directory), (*_seen, directory))
-        except DiagnosticError as error:
-            if error.diagnostics[0].code == "pack.not_found":
-                raise DiagnosticError([Diagnostic("pack.not_found", f"extends an unknown pack '{data['extends']}'",
-                                                  doc.span("/extends"), hint=error.diagnostics[0].hint)]) from None
-            raise
+            base_dir = resolve_pack_dir(data["extends"], directory).resolve()
+        except PackNotFound as error:
+            raise DiagnosticError([Diagnostic("pack.not_found", f"extends an unknown pack '{data['extends']}'",
+                                              doc.span("/extends"), hint=error.diagnostics[0].hint)]) from None
+        if base_dir in (*_seen, directory):
+            cycle = " -> ".join(p.name for p in (*_seen, directory, base_dir))
+            raise DiagnosticError([Diagnostic("pack.extends_cycle", f"packs extend each other in a cycle: {cycle}",
+                                              doc.span("/extends"), hint="a pack extends the year before it, never itself")])
+        base = load_source(base_dir, (*_seen, directory))
         base.chain.insert(0, data["pack"]["id"])
         base.meta = Entry(data["pack"], doc, "/pack")
     else:
@@ -194,7 +198,7 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     for section in _NAMED:
         entries = getattr(pack, section)
         for name, value in (data.get(section) or {}).items():
-            pointer = f"/{section}/{schemacheck.pointer([name])[1:]}"
+            pointer = pointers.join(f"/{section}", name)
             base = entries.get(name)
             if isinstance(value, dict) and base is not None:
                 origins = {key: base.origin(key) for key in base.value if key not in value}

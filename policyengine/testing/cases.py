@@ -31,9 +31,10 @@ from typing import Any
 
 from ..api import evaluate
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..engine import EvaluationFailed
 from ..engine.values import to_json_value
 from ..lang.runtime import last_day
-from ..packs.compiler import CompiledPack
+from ..packs.model import CompiledPack
 from ..yamlsource import YamlDocument, load_yaml_file
 from .coverage import CoverageTracer
 
@@ -156,7 +157,8 @@ def run_case(case: Case, pack: CompiledPack, tracer_factory=None) -> CaseResult:
         codes = [d.code for d in error.diagnostics]
         if expected_error in codes:
             return CaseResult(case, ())
-        return CaseResult(case, (f"the facts were rejected: {error.diagnostics[0].headline()}",))
+        what = "the pack failed on the facts" if isinstance(error, EvaluationFailed) else "the facts were rejected"
+        return CaseResult(case, (f"{what}: {error.diagnostics[0].headline()}",))
     if expected_error:
         return CaseResult(case, (f"expected the error {expected_error}, but a decision was made",))
     params = pack.params_at(last_day(case.facts["month"]))

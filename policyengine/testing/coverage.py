@@ -14,24 +14,10 @@ from typing import Any, Iterator
 from ..engine.tracing import Tracer
 from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
 from ..lang.interpreter import interpret
-from ..packs.compiler import CompiledPack
+from ..packs.model import CompiledPack
+from ..packs.slots import Slot
 
 _COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
-
-
-def pack_expressions(pack: CompiledPack) -> Iterator[CompiledExpression]:
-    """Every compiled expression of a pack, in pack order."""
-    yield from (expression for _, expression in pack.definitions)
-    yield from (gate.when for gate in pack.gates)
-    for rule in pack.rules:
-        yield from (blocker.when for blocker in rule.blocked)
-        yield from (e for e in (rule.when, rule.units, rule.actual, rule.required) if e is not None)
-        if rule.opportunity is not None:
-            yield from (rule.opportunity.when, rule.opportunity.missing, rule.opportunity.by)
-    for finding in pack.findings:
-        yield from (e for e in (finding.when, finding.evidence) if e is not None)
-    yield from (code.rvu for code in pack.codes.values())
-    yield pack.conversion_factor
 
 
 def _points(expression: CompiledExpression) -> Iterator[int]:
@@ -58,7 +44,7 @@ class Coverage:
     expressions: dict[int, CompiledExpression] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for expression in pack_expressions(self.pack):
+        for expression in self.pack.expressions.values():
             if id(expression) in self.expressions:
                 continue
             self.expressions[id(expression)] = expression
@@ -98,27 +84,24 @@ class Coverage:
             node = self.expressions[expr_id].nodes[k]
             missing = [word for word, side in (("true", True), ("false", False)) if side not in sides]
             if missing and node.span is not None:
-                text = " ".join(node.span.source.text[node.span.start:node.span.end].split())
                 out.append((node.span.source.name, node.span.start,
-                            f"{node.span.location}: never {' nor '.join(missing)}: {text}"))
+                            f"{node.span.location}: never {' nor '.join(missing)}: {node.span.text}"))
         return [line for *_, line in sorted(out)]
 
 
 class CoverageTracer(Tracer):
     """A tracer that also feeds every evaluation to a Coverage."""
 
+    batches = False
+
     def __init__(self, pack: CompiledPack, coverage: Coverage) -> None:
-        super().__init__(pack, "none")
+        super().__init__(pack)
         self.coverage = coverage
 
-    @property
-    def watches_each_evaluation(self) -> bool:
-        return True
-
-    def compute(self, expression: CompiledExpression, args: tuple) -> Any:
+    def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
         result = expression.evaluate(*args)
         self.coverage.observe(expression, args)
         return result
 
-    def eval(self, slot: str, expression: CompiledExpression, args: tuple) -> Any:
-        return self.compute(expression, args)
+    def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
+        return self.compute(expression, args, day)

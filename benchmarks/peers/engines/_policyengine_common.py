@@ -53,7 +53,7 @@ def traced_outputs(decision: dict) -> tuple:
         if not _SLOTS:
             import policyengine
 
-            _SLOTS.update({slot: k for k, slot in enumerate(policyengine.load_pack(PACK_DIR).trace_slots)})
+            _SLOTS.update({str(slot): k for k, slot in enumerate(policyengine.load_pack(PACK_DIR).trace_slots)})
         values = {slot: trace["values"][k] for slot, k in _SLOTS.items()}
     else:
         values = {entry["slot"]: entry["value"] for entry in trace["entries"]}

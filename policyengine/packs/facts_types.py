@@ -1,4 +1,4 @@
-"""The expression environment of a pack: fact types read from the facts JSON Schema.
+"""What a pack's expressions may name in the facts: their types, read from the facts JSON Schema.
 
 The schema is the single source of truth for what a fact is called and what type it has:
 `x-unit: seconds` makes an integer a duration, a `date` reference makes a string a date,

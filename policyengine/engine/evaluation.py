@@ -1,0 +1,119 @@
+"""Evaluating a pack over one patient-month: definitions, gates, each rule's parts.
+
+The order of a rule's parts is written once, in `evaluate_rule`; the engine and the
+what-if both call it. An expression that fails at run time (a division by zero, a date
+out of range) is not a decision: `EvaluationFailed` names the expression's place in the
+pack (file:line:col) and the fact it was reading.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..lang import CompiledExpression, EvaluationError
+from ..packs.clocks import CALENDAR_MONTH, service_dates
+from ..packs.model import CompiledPack, Rule
+from ..packs.slots import Slot, definition_slot
+from .state import Evaluated, RuleParts, billed_elsewhere
+from .tracing import Tracer
+
+#: evaluates the expression in a slot (a rule's part) and returns its value
+Evaluate = Callable[[Slot, CompiledExpression], Any]
+
+
+class EvaluationFailed(DiagnosticError):
+    """The pack could not be evaluated over these facts: no decision is made."""
+
+
+def failure(error: EvaluationError, slot: Slot) -> EvaluationFailed:
+    reading = f" (reading {error.pointer})" if error.pointer else ""
+    return EvaluationFailed([Diagnostic(
+        error.code, f"{slot} could not be evaluated: {error.message}{reading}", error.span, where=error.pointer,
+        hint="the pack fails on these facts; correct the expression (policyengine validate cannot see this)")])
+
+
+def evaluate_rule(rule: Rule, evaluate: Evaluate) -> RuleParts:
+    """A rule's parts, in the one order every evaluation follows: its blocked conditions
+    until one holds (then nothing else), `when`, `actual`, `required`, and `units` only when
+    the rule is met (1 when it states none)."""
+    s = rule.slots
+    for i, blocker in enumerate(rule.blocked):
+        if evaluate(s.blocked[i], blocker.when):
+            return RuleParts(i, False, None, None, 0)
+    met = bool(evaluate(s.when, rule.when))
+    actual = evaluate(s.actual, rule.actual) if rule.actual is not None else None
+    required = evaluate(s.required, rule.required) if rule.required is not None else None
+    units = (evaluate(s.units, rule.units) if rule.units is not None else 1) if met else 0
+    return RuleParts(None, met, actual, required, units)
+
+
+class Run:
+    """One pack over one patient-month's facts, recorded by a tracer."""
+
+    def __init__(self, pack: CompiledPack, facts: dict, options: Mapping[str, Any], tracer: Tracer) -> None:
+        self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
+        self.dates = service_dates({code.clock for code in pack.codes.values()}, facts)
+        self.defs: dict[str, Any] = {}
+
+    def day(self, code: str | None) -> str:
+        """The date parameters are read at: the code's date of service, or the month's end."""
+        return self.dates[self.pack.codes[code].clock if code is not None else CALENDAR_MONTH]
+
+    def evaluate(self, slot: Slot, expression: CompiledExpression, code: str | None = None) -> Any:
+        day = self.day(code)
+        try:
+            return self.tracer.evaluate(slot, expression, (self.facts, self.defs, self.pack.params_at(day),
+                                                           self.options), day)
+        except EvaluationError as error:
+            raise failure(error, slot) from None
+
+    def compute(self, slot: Slot, expression: CompiledExpression, code: str | None = None) -> Any:
+        day = self.day(code)
+        try:
+            return self.tracer.compute(expression, (self.facts, self.defs, self.pack.params_at(day), self.options), day)
+        except EvaluationError as error:
+            raise failure(error, slot) from None
+
+    def state(self) -> Evaluated:
+        self.definitions()
+        gates = {gate.id: bool(self.evaluate(gate.slot, gate.when)) for gate in self.pack.gates}
+        parts = {}
+        if all(gates.values()):
+            parts = {rule.id: evaluate_rule(rule, self.rule_part(rule.code)) for rule in self.pack.rules}
+        return Evaluated(self.facts, self.options, self.dates, self.defs, gates, parts, billed_elsewhere(self.facts))
+
+    def rule_part(self, code: str) -> Evaluate:
+        """How the parts of a rule deciding `code` are evaluated: at its date of service."""
+        def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
+            return self.evaluate(slot, expression, code)
+        return evaluate
+
+    def definitions(self) -> None:
+        """Every definition in order: all at once when the tracer allows (one compiled
+        function), else one at a time. When the batch fails, the definitions run one at
+        a time to say which one failed, and where."""
+        pack = self.pack
+        if self.tracer.batches:
+            try:
+                pack.all_definitions(self.facts, self.defs, pack.params_at(self.day(None)), self.options, self.defs)
+            except Exception:  # noqa: BLE001 - located below, one definition at a time
+                self.defs.clear()
+            else:
+                for name, _ in pack.definitions:
+                    self.tracer.note(definition_slot(name), self.defs[name])
+                return
+        for name, expression in pack.definitions:
+            self.defs[name] = self.evaluate(definition_slot(name), expression)
+
+    def finding_conditions(self) -> dict[str, bool]:
+        """Each pack finding's condition, by finding id (all at once when the tracer allows)."""
+        pack = self.pack
+        held: dict[str, bool] = {}
+        if self.tracer.batches:
+            try:
+                pack.all_finding_conditions(self.facts, self.defs, pack.params_at(self.day(None)), self.options, held)
+            except Exception:  # noqa: BLE001 - located below, one condition at a time
+                held.clear()
+            for finding_id, value in held.items():
+                self.tracer.note(pack.findings_by_id[finding_id].slot, value)
+        return held or {finding.id: bool(self.evaluate(finding.slot, finding.when)) for finding in pack.findings}

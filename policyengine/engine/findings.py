@@ -1,0 +1,63 @@
+"""The decision's findings: the pack's own, and those the engine adds from the outcomes
+(a conflict that kept an earned code from billing, a code capped at its max_units, a
+rate that rests on a value marked unverified)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..packs.model import CompiledPack
+from .evaluation import Run
+from .filters import pointers_by_identity
+from .lines import reason
+from .resolve import BilledWith, KeptOver, Met, Outcome
+from .values import to_json_value
+
+
+def pack_findings(run: Run) -> list[dict]:
+    """The pack's findings whose condition holds, with their evidence as pointers."""
+    held = run.finding_conditions()
+    found = []
+    known: dict[int, str] | None = None
+    for finding in run.pack.findings:
+        if not held[finding.id]:
+            continue
+        evidence: list[str] = []
+        if finding.evidence is not None:
+            records = run.compute(finding.slot, finding.evidence)
+            known = known if known is not None else pointers_by_identity(run.facts)
+            evidence = [known[id(r)] for r in (records if isinstance(records, list) else [records]) if id(r) in known]
+        found.append({"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence})
+    return found
+
+
+def outcome_findings(pack: CompiledPack, outcomes: Iterable[Outcome]) -> list[dict]:
+    """A warning for each earned code a conflict kept from billing, and a note for each
+    code billed at its max_units rather than what its rule earned."""
+    found = []
+    for outcome in outcomes:
+        cause = outcome.cause
+        if isinstance(cause, (KeptOver, BilledWith)) and outcome.earned:
+            evidence = [cause.other.pointer] if isinstance(cause, BilledWith) else []
+            found.append({"id": cause.conflict.id, "severity": "warning",
+                          "message": f"{outcome.rule.code} is earned but not billed: {reason(outcome)}",
+                          "evidence": evidence})
+        elif isinstance(cause, Met) and cause.capped_from is not None:
+            found.append({"id": "units.capped", "severity": "info",
+                          "message": f"{outcome.rule.code} earned {cause.capped_from} units; the code bills at most "
+                                     f"{pack.codes[outcome.rule.code].max_units} (max_units)", "evidence": []})
+    return found
+
+
+def unverified_rates(run: Run, billable: list[dict]) -> list[dict]:
+    """An info finding for each billed rate that rests on a value marked unverified."""
+    found = []
+    for line in billable:
+        code = run.pack.codes[line["code"]]
+        for name in code.parameters_used:
+            dated = run.pack.parameters[name].at(run.day(code.code))
+            if dated is not None and dated[3] == "unverified":
+                found.append({"id": "parameter.unverified", "severity": "info",
+                              "message": f"the {line['code']} rate uses {name} = {to_json_value(dated[1])}, "
+                                         f"a value marked unverified ({dated[2]})",
+                              "evidence": []})
+    return found

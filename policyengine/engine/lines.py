@@ -1,0 +1,97 @@
+"""Outcomes in the decision's words: billable and not-billable lines, and claim review.
+
+Each line says why in a sentence (the rule's reason with its values in words, the reason
+of the blocked condition or gate, or the conflict or requirement that stood in the way)
+and carries the rule's actual and required values as data, met or not.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable
+
+from ..lang.runtime import round_half_up
+from ..packs.model import CompiledPack, Conflict
+from .resolve import Blocked, BilledWith, Gated, KeptOver, Met, Needs, Outcome, Shortfall
+from .state import BilledElsewhere
+from .values import in_words, to_json_value
+
+#: the rate per unit of a code: RVU x conversion factor, rounded half-up to cents
+Rate = Callable[[str], Decimal]
+
+
+def rate_of(rvu: Any, conversion_factor: Decimal) -> Decimal:
+    """RVU x conversion factor, rounded half-up to cents (contract section 2)."""
+    return round_half_up(Decimal(rvu) * conversion_factor, 2)
+
+
+def line(outcome: Outcome, rate: Rate) -> dict:
+    """The decision line of one rule's outcome."""
+    rule, parts = outcome.rule, outcome.parts
+    head = {"code": rule.code, "rule": rule.id}
+    if parts is None or parts.blocker is not None:
+        return {**head, "status": outcome.status, "reason": reason(outcome), "actual": None, "required": None}
+    shortfall = {"actual": to_json_value(parts.actual), "required": to_json_value(parts.required)}
+    if not outcome.billed:
+        return {**head, "status": outcome.status, "reason": reason(outcome), **shortfall}
+    return {"code": rule.code, "units": outcome.units, "amount": str(rate(rule.code) * outcome.units), "rule": rule.id,
+            "reason": reason(outcome), **shortfall}
+
+
+def reason(outcome: Outcome) -> str:
+    """Why a code is billed or not, in one sentence."""
+    rule, parts, cause = outcome.rule, outcome.parts, outcome.cause
+    if isinstance(cause, Gated):
+        return cause.gate.reason
+    if isinstance(cause, Blocked):
+        return rule.blocked[cause.index].reason
+    assert parts is not None
+    words = {"actual": in_words(parts.actual, rule.actual), "required": in_words(parts.required, rule.required)}
+    if isinstance(cause, Met):
+        capped = "" if cause.capped_from is None else f" ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
+        return rule.reason_met.render(words) + capped
+    if isinstance(cause, Shortfall):
+        return rule.reason_not_met.render(words)
+    if isinstance(cause, KeptOver):
+        return (f"{rule.code} is not billed with {cause.winner} for the same patient and period, and {cause.winner} "
+                f"is billed ({cause.conflict.citation})")
+    if isinstance(cause, BilledWith):
+        return elsewhere_reason(rule.code, cause.conflict, cause.other)
+    assert isinstance(cause, Needs)
+    return f"needs {', '.join(cause.missing)} in the same period"
+
+
+def elsewhere_reason(code: str, conflict: Conflict, other: BilledElsewhere) -> str:
+    if conflict.one_practitioner:
+        by = other.practitioner or "a practitioner not named"
+        return (f"{other.code} is billed for this patient and period by another practitioner ({by}); "
+                f"{', '.join(conflict.codes)} are billed by one practitioner only ({conflict.citation})")
+    return (f"{other.code} is already billed for this patient and period (other_services), and {code} is not "
+            f"billed with it ({conflict.citation})")
+
+
+def review(pack: CompiledPack, claims: list[dict], billable: list[dict], not_billable: list[dict],
+           rate: Rate) -> list[dict]:
+    """Each proposed claim line accepted only exactly as the decision bills it."""
+    billed = {line["code"]: line for line in billable}
+    denied = {line["code"]: line for line in not_billable}
+    summary = ", ".join(f"{line['code']} x{line['units']}" for line in billable) or "nothing"
+    seen: set[str] = set()
+    reviewed = []
+    for claim in claims:
+        code, units = claim["code"], claim["units"]
+        billed_line = billed.get(code)
+        if code in seen:
+            accepted, why = False, f"{code} is claimed on more than one line; it is billed once per period"
+        elif billed_line is not None and billed_line["units"] == units:
+            accepted, why = True, f"matches the decision: {code} x{units}"
+        elif billed_line is not None:
+            accepted, why = False, f"the decision bills {code} x{billed_line['units']}, not x{units} (it bills {summary})"
+        elif code in denied:
+            accepted, why = False, f"{code} is not billable: {denied[code]['reason']}"
+        else:
+            accepted, why = False, f"{code} is not decided by pack {pack.id}"
+        seen.add(code)
+        at_stake = str(rate(code) * units) if code in pack.codes else None
+        reviewed.append({"code": code, "units": units, "accepted": accepted, "reason": why,
+                         "amount_at_stake": at_stake})
+    return reviewed

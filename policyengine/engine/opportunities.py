@@ -1,0 +1,35 @@
+"""What is still reachable before a period ends, e.g. "4 min 30 s more RPM interactive
+time by 2026-03-31 earns" the first time code.
+
+A rule's opportunity says when to offer it and how much is missing; the engine offers it
+only when the resolver agrees: with the missing amount added to the rule's actual (a
+definition), the code bills, or bills more units. A code blocked, billed elsewhere, or
+kept out by a conflict is never offered.
+"""
+from __future__ import annotations
+
+from .evaluation import Run
+from .resolve import Outcome
+from .state import Evaluated
+from .values import in_words
+from .whatif import WhatIf
+
+
+def opportunities(run: Run, state: Evaluated, outcomes: dict[str, Outcome]) -> list[dict]:
+    if state.failed_gate(run.pack) is not None:
+        return []
+    whatif = WhatIf(run.pack, state)
+    found = []
+    for rule in run.pack.rules:
+        opportunity = rule.opportunity
+        if opportunity is None or not run.evaluate(rule.slots.opportunity, opportunity.when, rule.code):
+            continue
+        missing = run.compute(rule.slots.missing, opportunity.missing, rule.code)
+        actual = run.pack.analysis.actual_definitions[rule.id]
+        then = whatif.outcomes({actual: state.definitions[actual] + missing})[rule.id]
+        if then.units <= outcomes[rule.id].units:
+            continue
+        by = run.compute(rule.slots.by, opportunity.by, rule.code)
+        needed = f"{in_words(missing, opportunity.missing)} {opportunity.needed}"
+        found.append({"code": rule.code, "missing": needed, "by": by, "message": f"{needed} by {by} earns {rule.code}"})
+    return found

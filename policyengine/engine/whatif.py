@@ -1,0 +1,88 @@
+"""What the pack would decide if some definitions (or options) had other values.
+
+The same compiled rules and the same resolver as the decision: the definitions the
+changed values reach are evaluated again, then each rule part that reads one of them;
+every other part keeps the value the evaluation recorded. An explanation asks it which
+running total earns which code; the engine asks it whether an opportunity really earns
+its code. Read back from a trace there are no facts: a part that would have to read them
+again raises `WhatIfUnavailable`, and the explanation says it cannot show that section;
+an expression that fails on the changed values raises `EvaluationFailed`, as in a decision.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..lang import CompiledExpression, EvaluationError
+from ..packs.clocks import CALENDAR_MONTH
+from ..packs.model import CompiledPack
+from ..packs.slots import Slot, definition_slot
+from .evaluation import evaluate_rule, failure
+from .resolve import Outcome, resolve
+from .state import Evaluated, RuleParts
+
+
+class WhatIfUnavailable(Exception):
+    """A changed value reaches an expression that reads the facts, and there are none."""
+
+    def __init__(self, slot: Slot) -> None:
+        super().__init__(f"{slot} reads the facts, which a trace does not hold")
+        self.slot = slot
+
+
+class WhatIf:
+    def __init__(self, pack: CompiledPack, state: Evaluated) -> None:
+        self.pack, self.state = pack, state
+        self._known: dict[tuple, dict[str, Outcome]] = {}
+
+    def outcomes(self, definitions: Mapping[str, Any] | None = None,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Outcome]:
+        """Every rule's outcome with `definitions` and `options` in place of the values
+        the evaluation had (remembered per set of values)."""
+        definitions, options = dict(definitions or {}), dict(options or {})
+        key = (tuple(sorted(definitions.items())), tuple(sorted(options.items())))
+        if key not in self._known:
+            self._known[key] = self._decide(definitions, options)
+        return self._known[key]
+
+    def _decide(self, definitions: dict[str, Any], options: dict[str, Any]) -> dict[str, Outcome]:
+        pack, state, analysis = self.pack, self.state, self.pack.analysis
+        changed = analysis.changed_by(definitions, options)
+        values = {**state.options, **options}
+        defs = {**state.definitions, **definitions}
+        month = state.params(pack, CALENDAR_MONTH)
+        for name, expression in pack.definitions:
+            if name in changed and name not in definitions:
+                defs[name] = self._evaluate(definition_slot(name), expression, defs, month, values)
+        gates = {gate.id: (bool(self._evaluate(gate.slot, gate.when, defs, month, values))
+                           if analysis.affected(gate.slot, changed, options) else state.gates.get(gate.id, False))
+                 for gate in pack.gates}
+        failed = next((gate for gate in pack.gates if not gates[gate.id]), None)
+        parts: dict[str, RuleParts] = {}
+        if failed is None:
+            for rule in pack.rules:
+                recorded = state.parts.get(rule.id)
+                params = state.params(pack, pack.codes[rule.code].clock)
+                if recorded is not None and not any(analysis.affected(slot, changed, options)
+                                                    for slot, _ in rule.expressions()):
+                    parts[rule.id] = recorded
+                    continue
+
+                def evaluate(slot: Slot, expression: CompiledExpression, recorded: RuleParts | None = recorded,
+                             params: dict = params) -> Any:
+                    if recorded is not None and not analysis.affected(slot, changed, options):
+                        reached, value = recorded.recorded(slot)
+                        if reached:
+                            return value
+                    return self._evaluate(slot, expression, defs, params, values)
+
+                parts[rule.id] = evaluate_rule(rule, evaluate)
+        return resolve(pack, parts, failed, state.elsewhere)
+
+    def _evaluate(self, slot: Slot, expression: CompiledExpression, defs: dict, params: dict,
+                  options: dict) -> Any:
+        if self.state.facts is None and self.pack.analysis.reads[slot].facts:
+            raise WhatIfUnavailable(slot)
+        try:
+            return expression.evaluate(self.state.facts or {}, defs, params, options)
+        except EvaluationError as error:
+            raise failure(error, slot) from None

@@ -1,0 +1,140 @@
+"""Building an `Explanation` from a decision, its trace and its pack.
+
+With a full trace the explanation reads the values the decision was made from back out
+of it (`engine.recorded`) and asks the engine's own resolver and what-if what they mean:
+the outcome of each rule, the running totals at which a code is earned, whether missing
+documentation would unlock one. Everything else it knows of a rule (which filters feed a
+total, which condition is a documentation requirement) is the pack's analysis. With a
+compact trace, or none, it says which sections need the full trace and shows the rest.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine.recorded import entries_by_slot, full_trace, recorded_state
+from ..engine.resolve import resolve
+from ..engine.whatif import WhatIf
+from ..lang import DURATION, ListOf
+from ..packs.model import CompiledPack
+from .codes import code_line, disagreements, documentation_gaps, outcome_line, unlock_fields
+from .ledger import build_ledger
+from .model import (DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, Step,
+                    short_value)
+
+FULL_TRACE_SECTIONS = ("time ledger", "days counted", "derivation (values of each part)",
+                       "documentation fields that would unlock a code")
+
+
+def pack_info(decision: dict, pack: CompiledPack | None, source: str) -> PackInfo:
+    named = decision.get("pack") or {}
+    pid, version, sha = named.get("id", "?"), named.get("version", "?"), named.get("sha256", "?")
+    if pack is None:
+        return PackInfo(pid, version, sha, False, source,
+                        f"pack {pid} {version} (sha256 {sha[:12]}) is not available here: citations, "
+                        f"descriptors and parameter details are left out; give it with --pack")
+    if pack.sha256 != sha or pack.id != pid:
+        return PackInfo(pid, version, sha, False, source,
+                        f"the pack used here ({pack.id} {pack.version}, {source}, sha256 {pack.sha256[:12]}) "
+                        f"is NOT the pack this decision was made with ({pid} {version}, sha256 {sha[:12]}): "
+                        f"descriptors and citations below come from a different pack content")
+    return PackInfo(pid, version, sha, True, source, None)
+
+
+def build_explanation(decision: dict, pack: CompiledPack | None = None, source: str = "bundled") -> Explanation:
+    info = pack_info(decision, pack, source)
+    recorded = decision.get("trace")
+    trace: dict = recorded if isinstance(recorded, dict) else {}
+    form = str(trace.get("form", "none"))
+    codes = [code_line(line, pack) for line in decision.get("billable", ()) + decision.get("not_billable", ())]
+    ex = Explanation(decision.get("patient_id", "?"), decision.get("month", "?"), info,
+                     (decision.get("engine") or {}).get("version", "?"), decision.get("facts_sha256", "?"),
+                     decision.get("total", "?"), form, codes, _findings(decision, pack), _options(decision, pack),
+                     [], [], [], [], [] if form == "full" else list(FULL_TRACE_SECTIONS),
+                     list(decision.get("opportunities", ())))
+    state = recorded_state(pack, decision) if pack is not None and info.matches else None
+    if pack is not None and state is not None:
+        _from_full_trace(ex, decision, pack, state)
+    elif pack is not None and info.matches and form == "compact":
+        ex.steps = _compact_steps(pack, trace)
+    elif form == "full":
+        ex.steps = _full_steps(None, full_trace(decision) or {})
+    return ex
+
+
+def _from_full_trace(ex: Explanation, decision: dict, pack: CompiledPack, state: Any) -> None:
+    trace = full_trace(decision) or {}
+    entries = entries_by_slot(trace)
+    failed = state.failed_gate(pack)
+    outcomes = resolve(pack, state.parts, failed, state.elsewhere)
+    ex.disagreements = disagreements(decision, outcomes)
+    lines = {line["rule"]: line for line in decision.get("billable", ()) + decision.get("not_billable", ())}
+    ordered = [o for o in outcomes.values() if o.billed] + [o for o in outcomes.values() if not o.billed]
+    ex.codes = [outcome_line(outcome, lines.get(outcome.rule.id), pack) for outcome in ordered]
+    whatif = WhatIf(pack, state)
+    failed_gates = [gate.id for gate in pack.gates if state.gates.get(gate.id) is False]
+    for tally in pack.analysis.tallies:
+        ledger = build_ledger(pack, tally, entries, dict(state.options), whatif, failed_gates)
+        if ledger is not None:
+            ex.ledgers.append(ledger)
+    for count in pack.analysis.counts:
+        entry = entries.get(str(count.slot))
+        if entry is not None:
+            listed: list = next((p["value"] for p in entry["parts"] if p["node"] == count.node), [])
+            ex.day_counts.append(DayCount(count.definition, entry["expression"], entry["value"],
+                                          [str(day) for day in listed or ()], list(count.rules), count.of_dates))
+    for line in ex.codes:
+        outcome = outcomes.get(line.rule)
+        unlock_fields(line, outcome, entries)
+        rule = pack.rules_by_id.get(line.rule)
+        if rule is not None:
+            documentation_gaps(line, rule, pack.analysis.actual_definitions.get(rule.id), ex.ledgers, whatif)
+    ex.steps = _full_steps(pack, trace)
+    ex.parameters = [_parameter(p, pack) for p in trace.get("parameters", ())]
+
+
+def _findings(decision: dict, pack: CompiledPack | None) -> list[FindingLine]:
+    cited = {f.id: f.citation for f in pack.findings} if pack is not None else {}
+    cited.update({c.id: c.citation for c in pack.conflicts.entries} if pack is not None else {})
+    return [FindingLine(f["id"], f["severity"], f["message"], list(f["evidence"]), cited.get(f["id"]))
+            for f in decision.get("findings", ())]
+
+
+def _options(decision: dict, pack: CompiledPack | None) -> list[OptionUse]:
+    out = []
+    for name, value in (decision.get("options") or {}).items():
+        meta = pack.options.get(name) if pack is not None else None
+        out.append(OptionUse(name, short_value(value), short_value(meta.default) if meta else None,
+                             meta.description if meta else None, meta.citation if meta else None))
+    return out
+
+
+def _full_steps(pack: CompiledPack | None, trace: dict) -> list[Step]:
+    steps = []
+    for entry in trace.get("entries", ()):
+        slot = pack.slot_named.get(entry["slot"]) if pack is not None else None
+        expression = pack.expressions[slot] if pack is not None and slot is not None else None
+
+        def is_duration(node: int) -> bool:
+            return expression is not None and expression.checked.type_of(expression.nodes[node]) in (
+                DURATION, ListOf(DURATION))
+
+        steps.append(Step(entry["slot"], entry["expression"], short_value(entry["value"], is_duration(0)),
+                          [Part(p["expr"], short_value(p["value"], is_duration(p["node"]))) for p in entry["parts"]],
+                          list(entry.get("reads", ()))))
+    return steps
+
+
+def _compact_steps(pack: CompiledPack, trace: dict) -> list[Step]:
+    steps = []
+    for slot, value in zip(pack.trace_slots, trace.get("values", ())):
+        if value is not None:
+            expression = pack.expressions[slot]
+            steps.append(Step(str(slot), expression.line, short_value(value, expression.type == DURATION), [], []))
+    return steps
+
+
+def _parameter(used: dict, pack: CompiledPack) -> ParameterUse:
+    meta = pack.parameters.get(used["name"])
+    return ParameterUse(used["name"], used["effective"],
+                        short_value(used["value"], meta is not None and meta.type == DURATION),
+                        used.get("citation"), used.get("confidence"))

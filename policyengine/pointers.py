@@ -1,0 +1,36 @@
+"""JSON Pointers (RFC 6901): how a place in a document is named, written in one place.
+
+Facts errors, evidence in findings, the facts a trace read and the differences `verify`
+reports are all pointers such as `/interactions/3/duration_seconds`; a key holding `/` or
+`~` is escaped (`~1`, `~0`) so every pointer names exactly one place.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+def escape(token: Any) -> str:
+    """One reference token, escaped: 'a/b' -> 'a~1b', 'a~b' -> 'a~0b'."""
+    text = str(token)
+    if "~" in text or "/" in text:
+        return text.replace("~", "~0").replace("/", "~1")
+    return text
+
+
+def join(base: str, token: Any) -> str:
+    """The pointer of `token` inside the value at `base`: join('/interactions', 3) -> '/interactions/3'."""
+    return f"{base}/{escape(token)}"
+
+
+def pointer(path: Iterable[Any]) -> str:
+    """The pointer of a path of keys and indices: ('interactions', 3, 'date') -> '/interactions/3/date'."""
+    return "".join("/" + escape(token) for token in path)
+
+
+def tokens(text: str) -> list[str]:
+    """The unescaped reference tokens of a pointer: '/a~1b/0' -> ['a/b', '0']; '' -> []."""
+    if not text:
+        return []
+    if not text.startswith("/"):
+        raise ValueError(f"not a JSON pointer: {text!r}")
+    return [token.replace("~1", "/").replace("~0", "~") for token in text[1:].split("/")]
