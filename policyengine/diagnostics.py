@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bisect
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 
 class SourceText:
@@ -27,7 +27,7 @@ class SourceText:
     def __repr__(self) -> str:
         return f"SourceText({self.name!r})"
 
-    def span(self, start: int, end: int) -> "Span":
+    def span(self, start: int, end: int) -> Span:
         """The span of text[start:end] in this source."""
         return Span(self, start, end)
 
@@ -61,7 +61,7 @@ class EmbeddedSource(SourceText):
         self.file = file
         self.offsets = offsets
 
-    def span(self, start: int, end: int) -> "Span":
+    def span(self, start: int, end: int) -> Span:
         start_off = self.offsets[min(start, len(self.text))]
         end_off = self.offsets[min(end, len(self.text))] if end > start else start_off
         return Span(self.file, start_off, max(end_off, start_off))

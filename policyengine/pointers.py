@@ -6,7 +6,8 @@ reports are all pointers such as `/interactions/3/duration_seconds`; a key holdi
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def escape(token: Any) -> str:

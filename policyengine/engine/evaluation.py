@@ -7,7 +7,8 @@ pack (file:line:col) and the fact it was reading.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang import CompiledExpression, EvaluationError

@@ -3,7 +3,7 @@
 rate that rests on a value marked unverified)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..packs.model import CompiledPack
 from .evaluation import Run

@@ -6,12 +6,13 @@ and carries the rule's actual and required values as data, met or not.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from ..lang.runtime import round_half_up
 from ..packs.model import CompiledPack, Conflict
-from .resolve import Blocked, BilledWith, Gated, KeptOver, Met, Needs, Outcome, Shortfall
+from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall
 from .state import BilledElsewhere
 from .values import in_words, to_json_value
 
@@ -47,8 +48,9 @@ def reason(outcome: Outcome) -> str:
     assert parts is not None
     words = {"actual": in_words(parts.actual, rule.actual), "required": in_words(parts.required, rule.required)}
     if isinstance(cause, Met):
-        capped = "" if cause.capped_from is None else f" ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
-        return rule.reason_met.render(words) + capped
+        if cause.capped_from is None:
+            return rule.reason_met.render(words)
+        return f"{rule.reason_met.render(words)} ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
     if isinstance(cause, Shortfall):
         return rule.reason_not_met.render(words)
     if isinstance(cause, KeptOver):

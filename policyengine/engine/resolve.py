@@ -19,8 +19,8 @@ it and the codes it requires), so the outcome never depends on the order rules a
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 from ..packs.model import CompiledPack, Conflict, Gate, Rule
 from .state import BilledElsewhere, RuleParts
@@ -74,7 +74,7 @@ class Needs:
     missing: tuple[str, ...]
 
 
-Cause = Union[Met, Shortfall, Blocked, Gated, BilledWith, KeptOver, Needs]
+Cause = Met | Shortfall | Blocked | Gated | BilledWith | KeptOver | Needs
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ decision and its explanation read nothing else.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .. import pointers
 from ..packs.model import CompiledPack, Gate

@@ -10,7 +10,8 @@ an expression that fails on the changed values raises `EvaluationFailed`, as in 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..lang import CompiledExpression, EvaluationError
 from ..packs.clocks import CALENDAR_MONTH

@@ -14,12 +14,11 @@ from typing import Any
 from ..engine.recorded import entries_by_slot, full_trace, recorded_state
 from ..engine.resolve import resolve
 from ..engine.whatif import WhatIf
-from ..lang import DURATION, ListOf
+from ..lang import DURATION, CompiledExpression, ListOf
 from ..packs.model import CompiledPack
 from .codes import code_line, disagreements, documentation_gaps, outcome_line, unlock_fields
 from .ledger import build_ledger
-from .model import (DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, Step,
-                    short_value)
+from .model import DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, Step, short_value
 
 FULL_TRACE_SECTIONS = ("time ledger", "days counted", "derivation (values of each part)",
                        "documentation fields that would unlock a code")
@@ -113,15 +112,17 @@ def _full_steps(pack: CompiledPack | None, trace: dict) -> list[Step]:
     for entry in trace.get("entries", ()):
         slot = pack.slot_named.get(entry["slot"]) if pack is not None else None
         expression = pack.expressions[slot] if pack is not None and slot is not None else None
-
-        def is_duration(node: int) -> bool:
-            return expression is not None and expression.checked.type_of(expression.nodes[node]) in (
-                DURATION, ListOf(DURATION))
-
-        steps.append(Step(entry["slot"], entry["expression"], short_value(entry["value"], is_duration(0)),
-                          [Part(p["expr"], short_value(p["value"], is_duration(p["node"]))) for p in entry["parts"]],
+        steps.append(Step(entry["slot"], entry["expression"],
+                          short_value(entry["value"], _is_duration(expression, 0)),
+                          [Part(p["expr"], short_value(p["value"], _is_duration(expression, p["node"])))
+                           for p in entry["parts"]],
                           list(entry.get("reads", ()))))
     return steps
+
+
+def _is_duration(expression: CompiledExpression | None, node: int) -> bool:
+    """Whether node number `node` of the expression is a duration (or a list of them)."""
+    return expression is not None and expression.checked.type_of(expression.nodes[node]) in (DURATION, ListOf(DURATION))
 
 
 def _compact_steps(pack: CompiledPack, trace: dict) -> list[Step]:

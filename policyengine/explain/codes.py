@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine.evaluation import EvaluationFailed
 from ..engine.lines import reason
 from ..engine.resolve import Gated, Outcome
-from ..engine.evaluation import EvaluationFailed
-from ..engine.whatif import WhatIf, WhatIfUnavailable
 from ..engine.values import to_json_value
+from ..engine.whatif import WhatIf, WhatIfUnavailable
 from ..lang import DURATION, CompiledExpression
 from ..packs.model import CompiledPack, Rule
 from .model import CodeLine, Gap, Ledger, short_value

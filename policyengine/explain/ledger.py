@@ -8,8 +8,9 @@ and resolver. Nothing here names a code, a threshold or a field.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .. import pointers
 from ..engine.evaluation import EvaluationFailed
@@ -210,7 +211,7 @@ def _cap(ledger: Ledger, tally: Tally, whatif: WhatIf, decide: Decide) -> None:
                 break
         if ledger.cap is None and _is_capped(decide(total)[rule.id]):
             ledger.cap = f"{rule.code} max_units = {pack.codes[rule.code].max_units}"
-            ledger.cap_seconds = _least(lambda t: _is_capped(decide(t)[rule.id]), total)
+            ledger.cap_seconds = _least(lambda t, rule_id=rule.id: _is_capped(decide(t)[rule_id]), total)
     for row in ledger.rows:
         row.capped = ledger.cap_seconds is not None and row.counted and row.running >= ledger.cap_seconds
 

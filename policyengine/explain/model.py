@@ -55,6 +55,14 @@ class CodeLine:
         """The status in words, as every view shows it: "not met", "documentation missing"."""
         return (self.status or "").replace("_", " ")
 
+    @property
+    def gap_verdict(self) -> str | None:
+        """Whether documenting the gaps would bill the code, as every view says it."""
+        if self.billable or not self.gaps or self.gaps_would_unlock is None:
+            return None
+        verdict = "would unlock" if self.gaps_would_unlock else "would not alone be enough for"
+        return f"documenting these {verdict} {self.code} (if the records meet the other conditions)"
+
 
 @dataclass
 class Crossing:
@@ -89,6 +97,12 @@ class LedgerRow:
     missing_fields: list[str] = field(default_factory=list)
     crossings: list[Crossing] = field(default_factory=list)
     capped: bool = False
+
+    def why_not(self, ledger: Ledger) -> str:
+        """What kind of exclusion a row not counted is: the words every view starts with."""
+        if self.documentation_gap:
+            return "documentation missing"
+        return "not added" if self.excluded_in == ledger.definition else "dropped by"
 
 
 @dataclass
@@ -178,6 +192,19 @@ class Explanation:
     opportunities: list[dict]
     #: where the decision's lines do not follow from its own trace (an edited decision)
     disagreements: list[str] = field(default_factory=list)
+
+
+def duration_words(seconds: int | None) -> str:
+    return format_seconds(seconds) if seconds is not None else "?"
+
+
+def trace_note(ex: Explanation) -> str | None:
+    """What a decision without the full trace cannot show."""
+    if not ex.needs_full_trace:
+        return None
+    carries = "no" if ex.trace_form == "none" else f"a {ex.trace_form}"
+    return (f"this decision carries {carries} trace; these sections need the full trace "
+            f"(evaluate --trace full): {', '.join(ex.needs_full_trace)}")
 
 
 def crossing_words(crossing: Crossing) -> str:

@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..diagnostics import SourceText
 from . import codegen
@@ -20,8 +21,22 @@ from .interpreter import Recording, interpret
 from .nodes import Node, format_seconds
 from .parser import parse
 from .runtime import EvaluationError, as_evaluation_error
-from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf, Optional,
-                    Record, Type, record)
+from .types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    STRING,
+    Environment,
+    FieldSpec,
+    ListOf,
+    Optional,
+    Record,
+    Type,
+    record,
+)
 
 NOT_EVALUATED = codegen.NOT_EVALUATED
 
@@ -68,7 +83,7 @@ class CompiledExpression:
         except Exception as error:  # noqa: BLE001 - mapped to coded evaluation errors
             raise self.failure(error, facts, defs, namespaces) from None
 
-    def trace(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> "Trace":
+    def trace(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Trace:
         """The value and the value of every part outside `where` predicates."""
         try:
             result, values = self.tracing(facts, defs, *namespaces)

@@ -8,13 +8,30 @@ a failed sub-expression has the type ERROR so one mistake is reported once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from ..diagnostics import Diagnostic, DiagnosticError, Span, suggestion_suffix
 from . import nodes as n
 from .functions import FUNCTIONS, accepts_optional
-from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, NUMBERS, ORDERED, STRING, Environment, FieldSpec,
-                    ListOf, Optional, Record, Scalar, Type, unify, unwrap)
+from .types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    NUMBERS,
+    ORDERED,
+    STRING,
+    Environment,
+    FieldSpec,
+    ListOf,
+    Optional,
+    Record,
+    Scalar,
+    Type,
+    unify,
+    unwrap,
+)
 
 ERROR = Scalar("<error>")
 
@@ -60,7 +77,7 @@ class RecordField:
     optional_items: bool = False
 
 
-Resolution = Union[FactRef, DefinitionRef, ItemRef, NamespaceMember, RecordField]
+Resolution = FactRef | DefinitionRef | ItemRef | NamespaceMember | RecordField
 
 
 @dataclass

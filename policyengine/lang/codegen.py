@@ -12,9 +12,10 @@ environment (emitted as string constants via `repr`) and numbers it parsed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 from . import nodes as n
 from .checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField

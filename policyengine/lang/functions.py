@@ -2,12 +2,28 @@
 to (for the code generator) and their implementation (for the interpreter)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import runtime as rt
-from .types import BOOL, DATE, DECIMAL, DURATION, INT, MONEY, ORDERED, STRING, SUMMABLE, ListOf, Scalar, Type, unify, unwrap
+from .types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    ORDERED,
+    STRING,
+    SUMMABLE,
+    ListOf,
+    Scalar,
+    Type,
+    unify,
+    unwrap,
+)
 
 #: a signature check returns the result type, or a message saying what is wrong
 Check = Callable[[Sequence[Type]], "Type | str"]

@@ -8,8 +8,9 @@ property tests hold both compiled paths to.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .. import pointers
 from . import nodes as n

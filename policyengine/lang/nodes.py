@@ -6,9 +6,9 @@ compare equal.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator, Union
 
 from ..diagnostics import Span
 
@@ -17,7 +17,7 @@ from ..diagnostics import Span
 class Node:
     span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
 
-    def children(self) -> tuple["Node", ...]:
+    def children(self) -> tuple[Node, ...]:
         return ()
 
 
@@ -27,7 +27,7 @@ class Literal(Node):
     (value in whole seconds), date (ISO string), string or bool."""
 
     kind: str
-    value: Union[int, Decimal, str, bool]
+    value: int | Decimal | str | bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ chained comparisons) get messages of their own.
 from __future__ import annotations
 
 import re
-from importlib import resources
-from decimal import Decimal
 from datetime import date
+from decimal import Decimal
+from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import calendar
 import functools
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from ..diagnostics import Span
 
@@ -26,7 +27,7 @@ class EvaluationError(Exception):
         self.span = span
         self.pointer = pointer
 
-    def at(self, span: Span | None, pointer: str | None) -> "EvaluationError":
+    def at(self, span: Span | None, pointer: str | None) -> EvaluationError:
         """The same error, located (a location found earlier is kept)."""
         if self.span is not None:
             return self

@@ -6,8 +6,9 @@ correctly as text), lists and dicts (records). A missing optional value is None.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ requirement and which fields it looks at, without reading the text of any expres
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
-from ..lang import DATE, DURATION, CompiledExpression, ListOf, nodes as n
+from ..lang import DATE, DURATION, CompiledExpression, ListOf
+from ..lang import nodes as n
 from ..lang.checker import DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
 from .model import Rule
 from .slots import DEFINITION, Slot, definition_slot

@@ -3,7 +3,7 @@ section 2): the last day of the line's period, which is the monitoring period fo
 codes and the calendar month for time codes. Dated parameters are read at that date."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..lang.runtime import last_day
 

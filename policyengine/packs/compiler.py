@@ -9,22 +9,50 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
-from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment, FieldSpec,
-                    ListOf, Type, compile_expression, nodes, record)
+from ..lang import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    STRING,
+    CompiledExpression,
+    Environment,
+    FieldSpec,
+    ListOf,
+    Type,
+    compile_expression,
+    nodes,
+    record,
+)
 from ..lang.checker import NamespaceMember
 from ..lang.parser import parse
 from .analysis import analyse
 from .conflicts import ConflictCompiler
 from .facts_types import facts_record, record_from_schema
 from .loader import Entry, SourcePack, load_source
-from .model import (Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
-                    Template, expressions_of)
+from .model import (
+    Blocker,
+    Code,
+    CompiledPack,
+    Finding,
+    Gate,
+    Opportunity,
+    Option,
+    Parameter,
+    Rule,
+    RuleSlots,
+    Template,
+    expressions_of,
+)
 
 PARAMETER_TYPES: dict[str, Type] = {
     "bool": BOOL, "int": INT, "decimal": DECIMAL, "money": MONEY, "duration": DURATION, "date": DATE,

@@ -23,7 +23,7 @@ a warning that shows that entry.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..diagnostics import Diagnostic, suggestion_suffix
 from .loader import Entry, SourcePack

@@ -185,8 +185,8 @@ def _read_facts_schema(entry: Entry) -> dict:
 
 
 def _merge(pack: SourcePack, doc: YamlDocument) -> None:
+    """One file's content over what the files it extends said."""
     data = doc.data
-    seen: dict[str, set[str]] = {section: set() for section in _LISTED}
     if "facts_schema" in data:
         pack.facts_schema_entry = Entry(data["facts_schema"], doc, "/facts_schema")
         pack.facts_schema = _read_facts_schema(pack.facts_schema_entry)
@@ -196,30 +196,30 @@ def _merge(pack: SourcePack, doc: YamlDocument) -> None:
     if "conversion_factor" in data:
         pack.conversion_factor = Entry(data["conversion_factor"], doc, "/conversion_factor")
     for section in _NAMED:
-        entries = getattr(pack, section)
         for name, value in (data.get(section) or {}).items():
-            pointer = pointers.join(f"/{section}", name)
-            base = entries.get(name)
-            if isinstance(value, dict) and base is not None:
-                origins = {key: base.origin(key) for key in base.value if key not in value}
-                entries[name] = Entry({**base.value, **value}, doc, pointer, origins)
-            else:
-                entries[name] = Entry(value, doc, pointer)
+            _merge_entry(getattr(pack, section), name, value, doc, pointers.join(f"/{section}", name))
             if section == "parameters":
                 dated = pack.parameter_values.setdefault(name, {})
                 for day in value["values"]:
-                    dated[day] = Entry(value["values"][day], doc, f"{pointer}/values/{day}")
+                    dated[day] = Entry(value["values"][day], doc, f"{pointers.join(f'/{section}', name)}/values/{day}")
     for section in _LISTED:
-        entries = getattr(pack, section)
+        seen: set[str] = set()
         for i, value in enumerate(data.get(section) or []):
-            pointer = f"/{section}/{i}"
-            if value["id"] in seen[section]:
-                raise DiagnosticError([Diagnostic("pack.duplicate_id", f"{section[:-1]} id '{value['id']}' is used twice in this file",
-                                                  doc.span(pointer + "/id"))])
-            seen[section].add(value["id"])
-            base = entries.get(value["id"])
-            if base is not None:  # an overlay restates only what it changes; the rule keeps its place
-                origins = {key: base.origin(key) for key in base.value if key not in value}
-                entries[value["id"]] = Entry({**base.value, **value}, doc, pointer, origins)
-            else:
-                entries[value["id"]] = Entry(value, doc, pointer)
+            if value["id"] in seen:
+                raise DiagnosticError([Diagnostic(
+                    "pack.duplicate_id", f"{section[:-1]} id '{value['id']}' is used twice in this file",
+                    doc.span(f"/{section}/{i}/id"))])
+            seen.add(value["id"])
+            _merge_entry(getattr(pack, section), value["id"], value, doc, f"/{section}/{i}")
+
+
+def _merge_entry(entries: dict[str, Entry], name: str, value: Any, doc: YamlDocument, pointer: str) -> None:
+    """An entry over the one of that name (or id) a base file wrote: an overlay restates
+    only what it changes, and each key remembers where it was written; a listed entry
+    (a rule, a gate) keeps its place."""
+    base = entries.get(name)
+    if isinstance(value, dict) and base is not None:
+        origins = {key: base.origin(key) for key in base.value if key not in value}
+        entries[name] = Entry({**base.value, **value}, doc, pointer, origins)
+    else:
+        entries[name] = Entry(value, doc, pointer)

@@ -8,13 +8,13 @@ expression reads and how filtered items reach a total.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
-from ..lang import CompiledExpression, Environment, Type
-from ..lang import codegen
+from ..lang import CompiledExpression, Environment, Type, codegen
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class RuleSlots:
     by: Slot
 
     @classmethod
-    def of(cls, rule_id: str, blocked: int) -> "RuleSlots":
+    def of(cls, rule_id: str, blocked: int) -> RuleSlots:
         return cls(tuple(rule_slot(rule_id, "blocked", i) for i in range(blocked)),
                    *(rule_slot(rule_id, part) for part in ("when", "actual", "required", "units", "opportunity",
                                                              "missing", "by")))
@@ -246,7 +246,7 @@ class CompiledPack:
     #: every expression of the pack by slot, in evaluation order (`expressions_of`): the one
     #: list that traces, explanations and test coverage read
     expressions: Mapping[Slot, CompiledExpression] = field(repr=False)
-    analysis: "Analysis" = field(repr=False)
+    analysis: Analysis = field(repr=False)
     environment: Environment = field(repr=False)
     #: what the compiler warned about (a deprecated `excludes:`, ...), each at its file:line:col
     warnings: tuple[Diagnostic, ...] = ()

@@ -111,40 +111,69 @@ def _resolve(expected: Any, params: dict) -> Any:
     return to_json_value(expected)
 
 
-def _check(case: Case, decision: dict, params: dict) -> list[str]:
-    expect, failures = case.expect, []
-    if "billable" in expect:
-        got = sorted((line["code"], line["units"]) for line in decision["billable"])
-        want = sorted((str(line["code"]), line.get("units", 1)) for line in expect["billable"])
-        if got != want:
-            failures.append(f"billable: expected {want}, got {got}")
-        for line in expect["billable"]:
-            if "amount" in line:
-                actual = next((b["amount"] for b in decision["billable"] if b["code"] == str(line["code"])), None)
-                if actual != str(line["amount"]):
-                    failures.append(f"amount of {line['code']}: expected {line['amount']}, got {actual}")
+def _billable(expect: dict, decision: dict, params: dict) -> list[str]:
+    if "billable" not in expect:
+        return []
+    failures = []
+    got = sorted((line["code"], line["units"]) for line in decision["billable"])
+    want = sorted((str(line["code"]), line.get("units", 1)) for line in expect["billable"])
+    if got != want:
+        failures.append(f"billable: expected {want}, got {got}")
+    for line in expect["billable"]:
+        if "amount" in line:
+            actual = next((b["amount"] for b in decision["billable"] if b["code"] == str(line["code"])), None)
+            if actual != str(line["amount"]):
+                failures.append(f"amount of {line['code']}: expected {line['amount']}, got {actual}")
+    return failures
+
+
+def _not_billable(expect: dict, decision: dict, params: dict) -> list[str]:
+    failures = []
     for want in expect.get("not_billable", ()):
         line = next((n for n in decision["not_billable"] if n["code"] == str(want["code"])), None)
         if line is None:
             failures.append(f"not_billable: {want['code']} is not among the codes denied")
             continue
-        for key, value in want.items():
-            if key != "code" and line.get(key) != _resolve(value, params):
-                failures.append(f"not_billable {want['code']} {key}: expected {_resolve(value, params)!r}, got {line.get(key)!r}")
-    finding_ids = {f["id"] for f in decision["findings"]}
-    failures += [f"finding {fid} expected, not found" for fid in expect.get("findings", ()) if fid not in finding_ids]
-    failures += [f"finding {fid} not expected" for fid in expect.get("no_findings", ()) if fid in finding_ids]
-    if "opportunities" in expect:
-        got_codes = sorted(o["code"] for o in decision["opportunities"])
-        if got_codes != sorted(str(c) for c in expect["opportunities"]):
-            failures.append(f"opportunities: expected {sorted(expect['opportunities'])}, got {got_codes}")
+        failures += [f"not_billable {want['code']} {key}: expected {_resolve(value, params)!r}, got {line.get(key)!r}"
+                     for key, value in want.items() if key != "code" and line.get(key) != _resolve(value, params)]
+    return failures
+
+
+def _findings(expect: dict, decision: dict, params: dict) -> list[str]:
+    ids = {f["id"] for f in decision["findings"]}
+    return ([f"finding {fid} expected, not found" for fid in expect.get("findings", ()) if fid not in ids]
+            + [f"finding {fid} not expected" for fid in expect.get("no_findings", ()) if fid in ids])
+
+
+def _opportunities(expect: dict, decision: dict, params: dict) -> list[str]:
+    if "opportunities" not in expect:
+        return []
+    got = sorted(o["code"] for o in decision["opportunities"])
+    want = sorted(str(c) for c in expect["opportunities"])
+    return [] if got == want else [f"opportunities: expected {want}, got {got}"]
+
+
+def _claims(expect: dict, decision: dict, params: dict) -> list[str]:
+    failures = []
     for want in expect.get("claim_review", ()):
         line = next((c for c in decision.get("claim_review", ()) if c["code"] == str(want["code"])), None)
         if line is None or any(line.get(k) != _resolve(v, params) for k, v in want.items()):
             failures.append(f"claim_review {want['code']}: expected {want}, got {line}")
-    if "total" in expect and decision["total"] != str(expect["total"]):
-        failures.append(f"total: expected {expect['total']}, got {decision['total']}")
     return failures
+
+
+def _total(expect: dict, decision: dict, params: dict) -> list[str]:
+    if "total" in expect and decision["total"] != str(expect["total"]):
+        return [f"total: expected {expect['total']}, got {decision['total']}"]
+    return []
+
+
+#: each part of an expectation, checked against the decision
+_CHECKS = (_billable, _not_billable, _findings, _opportunities, _claims, _total)
+
+
+def _check(case: Case, decision: dict, params: dict) -> list[str]:
+    return [failure for check in _CHECKS for failure in check(case.expect, decision, params)]
 
 
 def run_case(case: Case, pack: CompiledPack, tracer_factory=None) -> CaseResult:

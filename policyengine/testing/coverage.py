@@ -8,8 +8,9 @@ at its file:line:col.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ..engine.tracing import Tracer
 from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
