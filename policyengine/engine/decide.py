@@ -41,7 +41,7 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
 
     def rate(code: str) -> Decimal:
         if code not in rates:
-            rates[code] = rate_of(run.compute(code_slot(code), pack.codes[code].rvu, code),
+            rates[code] = rate_of(pack.codes[code], run.compute(code_slot(code), pack.codes[code].rvu, code),
                                   run.compute(CONVERSION_FACTOR, pack.conversion_factor, code))
         return rates[code]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang import CompiledExpression, EvaluationError
+from ..packs.bounds import MAX_UNITS
 from ..packs.clocks import CALENDAR_MONTH, service_dates
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import Slot, definition_slot
@@ -45,6 +46,9 @@ def evaluate_rule(rule: Rule, evaluate: Evaluate) -> RuleParts:
     actual = evaluate(s.actual, rule.actual) if rule.actual is not None else None
     required = evaluate(s.required, rule.required) if rule.required is not None else None
     units = (evaluate(s.units, rule.units) if rule.units is not None else 1) if met else 0
+    if rule.units is not None and units > MAX_UNITS:
+        raise failure(EvaluationError("eval.out_of_range", f"the rule earns {units} units; a line bills at most {MAX_UNITS}",
+                                      rule.units.checked.root.span), s.units)
     return RuleParts(None, met, actual, required, units)
 
 

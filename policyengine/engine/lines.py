@@ -10,8 +10,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from ..lang import EvaluationError
 from ..lang.runtime import round_half_up
-from ..packs.model import CompiledPack, Conflict
+from ..packs.bounds import MAX_RATE
+from ..packs.model import Code, CompiledPack, Conflict
+from ..packs.slots import code_slot
+from .evaluation import failure
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall
 from .state import BilledElsewhere
 from .values import in_words, to_json_value
@@ -20,9 +24,15 @@ from .values import in_words, to_json_value
 Rate = Callable[[str], Decimal]
 
 
-def rate_of(rvu: Any, conversion_factor: Decimal) -> Decimal:
-    """RVU x conversion factor, rounded half-up to cents (contract section 2)."""
-    return round_half_up(Decimal(rvu) * conversion_factor, 2)
+def rate_of(code: Code, rvu: Any, conversion_factor: Decimal) -> Decimal:
+    """RVU x conversion factor, rounded half-up to cents (contract section 2); a rate out
+    of bounds (a negative RVU, a mistyped factor) is an error of the pack, never billed."""
+    rate = round_half_up(Decimal(rvu) * conversion_factor, 2)
+    if not 0 <= rate <= MAX_RATE:
+        error = EvaluationError("eval.out_of_range", f"the rate of {code.code} is ${rate} ({rvu} RVU x ${conversion_factor}); "
+                                f"a rate is from $0 to ${MAX_RATE}", code.rvu.checked.root.span)
+        raise failure(error, code_slot(code.code))
+    return rate
 
 
 def line(outcome: Outcome, rate: Rate) -> dict:

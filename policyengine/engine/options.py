@@ -13,12 +13,28 @@ def _coerce(raw: Any, option: Option) -> Any:
         text = raw.strip().lower()
         if option.type == "bool":
             return {"true": True, "false": False}.get(text)
-        return int(text) if text.isdigit() else None
+        return int(text) if text.isdigit() and len(text) < 10 else None  # a count, not a 5,000-digit number
     if option.type == "bool":
         return raw if isinstance(raw, bool) else None
     if option.type == "int":
         return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
     return raw if isinstance(raw, str) else None
+
+
+def _in_range(value: Any, option: Option) -> bool:
+    if option.type != "int":
+        return True
+    return (option.minimum is None or value >= option.minimum) and (option.maximum is None or value <= option.maximum)
+
+
+def _allowed(option: Option) -> str:
+    if option.allowed:
+        return "allowed: " + ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in option.allowed)
+    if option.minimum is not None or option.maximum is not None:
+        low = option.minimum if option.minimum is not None else "..."
+        high = option.maximum if option.maximum is not None else "..."
+        return f"a whole number from {low} to {high}"
+    return f"a {option.type} value"
 
 
 def resolve_options(pack: CompiledPack, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -34,11 +50,9 @@ def resolve_options(pack: CompiledPack, given: dict[str, Any] | None) -> dict[st
                 where=f"option {name}", hint=f"{pack.id} options: " + ", ".join(sorted(pack.options))))
             continue
         value = _coerce(raw, option)
-        if value is None or (option.allowed and value not in option.allowed):
-            allowed = ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in option.allowed)
-            problems.append(Diagnostic(
-                "option.bad_value", f"option '{name}' cannot be {raw!r}", where=f"option {name}",
-                hint=f"allowed: {allowed}" if allowed else f"a {option.type} value"))
+        if value is None or (option.allowed and value not in option.allowed) or not _in_range(value, option):
+            problems.append(Diagnostic("option.bad_value", f"option '{name}' cannot be {raw!r}", where=f"option {name}",
+                                       hint=_allowed(option)))
             continue
         values[name] = value
     if problems:

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from .model import (
-    CodeLine,
-    Explanation,
-    Ledger,
-    LedgerRow,
-    clock,
-    crossing_words,
-    days_title,
-    duration_words,
-    trace_note,
-)
+from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
+                    trace_note)
 
 STYLE = """
 :root { --ok: #1b6e3a; --no: #9b1c1c; --doc: #8a5a00; --muted: #5b6470; --rule: #d8dde3; }

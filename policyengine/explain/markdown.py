@@ -1,17 +1,8 @@
 """An explanation as Markdown, for a compliance officer's report (a view over `Explanation`)."""
 from __future__ import annotations
 
-from .model import (
-    CodeLine,
-    Explanation,
-    Ledger,
-    LedgerRow,
-    clock,
-    crossing_words,
-    days_title,
-    duration_words,
-    trace_note,
-)
+from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
+                    trace_note)
 
 
 def _cell(text: object) -> str:

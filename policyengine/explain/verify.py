@@ -152,8 +152,11 @@ def verify_decision(decision: Any, facts: dict, pack: CompiledPack | None = None
         causes.append({"cause": "facts_changed", "message": "the facts are not the ones this decision was made from",
                        "recorded": decision["facts_sha256"], "now": rederived["facts_sha256"]})
     if decision["pack"].get("sha256") != pack.sha256:
+        recorded_pack = decision["pack"]
         causes.append({"cause": "pack_changed",
-                       "message": f"pack {pack.id} {pack.version} is not the content this decision was made with",
+                       "message": f"pack {pack.id} {pack.version} (sha256 {pack.sha256[:12]}) is not the content this "
+                                  f"decision was made with: {recorded_pack.get('id')} {recorded_pack.get('version')} "
+                                  f"(sha256 {str(recorded_pack.get('sha256'))[:12]})",
                        "recorded": decision["pack"].get("sha256"), "now": pack.sha256,
                        "changes": _pack_changes(decision, rederived, pack)})
     recorded_engine = decision["engine"].get("version") if isinstance(decision["engine"], dict) else decision["engine"]

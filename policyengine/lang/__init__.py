@@ -21,22 +21,8 @@ from .interpreter import Recording, interpret
 from .nodes import Node, format_seconds
 from .parser import parse
 from .runtime import EvaluationError, as_evaluation_error
-from .types import (
-    BOOL,
-    DATE,
-    DECIMAL,
-    DURATION,
-    INT,
-    MONEY,
-    STRING,
-    Environment,
-    FieldSpec,
-    ListOf,
-    Optional,
-    Record,
-    Type,
-    record,
-)
+from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf, Optional, Record,
+                    Type, record)
 
 NOT_EVALUATED = codegen.NOT_EVALUATED
 

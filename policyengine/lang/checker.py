@@ -12,26 +12,8 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, DiagnosticError, Span, suggestion_suffix
 from . import nodes as n
 from .functions import FUNCTIONS, accepts_optional
-from .types import (
-    BOOL,
-    DATE,
-    DECIMAL,
-    DURATION,
-    INT,
-    MONEY,
-    NUMBERS,
-    ORDERED,
-    STRING,
-    Environment,
-    FieldSpec,
-    ListOf,
-    Optional,
-    Record,
-    Scalar,
-    Type,
-    unify,
-    unwrap,
-)
+from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, NUMBERS, ORDERED, STRING, Environment, FieldSpec, ListOf,
+                    Optional, Record, Scalar, Type, unify, unwrap)
 
 ERROR = Scalar("<error>")
 

@@ -8,22 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import runtime as rt
-from .types import (
-    BOOL,
-    DATE,
-    DECIMAL,
-    DURATION,
-    INT,
-    MONEY,
-    ORDERED,
-    STRING,
-    SUMMABLE,
-    ListOf,
-    Scalar,
-    Type,
-    unify,
-    unwrap,
-)
+from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, ORDERED, STRING, SUMMABLE, ListOf, Scalar, Type, unify,
+                    unwrap)
 
 #: a signature check returns the result type, or a message saying what is wrong
 Check = Callable[[Sequence[Type]], "Type | str"]

@@ -103,8 +103,8 @@ class Count:
 @dataclass(frozen=True)
 class Analysis:
     reads: Mapping[Slot, Reads]
-    #: definition -> every definition that reads it, directly or not, in definition order
-    dependents: Mapping[str, tuple[str, ...]]
+    #: definition -> the definitions that read it directly
+    readers: Mapping[str, tuple[str, ...]]
     #: rule id -> the definition its `actual` names (a rule's opportunity adds to it)
     actual_definitions: Mapping[str, str]
     tallies: tuple[Tally, ...]
@@ -118,8 +118,12 @@ class Analysis:
         changed = set(definitions)
         changed.update(slot.owner for slot, reads in self.reads.items()
                        if slot.kind == DEFINITION and reads.options & options)
-        for name in list(changed):
-            changed.update(self.dependents.get(name, ()))
+        todo = list(changed)
+        while todo:
+            for reader in self.readers.get(todo.pop(), ()):
+                if reader not in changed:
+                    changed.add(reader)
+                    todo.append(reader)
         return frozenset(changed)
 
     def affected(self, slot: Slot, changed: frozenset[str], options: Iterable[str] = ()) -> bool:
@@ -133,8 +137,10 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
     reads = {slot: _reads(expression) for slot, expression in expressions.items()}
     defined = dict(definitions)
     order = [name for name, _ in definitions]
-    direct = {name: reads[definition_slot(name)].definitions for name in order}
-    dependents = {name: tuple(other for other in order if name in _closure(other, direct)) for name in order}
+    readers: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for read in reads[definition_slot(name)].definitions:
+            readers[read].append(name)
     actual = {rule.id: name for rule in rules if rule.actual is not None and (name := _definition_named(rule.actual))}
     sources = _Sources(defined)
     tallies, counts = [], []
@@ -149,18 +155,8 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
             listed = expression.checked.root.args[0]
             of_dates = expression.checked.type_of(listed) == ListOf(DATE)
             counts.append(Count(name, definition_slot(name), expression.index[id(listed)], users, of_dates))
-    return Analysis(reads, dependents, actual, tuple(tallies), tuple(counts))
-
-
-def _closure(name: str, direct: Mapping[str, frozenset[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(direct.get(name, ()))
-    while todo:
-        other = todo.pop()
-        if other not in seen:
-            seen.add(other)
-            todo.extend(direct.get(other, ()))
-    return seen
+    return Analysis(reads, {name: tuple(names) for name, names in readers.items()}, actual, tuple(tallies),
+                    tuple(counts))
 
 
 def _reads(expression: CompiledExpression) -> Reads:

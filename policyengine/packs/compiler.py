@@ -11,48 +11,24 @@ import json
 import string
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
-from ..lang import (
-    BOOL,
-    DATE,
-    DECIMAL,
-    DURATION,
-    INT,
-    MONEY,
-    STRING,
-    CompiledExpression,
-    Environment,
-    FieldSpec,
-    ListOf,
-    Type,
-    compile_expression,
-    nodes,
-    record,
-)
+from ..diagnostics import Diagnostic, DiagnosticError, Span, suggestion_suffix
+from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment,
+                    EvaluationError, FieldSpec, ListOf, Type, compile_expression, nodes, record)
 from ..lang.checker import NamespaceMember
 from ..lang.parser import parse
 from .analysis import analyse
 from .conflicts import ConflictCompiler
 from .facts_types import facts_record, record_from_schema
+from ..yamlsource import YamlDocument
+from .bounds import MAX_CONVERSION_FACTOR, MAX_RVU, MAX_UNITS
 from .loader import Entry, SourcePack, load_source
-from .model import (
-    Blocker,
-    Code,
-    CompiledPack,
-    Finding,
-    Gate,
-    Opportunity,
-    Option,
-    Parameter,
-    Rule,
-    RuleSlots,
-    Template,
-    expressions_of,
-)
+from .model import (Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
+                    Template, expressions_of)
 
 PARAMETER_TYPES: dict[str, Type] = {
     "bool": BOOL, "int": INT, "decimal": DECIMAL, "money": MONEY, "duration": DURATION, "date": DATE,
@@ -68,6 +44,12 @@ def _parameters_read(expression: CompiledExpression) -> tuple[str, ...]:
     found = [ref.name for node in expression.nodes
              if isinstance(ref := expression.checked.resolution(node), NamespaceMember) and ref.namespace == "params"]
     return tuple(dict.fromkeys(found))
+
+
+def _reads_only_params(expression: CompiledExpression) -> bool:
+    """Whether an expression reads nothing but parameters (it has a value before any facts)."""
+    refs = (expression.checked.resolution(node) for node in expression.nodes)
+    return all(ref is None or (isinstance(ref, NamespaceMember) and ref.namespace == "params") for ref in refs)
 
 
 def _canonical_json(data: Any) -> str:
@@ -123,12 +105,34 @@ class _Compiler:
             return Template(((str(text), None),))
         return Template(tuple(pieces))
 
+    def real_date(self, text: str, doc: YamlDocument, pointer: str, key: bool = False) -> bool:
+        """Whether `text` is a date that exists (2026-02-30 does not), else an error there."""
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            self.diagnostics.append(Diagnostic("pack.bad_date", f"{text} is not a real date", doc.span(pointer, key=key),
+                                               hint="a date is YYYY-MM-DD, with a day that the month has"))
+            return False
+        return True
+
+    def effective(self) -> None:
+        """The pack's effective dates are real, and the range runs forward."""
+        meta = self.source.meta
+        doc, pointer = meta.origin("effective")
+        start, end = meta.value["effective"]["from"], meta.value["effective"]["to"]
+        real = self.real_date(start, doc, f"{pointer}/from") & self.real_date(end, doc, f"{pointer}/to")
+        if real and end < start:
+            self.diagnostics.append(Diagnostic("pack.reversed_dates", f"the pack is effective to {end}, before {start}",
+                                               doc.span(f"{pointer}/to"), hint="effective: {from: <first day>, to: <last day>}"))
+
     def parameter(self, name: str, entry: Entry) -> Parameter | None:
         if not self.complete("parameter", name, entry, ("type", "values")):
             return None
         declared = PARAMETER_TYPES[entry.value["type"]]
         values = []
         for day, dated in sorted(self.source.parameter_values[name].items(), reverse=True):
+            if not self.real_date(day, dated.doc, dated.pointer, key=True):
+                continue
             value = self.parameter_value(dated, declared)
             if value is not None or declared == BOOL:
                 values.append((day, value, dated.value.get("citation"), dated.value.get("confidence")))
@@ -155,8 +159,6 @@ class _Compiler:
             kinds: dict[Type, str] = {MONEY: "money", DURATION: "duration", DATE: "date"}
             if isinstance(literal, nodes.Literal) and literal.kind == kinds.get(declared):
                 return literal.value
-        elif declared == MONEY and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
-            return Decimal(raw)
         example = {MONEY: "$33.4009", DURATION: "20 min", DATE: "2026-01-01", BOOL: "true", INT: "16",
                    DECIMAL: "1.55", STRING: "some text", ListOf(STRING): "[first, second]"}[declared]
         self.diagnostics.append(Diagnostic("pack.bad_value", f"this value is not a {declared}",
@@ -170,10 +172,17 @@ class _Compiler:
         allowed = tuple(spec.get("values", ()))
         ok = {"bool": lambda v: isinstance(v, bool), "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
               "string": lambda v: isinstance(v, str)}[spec["type"]]
-        if not ok(spec["default"]) or (allowed and spec["default"] not in allowed):
+        low, high = spec.get("minimum"), spec.get("maximum")
+        default = spec["default"]
+        if not ok(default) or (allowed and default not in allowed):
             self.diagnostics.append(Diagnostic("pack.bad_option", f"the default of option '{name}' is not one of "
                                                f"its {spec['type']} values", entry.doc.span(entry.pointer + "/default")))
-        return Option(name, spec["type"], spec["default"], allowed, spec["description"], spec.get("citation"))
+        elif spec["type"] == "int" and ((low is not None and default < low) or (high is not None and default > high)):
+            self.diagnostics.append(Diagnostic(
+                "pack.bad_option", f"the default of option '{name}' ({default}) is outside its own range "
+                f"{low if low is not None else '...'} to {high if high is not None else '...'}",
+                entry.doc.span(entry.pointer + "/default")))
+        return Option(name, spec["type"], default, allowed, spec["description"], spec.get("citation"), low, high)
 
     def environment(self) -> tuple[Environment, list[tuple[str, CompiledExpression]], dict[str, Parameter],
                                    dict[str, Option]]:
@@ -186,14 +195,16 @@ class _Compiler:
         options_record = record("options", {n: FieldSpec(OPTION_TYPES[o.type], required=True) for n, o in options.items()})
         namespaces = {"params": params_record, "options": options_record}
         definitions: list[tuple[str, CompiledExpression]] = []
+        # One environment for all: a definition is checked before it joins `types`, so it
+        # reads only the definitions above it (and the pack compiles in linear time).
         types: dict[str, Type] = {}
+        env = Environment(facts_type, types, namespaces)
         for name, entry in src.definitions.items():
-            compiled = self.expression(entry, "", Environment(facts_type, dict(types), namespaces), None,
-                                       f"definition {name}")
+            compiled = self.expression(entry, "", env, None, f"definition {name}")
             if compiled is not None:
                 definitions.append((name, compiled))
                 types[name] = compiled.type
-        return Environment(facts_type, types, namespaces), definitions, parameters, options
+        return env, definitions, parameters, options
 
     def codes(self, env: Environment) -> tuple[dict[str, Code], CompiledExpression | None]:
         src = self.source
@@ -202,9 +213,14 @@ class _Compiler:
             if not self.complete("code", code, entry, ("descriptor", "clock", "rvu")):
                 continue
             rvu = self.expression(entry, "rvu", env, DECIMAL, f"rvu {code}")
+            max_units = entry.value.get("max_units")
+            if max_units is not None and max_units > MAX_UNITS:
+                doc, pointer = entry.origin("max_units")
+                self.diagnostics.append(Diagnostic("pack.bad_value", f"max_units {max_units} is more than any line bills "
+                                                   f"({MAX_UNITS})", doc.span(pointer)))
             if rvu is not None:
-                codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu,
-                                   entry.value.get("max_units"), _parameters_read(rvu))
+                codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu, max_units,
+                                   _parameters_read(rvu))
         if src.conversion_factor is None:
             self.diagnostics.append(Diagnostic("pack.missing_field", "a pack needs a conversion_factor expression",
                                                src.meta.doc.span(""), hint="e.g. conversion_factor: params.conversion_factor"))
@@ -215,10 +231,46 @@ class _Compiler:
                      for c, code in codes.items()}
         return codes, cf
 
+    def _value_span(self, expression: CompiledExpression, day: str) -> Span | None:
+        """Where the dated value of `params.x` on `day` is written, for an expression that is just that."""
+        ref = expression.checked.resolution(expression.checked.root)
+        dated = self.source.parameter_values.get(ref.name, {}).get(day) if isinstance(ref, NamespaceMember) else None
+        return dated.doc.span(f"{dated.pointer}/value") if dated is not None else None
+
+    def rates(self, codes: dict[str, Code], cf: CompiledExpression | None, parameters: dict[str, Parameter]) -> None:
+        """Each dated value a rate reads lies in bounds (`bounds.py`): the RVU of a code
+        that reads only parameters, on every date one of them changes, and every amount
+        the conversion factor reads."""
+        for code in codes.values():
+            if not _reads_only_params(code.rvu):
+                continue
+            changes = {day for name in code.parameters_used if name in parameters for day, *_ in parameters[name].values}
+            for day in sorted(changes):
+                namespace = {n: dated[1] for n, p in parameters.items() if (dated := p.at(day)) is not None}
+                try:
+                    rvu = code.rvu.evaluate({}, {}, namespace, {})
+                except EvaluationError:
+                    continue  # a parameter not yet in force on that date: evaluation says so
+                if not 0 <= rvu <= MAX_RVU:
+                    self.diagnostics.append(Diagnostic(
+                        "pack.bad_value", f"the RVU of {code.code} from {day} is {rvu}; an RVU is from 0 to {MAX_RVU}",
+                        self._value_span(code.rvu, day) or code.rvu.checked.root.span))
+        for name in _parameters_read(cf) if cf is not None else ():
+            if parameters.get(name) is None or parameters[name].type != MONEY:
+                continue
+            for day, value, *_ in parameters[name].values:
+                if not 0 < value <= MAX_CONVERSION_FACTOR:
+                    dated = self.source.parameter_values[name][day]
+                    self.diagnostics.append(Diagnostic(
+                        "pack.bad_value", f"a conversion factor of ${value} per RVU is outside $0 to "
+                        f"${MAX_CONVERSION_FACTOR}", dated.doc.span(f"{dated.pointer}/value")))
+
     def compile(self) -> CompiledPack:
         src = self.source
+        self.effective()
         env, definitions, parameters, options = self.environment()
         codes, cf = self.codes(env)
+        self.rates(codes, cf, parameters)
         gates = tuple(g for e in src.gates.values() if (g := self._gate(e, env)) is not None)
         rules = tuple(r for e in src.rules.values() if (r := self._rule(e, env)) is not None)
         findings = tuple(f for e in src.findings.values() if (f := self._finding(e, env)) is not None)

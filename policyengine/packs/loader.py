@@ -109,7 +109,11 @@ class PackNotFound(DiagnosticError):
 
 
 def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """A pack directory from a path (to the directory or its pack.yaml) or a bundled id."""
+    """A pack directory: the bundled pack when `ref` is a bundled id (whatever folder of
+    that name is nearby), else a path to the directory or its pack.yaml (relative to
+    `relative_to` first, for `extends:`). A local pack is named by a path: `./cms-rpm-2026`."""
+    if isinstance(ref, str) and ref in bundled_ids():
+        return bundled_root() / ref
     candidates = [Path(ref)]
     if relative_to is not None:
         candidates.insert(0, relative_to / ref)
@@ -118,8 +122,6 @@ def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
             return path.parent
         if (path / PACK_FILE).is_file():
             return path
-    if isinstance(ref, str) and (bundled_root() / ref / PACK_FILE).is_file():
-        return bundled_root() / ref
     known = ", ".join(bundled_ids()) or "none"
     raise PackNotFound([Diagnostic("pack.not_found", f"no rule pack at '{ref}'", where=str(ref),
                                    hint=f"give a pack directory or a bundled pack id ({known})")])

@@ -44,6 +44,9 @@ class Option:
     allowed: tuple[Any, ...]
     description: str
     citation: str | None
+    #: the range of an int option (None: unbounded on that side)
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @dataclass(frozen=True)
