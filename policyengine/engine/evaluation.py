@@ -15,7 +15,7 @@ from ..lang import CompiledExpression, EvaluationError
 from ..packs.bounds import MAX_UNITS
 from ..packs.clocks import CALENDAR_MONTH, service_dates
 from ..packs.model import CompiledPack, Rule
-from ..packs.slots import Slot, definition_slot
+from ..packs.slots import Slot
 from .state import Evaluated, RuleParts, billed_elsewhere
 from .tracing import Tracer
 
@@ -57,25 +57,29 @@ class Run:
 
     def __init__(self, pack: CompiledPack, facts: dict, options: Mapping[str, Any], tracer: Tracer) -> None:
         self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
-        self.dates = service_dates({code.clock for code in pack.codes.values()}, facts)
+        self.dates = service_dates(pack.clocks, facts)
         self.defs: dict[str, Any] = {}
+        #: per clock: (the date of service, the inputs of an expression evaluated at that date)
+        self._inputs = {clock: (day, (facts, self.defs, pack.params_at(day), options)) for clock, day in self.dates.items()}
 
     def day(self, code: str | None) -> str:
         """The date parameters are read at: the code's date of service, or the month's end."""
         return self.dates[self.pack.codes[code].clock if code is not None else CALENDAR_MONTH]
 
+    def _at(self, code: str | None) -> tuple[str, tuple]:
+        return self._inputs[self.pack.codes[code].clock if code is not None else CALENDAR_MONTH]
+
     def evaluate(self, slot: Slot, expression: CompiledExpression, code: str | None = None) -> Any:
-        day = self.day(code)
+        day, inputs = self._at(code)
         try:
-            return self.tracer.evaluate(slot, expression, (self.facts, self.defs, self.pack.params_at(day),
-                                                           self.options), day)
+            return self.tracer.evaluate(slot, expression, inputs, day)
         except EvaluationError as error:
             raise failure(error, slot) from None
 
     def compute(self, slot: Slot, expression: CompiledExpression, code: str | None = None) -> Any:
-        day = self.day(code)
+        day, inputs = self._at(code)
         try:
-            return self.tracer.compute(expression, (self.facts, self.defs, self.pack.params_at(day), self.options), day)
+            return self.tracer.compute(expression, inputs, day)
         except EvaluationError as error:
             raise failure(error, slot) from None
 
@@ -89,8 +93,14 @@ class Run:
 
     def rule_part(self, code: str) -> Evaluate:
         """How the parts of a rule deciding `code` are evaluated: at its date of service."""
+        day, inputs = self._at(code)
+        tracer = self.tracer
+
         def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
-            return self.evaluate(slot, expression, code)
+            try:
+                return tracer.evaluate(slot, expression, inputs, day)
+            except EvaluationError as error:
+                raise failure(error, slot) from None
         return evaluate
 
     def definitions(self) -> None:
@@ -104,11 +114,12 @@ class Run:
             except Exception:  # noqa: BLE001 - located below, one definition at a time
                 self.defs.clear()
             else:
-                for name, _ in pack.definitions:
-                    self.tracer.note(definition_slot(name), self.defs[name])
+                if self.tracer.records:
+                    for (name, _), slot in zip(pack.definitions, pack.definition_slots):
+                        self.tracer.note(slot, self.defs[name])
                 return
-        for name, expression in pack.definitions:
-            self.defs[name] = self.evaluate(definition_slot(name), expression)
+        for (name, expression), slot in zip(pack.definitions, pack.definition_slots):
+            self.defs[name] = self.evaluate(slot, expression)
 
     def finding_conditions(self) -> dict[str, bool]:
         """Each pack finding's condition, by finding id (all at once when the tracer allows)."""
@@ -119,6 +130,7 @@ class Run:
                 pack.all_finding_conditions(self.facts, self.defs, pack.params_at(self.day(None)), self.options, held)
             except Exception:  # noqa: BLE001 - located below, one condition at a time
                 held.clear()
-            for finding_id, value in held.items():
-                self.tracer.note(pack.findings_by_id[finding_id].slot, value)
+            if self.tracer.records:
+                for finding_id, value in held.items():
+                    self.tracer.note(pack.findings_by_id[finding_id].slot, value)
         return held or {finding.id: bool(self.evaluate(finding.slot, finding.when)) for finding in pack.findings}

@@ -34,6 +34,8 @@ class Tracer:
     form = "none"
     #: whether definitions (and finding conditions) may run as one compiled program each
     batches = True
+    #: whether values computed in a batch are noted (`note`)
+    records = False
 
     def __init__(self, pack: CompiledPack) -> None:
         self.pack = pack
@@ -55,6 +57,7 @@ class Tracer:
 
 class CompactTracer(Tracer):
     form = "compact"
+    records = True
 
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)
@@ -85,13 +88,16 @@ class FullTracer(Tracer):
         self.known_pointers: dict[int, str] | None = None
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
-        traced = expression.trace(*args)
-        recording = traced.details()
+        """One reading by the recording interpreter: the value, every part's value outside
+        filter predicates, the facts read, and each filter's items (kept or dropped)."""
+        facts, defs, *namespaces = args
+        recording = interpret(expression.checked, facts, defs, namespaces)  # its errors come located
         self._parameters_read(expression, recording, day)
+        outside = expression.outside_predicates
         parts = [{"node": k, "expr": node.span.text, "value": to_json_value(value)}
-                 for k, (node, value) in enumerate(zip(expression.nodes, traced.values))
-                 if k > 0 and value is not NOT_EVALUATED and node.span is not None]
-        entry = {"slot": str(slot), "expression": expression.line, "value": to_json_value(traced.result),
+                 for k, (node, value) in enumerate(zip(expression.nodes, recording.values))
+                 if k > 0 and k in outside and value is not NOT_EVALUATED and node.span is not None]
+        entry = {"slot": str(slot), "expression": expression.line, "value": to_json_value(recording.result),
                  "parts": parts, "reads": recording.reads}
         if self.known_pointers is None:
             self.known_pointers = pointers_by_identity(args[0])
@@ -99,7 +105,7 @@ class FullTracer(Tracer):
         if kept_and_dropped:
             entry["filters"] = kept_and_dropped
         self.entries.append(entry)
-        return traced.result
+        return recording.result
 
     def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
         facts, defs, *namespaces = args

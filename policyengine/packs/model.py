@@ -269,6 +269,16 @@ class CompiledPack:
         return {str(slot): slot for slot in self.expressions}
 
     @functools.cached_property
+    def definition_slots(self) -> tuple[Slot, ...]:
+        """The slot of each definition, in the order of `definitions`."""
+        return tuple(definition_slot(name) for name, _ in self.definitions)
+
+    @functools.cached_property
+    def clocks(self) -> frozenset[str]:
+        """The clocks the pack's codes run on."""
+        return frozenset(code.clock for code in self.codes.values())
+
+    @functools.cached_property
     def rules_by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in self.rules}
 

@@ -23,13 +23,13 @@ RULE_PARTS = ("blocked", "when", "actual", "required", "units", "opportunity")
 UNTRACED_PARTS = ("rvu", "missing", "by", "evidence", "conversion_factor")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Slot:
     kind: str
     owner: str
     part: str | None = None
     index: int | None = None
-    text: str = field(default="", compare=False, repr=False)
+    text: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         pieces = [self.kind, self.owner] if self.kind != PACK else [self.owner]
@@ -41,6 +41,14 @@ class Slot:
 
     def __str__(self) -> str:
         return self.text
+
+    # A slot is its text (one text per slot): equal and hashed by it, which costs one
+    # cached string hash where the engine records a value against a slot.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Slot) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
     @property
     def traced(self) -> bool:
