@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..packs.model import CompiledPack
-from ..packs.slots import CONVERSION_FACTOR, code_slot
+from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
 from .evaluation import Run
 from .findings import outcome_findings, pack_findings, unverified_rates
@@ -41,7 +41,8 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
 
     def rate(code: str) -> Decimal:
         if code not in rates:
-            rates[code] = rate_of(pack.codes[code], run.compute(code_slot(code), pack.codes[code].rvu, code),
+            described = pack.codes[code]
+            rates[code] = rate_of(described, run.compute(described.slot, described.rvu, code),
                                   run.compute(CONVERSION_FACTOR, pack.conversion_factor, code))
         return rates[code]
 

@@ -95,13 +95,20 @@ class Run:
         """How the parts of a rule deciding `code` are evaluated: at its date of service."""
         day, inputs = self._at(code)
         tracer = self.tracer
+        if type(tracer) is Tracer:  # nothing recorded: the expression alone
+            def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
+                try:
+                    return expression.evaluate(*inputs)
+                except EvaluationError as error:
+                    raise failure(error, slot) from None
+            return evaluate
 
-        def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
+        def traced(slot: Slot, expression: CompiledExpression) -> Any:
             try:
                 return tracer.evaluate(slot, expression, inputs, day)
             except EvaluationError as error:
                 raise failure(error, slot) from None
-        return evaluate
+        return traced
 
     def definitions(self) -> None:
         """Every definition in order: all at once when the tracer allows (one compiled

@@ -14,7 +14,6 @@ from ..lang import EvaluationError
 from ..lang.runtime import round_half_up
 from ..packs.bounds import MAX_RATE
 from ..packs.model import Code, CompiledPack, Conflict
-from ..packs.slots import code_slot
 from .evaluation import failure
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall
 from .state import BilledElsewhere
@@ -31,21 +30,23 @@ def rate_of(code: Code, rvu: Any, conversion_factor: Decimal) -> Decimal:
     if not 0 <= rate <= MAX_RATE:
         error = EvaluationError("eval.out_of_range", f"the rate of {code.code} is ${rate} ({rvu} RVU x ${conversion_factor}); "
                                 f"a rate is from $0 to ${MAX_RATE}", code.rvu.checked.root.span)
-        raise failure(error, code_slot(code.code))
+        raise failure(error, code.slot)
     return rate
 
 
 def line(outcome: Outcome, rate: Rate) -> dict:
-    """The decision line of one rule's outcome."""
+    """The decision line of one rule's outcome: billable lines carry units and amount, the
+    others a status; both carry the rule's actual and required as data (None when a gate or
+    a blocked condition stopped the rule before they were evaluated)."""
     rule, parts = outcome.rule, outcome.parts
-    head = {"code": rule.code, "rule": rule.id}
-    if parts is None or parts.blocker is not None:
-        return {**head, "status": outcome.status, "reason": reason(outcome), "actual": None, "required": None}
-    shortfall = {"actual": to_json_value(parts.actual), "required": to_json_value(parts.required)}
-    if not outcome.billed:
-        return {**head, "status": outcome.status, "reason": reason(outcome), **shortfall}
-    return {"code": rule.code, "units": outcome.units, "amount": str(rate(rule.code) * outcome.units), "rule": rule.id,
-            "reason": reason(outcome), **shortfall}
+    actual = required = None
+    if parts is not None and parts.blocker is None:
+        actual, required = to_json_value(parts.actual), to_json_value(parts.required)
+    if outcome.units > 0:
+        return {"code": rule.code, "units": outcome.units, "amount": str(rate(rule.code) * outcome.units),
+                "rule": rule.id, "reason": reason(outcome), "actual": actual, "required": required}
+    return {"code": rule.code, "rule": rule.id, "status": outcome.status, "reason": reason(outcome),
+            "actual": actual, "required": required}
 
 
 def reason(outcome: Outcome) -> str:

@@ -62,15 +62,15 @@ class CompactTracer(Tracer):
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)
         self.values: list[Any] = [None] * len(pack.trace_slots)
-        self.index = pack.slot_index
+        self.index = pack.slot_text_index
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
         result = expression.evaluate(*args)
-        self.values[self.index[slot]] = compact(result)
+        self.values[self.index[slot.text]] = compact(result)
         return result
 
     def note(self, slot: Slot, value: Any) -> None:
-        self.values[self.index[slot]] = compact(value)
+        self.values[self.index[slot.text]] = compact(value)
 
     def output(self, state: Evaluated) -> dict:
         return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}

@@ -60,6 +60,11 @@ class Code:
     #: the parameters the rate reads (RVU and conversion factor), for provenance findings
     parameters_used: tuple[str, ...]
 
+    @functools.cached_property
+    def slot(self) -> Slot:
+        """The slot of its RVU expression."""
+        return code_slot(self.code)
+
 
 @dataclass(frozen=True)
 class Opportunity:
@@ -260,8 +265,10 @@ class CompiledPack:
         return tuple(slot for slot in self.expressions if slot.traced)
 
     @functools.cached_property
-    def slot_index(self) -> dict[Slot, int]:
-        return {slot: i for i, slot in enumerate(self.trace_slots)}
+    def slot_text_index(self) -> dict[str, int]:
+        """The place of each traced slot in a compact trace, by the slot's text (a string
+        key: the lookup the engine makes for every value it records)."""
+        return {slot.text: i for i, slot in enumerate(self.trace_slots)}
 
     @functools.cached_property
     def slot_named(self) -> dict[str, Slot]:
