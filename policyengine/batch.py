@@ -36,6 +36,8 @@ from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
 from .engine.values import compact_json
+from .facts import parse_facts_line
+from .jsondata import is_text
 from .packs import CompiledPack, bundled_ids, load_pack
 
 #: Input lines handed to a worker at a time.
@@ -72,15 +74,9 @@ class Evaluator:
         """For input line `number`: the output line (without newline), the decision (None
         for an error record) and the error code (None for a decision)."""
         try:
-            text = raw.rstrip(b"\r\n").decode("utf-8") if isinstance(raw, bytes) else raw.rstrip("\r\n")
-        except UnicodeDecodeError as error:
-            return self._error(number, [Diagnostic("facts.malformed", f"not valid UTF-8: {error.reason} at byte {error.start}")])
-        if not text.strip():
-            return self._error(number, [Diagnostic("facts.malformed", "empty line: expected one JSON object")])
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            return self._error(number, [Diagnostic("facts.malformed", f"not valid JSON: {error.msg} (column {error.colno})")])
+            data = parse_facts_line(raw)
+        except DiagnosticError as error:
+            return self._error(number, error.diagnostics)
         try:
             decision = evaluate(data, self.pack, self.options, self.trace)
         except DiagnosticError as error:
@@ -102,7 +98,7 @@ def error_line(number: int, diagnostics: list[Diagnostic], data: Any = None) -> 
     record: dict[str, Any] = {"line": number}
     if isinstance(data, dict):
         for key in ("patient_id", "month"):
-            if isinstance(data.get(key), str):
+            if isinstance(data.get(key), str) and is_text(data[key]):  # UTF-8 can write it
                 record[key] = data[key]
     record["error"] = _error_dict(errors[0])
     if len(errors) > 1:

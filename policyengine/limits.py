@@ -1,0 +1,21 @@
+"""Resource limits on input: every bound the project puts on what it reads, in one place.
+
+Facts come from billing systems the project does not control, so each dimension in which
+one record could cost unbounded time or memory has a limit here. Beyond a limit the input
+is refused with a diagnostic that names where, never a traceback or a hang.
+"""
+from __future__ import annotations
+
+#: Containers (objects and lists) nested in one facts document, the document counted: the
+#: facts need 4 (facts > interactions > an interaction > its performer); 64 leaves room for
+#: any unknown key and stays far below the parsers' recursion limits.
+MAX_DEPTH = 64
+
+#: The integers facts may hold, anywhere: what fits in 64 bits, signed or unsigned (the
+#: range of orjson, which writes the canonical facts hash; beyond it the hash cannot be made).
+MIN_INT = -(2**63)
+MAX_INT = 2**64 - 1
+
+#: Bytes in one facts document: a file, standard input, or one batch line (its line end not
+#: counted). A heavy month of a few hundred documented interactions is well under 200 KB.
+MAX_FACTS_BYTES = 1 << 20

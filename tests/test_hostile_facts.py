@@ -1,0 +1,260 @@
+"""Hostile and broken facts (issue 11): each is a clean DiagnosticError naming where, from
+text (JSON and YAML), from data given to the Python API, and from the command line."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import policyengine
+from policyengine.cli import main
+from policyengine.diagnostics import Diagnostic, DiagnosticError
+from policyengine.facts import check_facts, parse_facts_line, parse_facts_text
+from policyengine.limits import MAX_DEPTH, MAX_FACTS_BYTES, MAX_INT, MIN_INT
+
+SEED = Path(__file__).parent.parent / "examples" / "2026-03-seed-22-minutes.json"
+BASE = '{"patient_id": "PT-1", "month": "2026-03", "x_extra": %s}'
+
+
+@pytest.fixture
+def seed() -> dict:
+    return json.loads(SEED.read_text())
+
+
+def refusal(call: Any, *args: Any) -> list[Diagnostic]:
+    with pytest.raises(DiagnosticError) as caught:
+        call(*args)
+    return caught.value.diagnostics
+
+
+def from_text(text: str, name: str = "facts.json") -> list[Diagnostic]:
+    """What reading `text` and checking it refuses, the way `policyengine evaluate` does."""
+    return refusal(lambda: check_facts(parse_facts_text(text, name)))
+
+
+def where_and_code(diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
+    return [(d.location, d.code) for d in diagnostics]
+
+
+def nested(levels: int) -> list:
+    """`levels` lists, each inside the one before (built without recursion)."""
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+DEEP_POINTER = "/x_extra" + "/0" * (MAX_DEPTH - 1)  # the first list nested MAX_DEPTH + 1 deep
+
+
+# --- nesting -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH, 500, 100_000])
+def test_json_text_nested_too_deep_names_the_first_container_beyond_the_limit(levels):
+    # the document is one level, so MAX_DEPTH lists under a key make MAX_DEPTH + 1
+    text = BASE % ("[" * levels + "]" * levels)
+    assert where_and_code(from_text(text)) == [(DEEP_POINTER, "facts.too_deep")]
+
+
+def test_json_text_nested_to_the_limit_is_read():
+    text = BASE % ("[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1))
+    (warning,) = check_facts(parse_facts_text(text, "facts.json")).warnings
+    assert warning.code == "facts.unknown_field"
+
+
+def test_deep_text_that_never_closes_is_refused_as_too_deep_not_a_crash():
+    assert where_and_code(from_text('{"x_extra": ' + "[{\"k\": " * 50_000)) == [
+        ("/x_extra" + "/0/k" * 31 + "/0", "facts.too_deep")]
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH, 100_000])
+def test_python_data_nested_too_deep(levels):
+    facts = {"patient_id": "PT-1", "month": "2026-03", "x_extra": nested(levels)}
+    assert where_and_code(refusal(policyengine.evaluate, facts)) == [(DEEP_POINTER, "facts.too_deep")]
+
+
+def test_python_data_that_refers_to_itself_is_too_deep():
+    facts: dict = {"patient_id": "PT-1", "month": "2026-03"}
+    facts["x_extra"] = [facts]
+    (error,) = refusal(policyengine.evaluate, facts)
+    assert error.code == "facts.too_deep"
+
+
+def test_yaml_nested_too_deep_is_refused_at_its_line_and_column():
+    text = "patient_id: PT-1\nmonth: 2026-03\nx_extra: " + "[" * 10_000 + "]" * 10_000 + "\n"
+    assert where_and_code(from_text(text, "facts.yaml")) == [(f"facts.yaml:3:{10 + MAX_DEPTH - 1}", "facts.too_deep")]
+
+
+# --- integers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [MAX_INT + 1, MIN_INT - 1, 10**30, -(10**30)])
+def test_integer_beyond_64_bits_in_an_unknown_key(value):
+    (error,) = from_text(BASE % value)
+    assert (error.location, error.code) == ("/x_extra", "facts.integer_too_large")
+    assert error.message == f"the integer {value} does not fit in 64 bits"
+
+
+@pytest.mark.parametrize("value", [MAX_INT, MIN_INT])
+def test_integers_at_the_ends_of_the_range_are_read(value):
+    assert check_facts(parse_facts_text(BASE % value, "facts.json")).warnings
+
+
+def test_integer_beyond_64_bits_in_a_known_field_of_python_data(seed):
+    seed["interactions"][1]["duration_seconds"] = 2**64
+    seed["claims"] = [{"code": "99457", "units": 2**200}]
+    assert where_and_code(refusal(policyengine.evaluate, seed)) == [
+        ("/claims/0/units", "facts.integer_too_large"),
+        ("/interactions/1/duration_seconds", "facts.integer_too_large"),
+    ]
+
+
+def test_integer_of_thousands_of_digits():
+    (error,) = from_text(BASE % ("[1, " + "7" * 5000 + "]"))
+    assert (error.location, error.code) == ("/x_extra/1", "facts.integer_too_large")
+    assert "an integer of 5,000 digits" in error.message
+    (error,) = from_text("patient_id: PT-1\nmonth: 2026-03\nx_extra: " + "7" * 5000 + "\n", "facts.yaml")
+    assert (error.location, error.code) == ("facts.yaml:3:10", "facts.integer_too_large")
+
+
+def test_integer_of_thousands_of_digits_in_python_data_is_described_by_its_size():
+    (error,) = refusal(policyengine.evaluate, {"patient_id": "PT-1", "month": "2026-03", "x_extra": 10**5000})
+    assert error.message == "an integer of 16,610 bits does not fit in 64 bits"
+
+
+# --- Unicode -----------------------------------------------------------------------------------
+
+
+def test_lone_surrogate_in_a_value_and_in_a_key():
+    text = '{"patient_id": "PT-\\ud800", "month": "2026-03", "k\\udfff": 1, "emoji": "\\ud83d\\ude00"}'
+    errors = from_text(text)
+    assert where_and_code(errors) == [("/", "facts.bad_unicode"), ("/patient_id", "facts.bad_unicode")]
+    assert errors[0].message == "the key 'k\\udfff' holds a lone surrogate (U+DFFF), which is not Unicode text"
+    assert "(U+D800)" in errors[1].message
+
+
+def test_lone_surrogate_in_python_data_and_in_yaml(seed):
+    seed["interactions"][0]["summary"] = "ok \udc80"
+    assert where_and_code(refusal(policyengine.evaluate, seed)) == [("/interactions/0/summary", "facts.bad_unicode")]
+    yaml_text = 'patient_id: "PT-\\ud800"\nmonth: 2026-03\n'
+    assert where_and_code(from_text(yaml_text, "facts.yaml")) == [("/patient_id", "facts.bad_unicode")]
+
+
+def test_a_valid_surrogate_pair_is_text(seed):
+    seed["interactions"][0]["summary"] = json.loads('"BP fine \\ud83d\\udc4d"')
+    assert policyengine.evaluate(seed)["billable"]
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def test_duplicate_keys_in_json_name_the_object():
+    text = ('{"patient_id": "PT-1", "month": "2026-03", "patient_id": "PT-2", "interactions": '
+            '[{"id": "a", "id": "b"}]}')
+    errors = from_text(text)
+    assert where_and_code(errors) == [("/", "facts.duplicate_key"), ("/interactions/0", "facts.duplicate_key")]
+    assert errors[0].message == "the key 'patient_id' is given more than once in this object"
+
+
+def test_duplicate_keys_in_yaml_name_the_line_and_column():
+    errors = from_text("patient_id: PT-1\nmonth: 2026-03\nconsent: {obtained: true, obtained: false}\n", "facts.yaml")
+    assert where_and_code(errors) == [("facts.yaml:3:27", "facts.duplicate_key")]
+    assert "(first at line 3, column 11)" in errors[0].message
+    errors = from_text("patient_id: PT-1\nmonth: 2026-03\npatient_id: PT-2\n", "facts.yaml")
+    assert where_and_code(errors) == [("facts.yaml:3:1", "facts.duplicate_key")]
+
+
+def test_duplicate_keys_in_a_batch_line():
+    (error,) = refusal(parse_facts_line, b'{"patient_id": "PT-1", "month": "2026-03", "month": "2026-04"}\n')
+    assert (error.location, error.code) == ("/", "facts.duplicate_key")
+
+
+def test_keys_of_python_data_must_be_strings():
+    (error,) = refusal(policyengine.evaluate, {"patient_id": "PT-1", "month": "2026-03", 7: "seven"})
+    assert (error.location, error.code, error.message) == ("/", "facts.bad_key", "a key must be a string, not int")
+
+
+def test_python_data_that_cannot_be_written_as_json():
+    class Unprintable:
+        def __str__(self) -> str:
+            raise TypeError("no text")
+
+    (error,) = refusal(policyengine.evaluate, {"patient_id": "PT-1", "month": "2026-03", "x_extra": Unprintable()})
+    assert (error.location, error.code) == ("/", "facts.not_json")
+
+
+# --- YAML aliases ------------------------------------------------------------------------------
+
+
+def billion_laughs(levels: int) -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in zip("abcdefghij", "bcdefghijk"[: levels - 1]):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once():
+    text = "patient_id: PT-1\nmonth: 2026-03\n" + billion_laughs(9)
+    assert len(text) < 400
+    started = time.perf_counter()
+    errors = from_text(text, "facts.yaml")
+    assert time.perf_counter() - started < 0.5
+    assert where_and_code(errors) == [("facts.yaml:4:8", "facts.yaml_alias")]
+    assert errors[0].message == "an alias (*a) repeats a value; facts have none"
+
+
+def test_any_yaml_alias_is_refused_in_facts():
+    text = "patient_id: PT-1\nmonth: 2026-03\nas_of: &end 2026-03-31\nepisode: {start: *end}\n"
+    assert where_and_code(from_text(text, "facts.yaml")) == [("facts.yaml:4:18", "facts.yaml_alias")]
+
+
+# --- size ----------------------------------------------------------------------------------------
+
+
+def test_a_document_beyond_the_size_limit():
+    text = BASE % json.dumps("é" * (MAX_FACTS_BYTES // 2))  # fewer characters than bytes
+    (error,) = refusal(parse_facts_text, text, "big.json")
+    assert (error.location, error.code) == ("big.json", "facts.too_large")
+    assert f"at most {MAX_FACTS_BYTES:,}" in error.message
+
+
+def test_a_batch_line_beyond_the_size_limit():
+    (error,) = refusal(parse_facts_line, b"x" * (MAX_FACTS_BYTES + 1) + b"\r\n")
+    assert error.code == "facts.too_large"
+    with pytest.raises(DiagnosticError, match="not valid JSON"):  # at the limit it is read
+        parse_facts_line(b"x" * MAX_FACTS_BYTES + b"\r\n")
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, where, code", [
+    ('{"patient_id": "PT-1", "month": "2026-03", "month": "2026-04"}', "/", "facts.duplicate_key"),
+    (BASE % ("[" * 20_000 + "]" * 20_000), DEEP_POINTER, "facts.too_deep"),
+    (BASE % (2**64), "/x_extra", "facts.integer_too_large"),
+    (BASE % ("1" * 5000), "/x_extra", "facts.integer_too_large"),
+    (BASE % '"\\udabc"', "/x_extra", "facts.bad_unicode"),
+])
+def test_evaluate_and_verify_exit_2_naming_where(tmp_path, text, where, code):
+    path = tmp_path / "facts.json"
+    path.write_text(text)
+    decision = tmp_path / "decision.json"
+    decision.write_text(policyengine.to_json(policyengine.evaluate(json.loads(SEED.read_text()))))
+    for arguments in (["evaluate", str(path)], ["evaluate", "-"], ["verify", str(decision), str(path)]):
+        result = CliRunner().invoke(main, arguments, input=text)
+        assert result.exit_code == 2, (arguments, result.output)
+        assert f"{where}: " in result.stderr and f"[{code}]" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_evaluate_refuses_a_yaml_alias_bomb(tmp_path):
+    path = tmp_path / "facts.yaml"
+    path.write_text("patient_id: PT-1\nmonth: 2026-03\n" + billion_laughs(9))
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4:8: an alias (*a) repeats a value; facts have none [facts.yaml_alias]" in result.stderr
