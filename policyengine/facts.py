@@ -374,6 +374,12 @@ def _calendar_errors(facts: dict) -> list[Diagnostic]:
         for at, day in days.items():
             if at[0] in _DATED_IN_MONTH and not first <= day <= last:
                 errors.append(_error("facts.outside_month", at, f"{day} is outside the month {facts['month']}"))
+        as_of = days.get(("as_of",))
+        if as_of is not None and as_of < first:
+            errors.append(_error("facts.as_of_before_month", ("as_of",),
+                                 f"as_of {as_of} is before the month {facts['month']} begins: facts about "
+                                 "a month cannot be complete through a day before it",
+                                 f"as_of is a day from {first} on; leave it out when the month is complete"))
     window = _transmission_window(facts, days, month_days, errors)
     if window is not None:
         start, end, name = window

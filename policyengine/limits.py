@@ -2,7 +2,9 @@
 
 Facts come from billing systems the project does not control, so each dimension in which
 one record could cost unbounded time or memory has a limit here. Beyond a limit the input
-is refused with a diagnostic that names where, never a traceback or a hang.
+is refused with a diagnostic that names where, never a traceback or a hang. The facts
+schema's maxima and the README's "Limits" section state the same numbers (a test holds
+them equal to these).
 """
 from __future__ import annotations
 
@@ -19,3 +21,14 @@ MAX_INT = 2**64 - 1
 #: Bytes in one facts document: a file, standard input, or one batch line (its line end not
 #: counted). A heavy month of a few hundred documented interactions is well under 200 KB.
 MAX_FACTS_BYTES = 1 << 20
+
+#: Seconds in a day: an interaction or an activity is dated one day, so it lasts at most this.
+SECONDS_PER_DAY = 86_400
+
+#: Seconds in the longest month (31 days): the most time another service can count in a month.
+SECONDS_PER_LONGEST_MONTH = 31 * SECONDS_PER_DAY
+
+#: Units on one proposed claim line: no RPM or care-management code reaches a tenth of this
+#: in a month (Medicare's unit limits on the add-on codes are single digits), so a larger
+#: number is a data error, not a claim.
+MAX_CLAIM_UNITS = 100

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import policyengine
+from policyengine import limits
 from policyengine.cli import main
 from policyengine.diagnostics import Diagnostic, DiagnosticError
-from policyengine.facts import check_facts, parse_facts_line, parse_facts_text
+from policyengine.facts import check_facts, facts_schema, parse_facts_line, parse_facts_text
 from policyengine.limits import MAX_DEPTH, MAX_FACTS_BYTES, MAX_INT, MIN_INT
 
 SEED = Path(__file__).parent.parent / "examples" / "2026-03-seed-22-minutes.json"
@@ -228,6 +229,69 @@ def test_a_batch_line_beyond_the_size_limit():
     assert error.code == "facts.too_large"
     with pytest.raises(DiagnosticError, match="not valid JSON"):  # at the limit it is read
         parse_facts_line(b"x" * MAX_FACTS_BYTES + b"\r\n")
+
+
+# --- magnitudes and as_of ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("at, limit", [
+    (("interactions", 0, "duration_seconds"), limits.SECONDS_PER_DAY),
+    (("activities", 0, "duration_seconds"), limits.SECONDS_PER_DAY),
+    (("other_services", 0, "duration_seconds"), limits.SECONDS_PER_LONGEST_MONTH),
+    (("claims", 0, "units"), limits.MAX_CLAIM_UNITS),
+])
+def test_implausible_magnitudes_are_refused(seed, at, limit):
+    seed["activities"] = [{"id": "AC-1", "date": "2026-03-10", "kind": "data_review", "duration_seconds": 60,
+                           "program": "rpm"}]
+    seed["other_services"] = [{"code": "99490", "duration_seconds": 1200}]
+    seed["claims"] = [{"code": "99457", "units": 1}]
+    parent: Any = seed
+    for step in at[:-1]:
+        parent = parent[step]
+    parent[at[-1]] = limit
+    policyengine.evaluate(seed)
+    parent[at[-1]] = limit + 1
+    (error,) = refusal(policyengine.evaluate, seed)
+    assert (error.location, error.code) == ("/" + "/".join(map(str, at)), "facts.out_of_range")
+    assert f"must be at most {limit}" in error.message
+
+
+def test_a_billion_billion_seconds_is_not_billed(seed):
+    seed["interactions"][0]["duration_seconds"] = 10**18
+    (error,) = refusal(policyengine.evaluate, seed)
+    assert error.location == "/interactions/0/duration_seconds"
+
+
+def _maxima(node: Any, at: tuple = ()) -> dict[tuple, int]:
+    found = {}
+    if isinstance(node, dict):
+        if "maximum" in node:
+            found[at] = node["maximum"]
+        for key, child in node.items():
+            found.update(_maxima(child, at + (key,)))
+    return found
+
+
+def test_the_schema_maxima_are_the_limits_in_code():
+    assert _maxima(facts_schema()) == {
+        ("properties", "other_services", "items", "properties", "duration_seconds"): limits.SECONDS_PER_LONGEST_MONTH,
+        ("properties", "claims", "items", "properties", "units"): limits.MAX_CLAIM_UNITS,
+        ("$defs", "interaction", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
+        ("$defs", "activity", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
+    }
+
+
+def test_as_of_before_the_month_is_an_error(seed):
+    seed["as_of"] = "2026-02-28"
+    (error,) = refusal(check_facts, seed)
+    assert (error.location, error.code) == ("/as_of", "facts.as_of_before_month")
+    assert error.message.startswith("as_of 2026-02-28 is before the month 2026-03 begins")
+
+
+@pytest.mark.parametrize("as_of", ["2026-03-01", "2026-03-31", "2026-04-15", "2027-01-01"])
+def test_as_of_from_the_first_day_of_the_month_on_is_valid(seed, as_of):
+    seed["as_of"] = as_of
+    assert check_facts(seed).warnings == ()
 
 
 # --- the command line --------------------------------------------------------------------------
