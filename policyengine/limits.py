@@ -32,3 +32,11 @@ SECONDS_PER_LONGEST_MONTH = 31 * SECONDS_PER_DAY
 #: in a month (Medicare's unit limits on the add-on codes are single digits), so a larger
 #: number is a data error, not a claim.
 MAX_CLAIM_UNITS = 100
+
+#: Containers nested in a YAML file of a pack or of pack test cases (facts have MAX_DEPTH).
+MAX_YAML_DEPTH = 100
+
+#: What aliases may repeat in a YAML file of a pack or of pack test cases, in values and
+#: characters (a repeated scalar counts its length, a repeated list or mapping everything in
+#: it): far above what reusing a few lists of dates needs, far below an alias bomb.
+MAX_YAML_ALIAS_EXPANSION = 1_000_000
