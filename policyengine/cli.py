@@ -6,9 +6,10 @@ Exit status: 0 the command did its job; 1 it ran and found failures (an invalid 
 """
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 import click
 
@@ -29,14 +30,27 @@ def _fail(error: DiagnosticError, status: int) -> NoReturn:
     sys.exit(status)
 
 
+def _stdin() -> BinaryIO:
+    """Standard input as bytes; a usage error when it is closed (`0<&-`), not a traceback."""
+    if sys.stdin is None:
+        raise click.UsageError("standard input is closed: give a file instead of -, or send the input to it")
+    return sys.stdin.buffer
+
+
 def _read_text(path: str) -> tuple[str, str]:
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
+    """The UTF-8 text of a file, or of standard input for `-`, and its name for messages."""
+    name = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8"), path
+        if path == "-":  # read as a file is: strict UTF-8, universal newlines
+            text = io.TextIOWrapper(_stdin(), encoding="utf-8")
+            try:
+                return text.read(), name
+            finally:
+                text.detach()  # sys.stdin stays open
+        return Path(path).read_text(encoding="utf-8"), name
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise click.UsageError(f"cannot read {path}: {reason}") from None
+        raise click.UsageError(f"cannot read {name}: {reason}") from None
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -108,7 +122,9 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     from .batch import input_size, run_batch_files
 
     options = _options(option_pairs)
-    if in_path != "-":
+    if in_path == "-":
+        _stdin()  # closed: a usage error, before any work
+    else:
         try:
             open(in_path, "rb").close()  # unreadable input is a usage error, before any work
         except OSError as error:

@@ -322,3 +322,27 @@ def test_evaluate_refuses_a_yaml_alias_bomb(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(path)])
     assert result.exit_code == 2
     assert f"{path}:4:8: an alias (*a) repeats a value; facts have none [facts.yaml_alias]" in result.stderr
+
+
+def policyengine_command(*arguments: str) -> str:
+    """A shell command running policyengine with this interpreter, arguments quoted."""
+    import shlex
+    import sys
+    return shlex.join([sys.executable, "-c", "from policyengine.cli import main; main()", *arguments])
+
+
+@pytest.mark.parametrize("arguments", [["evaluate", "-"], ["batch", "-", "--out", "OUT"], ["explain", "-"]])
+def test_closed_standard_input_is_a_usage_error(tmp_path, arguments):
+    import subprocess
+    out = tmp_path / "out.jsonl"
+    command = policyengine_command(*[str(out) if a == "OUT" else a for a in arguments])
+    result = subprocess.run(["sh", "-c", command + " 0<&-"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "standard input is closed" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_standard_input_that_is_not_utf8_is_a_usage_error():
+    result = CliRunner().invoke(main, ["evaluate", "-"], input=b'{"patient_id": "caf\xe9"}')
+    assert result.exit_code == 2
+    assert "cannot read <stdin>" in result.stderr and "decode byte 0xe9" in result.stderr
