@@ -6,8 +6,9 @@ is its turn, so memory stays flat whatever the input size. Every input line yiel
 output line (contract v1, sections 1 and 3): the decision as compact JSON, or an error
 record `{"line": N, "error": {"code", "message", "where"}}` naming the 1-based line and
 the first problem (all of them under "errors" when there are several). A blank line, a
-line that is not JSON, not UTF-8 or not valid facts, a month no pack covers: each is an
-error record, never a traceback, and never a lost line.
+line that is not JSON, not UTF-8 or not valid facts (`policyengine.facts.parse_facts_line`),
+a line longer than `MAX_FACTS_BYTES` (only its start is read), a month no pack covers:
+each is an error record, never a traceback, and never a lost line.
 
 With `workers > 1` the chunks go to a pool of worker processes; each worker loads the
 pack once, in the pool's initializer. With one worker, this process decides.
@@ -38,6 +39,7 @@ from .engine.options import resolve_options
 from .engine.values import compact_json
 from .facts import parse_facts_line
 from .jsondata import is_text
+from .limits import MAX_FACTS_BYTES
 from .packs import CompiledPack, bundled_ids, load_pack
 
 #: Input lines handed to a worker at a time.
@@ -72,18 +74,17 @@ class Evaluator:
 
     def decide(self, number: int, raw: bytes | str) -> tuple[str, dict | None, str | None]:
         """For input line `number`: the output line (without newline), the decision (None
-        for an error record) and the error code (None for a decision)."""
+        for an error record) and the error code (None for a decision). Whatever the line
+        holds, this returns: a fault is an error record, never a lost line or a stopped batch."""
+        data = None
         try:
             data = parse_facts_line(raw)
-        except DiagnosticError as error:
-            return self._error(number, error.diagnostics)
-        try:
             decision = evaluate(data, self.pack, self.options, self.trace)
+            return compact_json(decision), decision, None
         except DiagnosticError as error:
             return self._error(number, error.diagnostics, data)
         except Exception as error:  # an engine fault must not lose the line or stop the batch
             return self._error(number, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")], data)
-        return compact_json(decision), decision, None
 
     @staticmethod
     def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:
@@ -239,18 +240,37 @@ class BatchSummary:
         return "\n".join(lines)
 
 
-def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines) for consecutive chunks of a binary stream, lazily."""
+def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES) -> Iterator[tuple[int, list[bytes], int]]:
+    """(first line number, lines, bytes read) for consecutive chunks of a binary stream, lazily."""
     chunk: list[bytes] = []
-    first = 1
-    for raw in stream:
+    first, read = 1, 0
+    for raw, length in _read_lines(stream):
         chunk.append(raw)
+        read += length
         if len(chunk) == size:
-            yield first, chunk
+            yield first, chunk, read
             first += size
-            chunk = []
+            chunk, read = [], 0
     if chunk:
-        yield first, chunk
+        yield first, chunk, read
+
+
+#: What of a line is read: the longest facts line, its line end, and one byte to tell it is longer.
+_LINE_READ = MAX_FACTS_BYTES + 3
+
+
+def _read_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Each line of a binary stream and its length. Of a line longer than a facts line may
+    be, only the start is kept (enough for its error record) and the rest is skipped, so a
+    line of gigabytes takes no more memory than one of a megabyte."""
+    while line := stream.readline(_LINE_READ):
+        length = len(line)
+        if not line.endswith(b"\n"):  # cut short, or the last line
+            while rest := stream.readline(_LINE_READ):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        yield line, length
 
 
 def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
@@ -303,8 +323,8 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
 
     if workers <= 1:
         evaluator = Evaluator(pack_ref, options, trace)
-        for first, lines in read_chunks(source, chunk_lines):
-            emit(decide_chunk(evaluator, first, lines, with_csv), sum(map(len, lines)))
+        for first, lines, size in read_chunks(source, chunk_lines):
+            emit(decide_chunk(evaluator, first, lines, with_csv), size)
     else:
         context = multiprocessing.get_context(start_method or _default_start_method())
         if context.get_start_method() == "forkserver":
@@ -316,12 +336,12 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
         def tasks() -> Iterator[tuple[int, list[bytes]]]:
             # Runs in the pool's feeder thread: waits for the writer, so at most `window`
             # chunks are read ahead, however fast the input comes.
-            for task in read_chunks(source, chunk_lines):
+            for first, lines, size in read_chunks(source, chunk_lines):
                 while not window.acquire(timeout=0.1):
                     if stop.is_set():
                         return
-                sizes.append(sum(map(len, task[1])))
-                yield task
+                sizes.append(size)
+                yield first, lines
 
         with context.Pool(workers, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
             try:
