@@ -23,6 +23,7 @@ import io
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -32,7 +33,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from . import __version__
 from .api import evaluate
+from .batchfiles import BatchFiles, check_paths
 from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
@@ -168,6 +171,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(pack_ref: str | None, options: dict[str, Any], trace: str, with_csv: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle: no worker tracebacks
     _worker["evaluator"] = Evaluator(pack_ref, options, trace)
     _worker["with_csv"] = with_csv
 
@@ -214,6 +218,18 @@ class BatchSummary:
         if len(self.first_errors) < 5:
             self.first_errors.extend(chunk.first_errors[: 5 - len(self.first_errors)])
 
+    def state(self) -> dict:
+        """Everything the summary has added up, as JSON data (a checkpoint keeps it)."""
+        return {"records": self.records, "errors": self.errors, "error_codes": dict(self.error_codes),
+                "units": dict(self.units), "dollars": {code: str(amount) for code, amount in self.dollars.items()},
+                "first_errors": self.first_errors, "seconds": self.seconds}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "BatchSummary":
+        return cls(records=state["records"], errors=state["errors"], error_codes=Counter(state["error_codes"]),
+                   units=Counter(state["units"]), dollars={code: Decimal(a) for code, a in state["dollars"].items()},
+                   first_errors=[(number, code) for number, code in state["first_errors"]], seconds=state["seconds"])
+
     def to_dict(self) -> dict:
         return {
             "records": self.records, "decisions": self.decisions, "errors": self.errors,
@@ -240,10 +256,11 @@ class BatchSummary:
         return "\n".join(lines)
 
 
-def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES) -> Iterator[tuple[int, list[bytes], int]]:
-    """(first line number, lines, bytes read) for consecutive chunks of a binary stream, lazily."""
+def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES, first: int = 1) -> Iterator[tuple[int, list[bytes], int]]:
+    """(first line number, lines, bytes read) for consecutive chunks of a binary stream,
+    lazily; the first line is number `first`."""
     chunk: list[bytes] = []
-    first, read = 1, 0
+    read = 0
     for raw, length in _read_lines(stream):
         chunk.append(raw)
         read += length
@@ -297,11 +314,14 @@ def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, tra
 def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
               pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
               progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
-              start_method: str | None = None) -> BatchSummary:
+              start_method: str | None = None, first_line: int = 1,
+              summary: BatchSummary | None = None) -> BatchSummary:
     """Decide every line of `source` (binary JSON Lines) and write one line per input line
     to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
 
-    `progress` is called with the number of input bytes handled after each chunk.
+    `progress` is called with the number of input bytes handled after each chunk, once its
+    lines are written. To go on with a batch, `first_line` numbers the first line of
+    `source` (no CSV header is written then) and `summary` is the summary so far.
     Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
     reading any input.
     """
@@ -309,9 +329,10 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     check_arguments(pack, options, trace)
     pack_ref = str(pack) if pack is not None else None
     with_csv = csv_out is not None
-    if csv_out is not None:
+    if csv_out is not None and first_line == 1:
         csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
-    summary = BatchSummary(workers=max(1, workers))
+    summary = summary or BatchSummary()
+    summary.workers = max(1, workers)
 
     def emit(chunk: ChunkResult, size: int) -> None:
         out.write(chunk.output)
@@ -323,7 +344,7 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
 
     if workers <= 1:
         evaluator = Evaluator(pack_ref, options, trace)
-        for first, lines, size in read_chunks(source, chunk_lines):
+        for first, lines, size in read_chunks(source, chunk_lines, first_line):
             emit(decide_chunk(evaluator, first, lines, with_csv), size)
     else:
         context = multiprocessing.get_context(start_method or _default_start_method())
@@ -336,7 +357,7 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
         def tasks() -> Iterator[tuple[int, list[bytes]]]:
             # Runs in the pool's feeder thread: waits for the writer, so at most `window`
             # chunks are read ahead, however fast the input comes.
-            for first, lines, size in read_chunks(source, chunk_lines):
+            for first, lines, size in read_chunks(source, chunk_lines, first_line):
                 while not window.acquire(timeout=0.1):
                     if stop.is_set():
                         return
@@ -354,7 +375,7 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     out.flush()
     if csv_out is not None:
         csv_out.flush()
-    summary.seconds = time.perf_counter() - started
+    summary.seconds += time.perf_counter() - started
     return summary
 
 
@@ -365,27 +386,52 @@ def _default_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None,
-                    **kwargs: Any) -> BatchSummary:
-    """`run_batch` on files (`-` is stdin for the input, stdout for the output). The pack
-    and options are checked before any file is opened, so bad arguments write nothing."""
-    check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None, *,
+                    resume: bool = False, **kwargs: Any) -> BatchSummary:
+    """`run_batch` on files (`-` is stdin for the input, stdout for the output), the way
+    `policyengine.batchfiles` describes: the pack, the options and the paths are checked
+    before any file is opened for writing; the outputs appear, complete, once every line is
+    decided; with `resume`, a batch killed part way goes on after its last checkpoint."""
+    pack = check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+    check_paths(in_path, out_path, csv_path)
+    files = BatchFiles(in_path, out_path, csv_path,
+                       _settings(pack, kwargs.get("options"), kwargs.get("trace", "compact"), csv_path))
+    resumed = files.start(resume)
+    summary = BatchSummary() if resumed is None else BatchSummary.from_state(resumed.summary)
+    progress = kwargs.pop("progress", None)
+    if resumed is not None and progress is not None:
+        progress(resumed.offset)
+
+    def after_chunk(size: int) -> None:
+        files.checkpoint(size, summary.records, summary.state())
+        if progress is not None:
+            progress(size)
+
     source = sys.stdin.buffer if str(in_path) == "-" else open(in_path, "rb")
     try:
-        out = sys.stdout if str(out_path) == "-" else open(out_path, "w", encoding="utf-8", newline="\n")
-        try:
-            csv_out = open(csv_path, "w", encoding="utf-8", newline="") if csv_path else None
-            try:
-                return run_batch(source, out, csv_out, **kwargs)
-            finally:
-                if csv_out is not None:
-                    csv_out.close()
-        finally:
-            if out is not sys.stdout:
-                out.close()
+        if resumed is not None:
+            source.seek(resumed.offset)
+        run_batch(source, files.out, files.csv, progress=after_chunk, summary=summary,
+                  first_line=1 if resumed is None else resumed.lines + 1, **kwargs)
+    except KeyboardInterrupt:
+        files.interrupted()
+        raise
+    except BaseException:
+        files.discard()
+        raise
     finally:
         if source is not sys.stdin.buffer:
             source.close()
+    files.finish()
+    return summary
+
+
+def _settings(pack: CompiledPack | None, options: dict[str, Any] | None, trace: str,
+              csv_path: str | Path | None) -> dict:
+    """What a batch's output depends on besides its input: a resumed batch must have the same."""
+    packs = [pack] if pack is not None else [load_pack(pack_id) for pack_id in bundled_ids()]
+    return {"engine": __version__, "packs": {p.id: p.sha256 for p in packs}, "options": dict(options or {}),
+            "trace": trace, "csv": None if csv_path is None else str(Path(csv_path).resolve())}
 
 
 def input_size(path: str | Path) -> int | None:

@@ -112,12 +112,20 @@ def validate(pack_ref: str) -> None:
 @click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="compact", show_default=True,
               help="How much of the rule trace each decision carries.")
+@click.option("--resume", is_flag=True,
+              help="Go on with a batch that was killed or interrupted, after the last line its OUT.checkpoint "
+                   "records (same input, pack, options, trace and CSV); without a checkpoint, start from line 1.")
 def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_ref: str | None,
-          option_pairs: tuple[str, ...], trace: str) -> None:
+          option_pairs: tuple[str, ...], trace: str, resume: bool) -> None:
     """Decide many patient-months: IN.jsonl holds one facts document per line (- for stdin).
 
-    Streamed: memory stays flat whatever the input size. A summary goes to stderr. Exit
-    status 1 when any record failed, 2 for unreadable input or bad arguments.
+    Streamed: memory stays flat whatever the input size. Every input line gets one output
+    line, a decision or an error record, whatever it holds (a line over 1 MiB is an error
+    record). OUT and BILLABLE.csv are written as OUT.partial and BILLABLE.csv.partial and
+    renamed when complete, so a file named OUT is always whole; an output that is the input
+    or the other output is refused. After each chunk OUT.checkpoint records what is done, so
+    an interrupted batch can go on with --resume and give the same bytes. A summary goes to
+    stderr. Exit status 1 when any record failed, 2 for unreadable input or bad arguments.
     """
     from .batch import input_size, run_batch_files
 
@@ -136,14 +144,18 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
         if show_bar:
             with click.progressbar(length=size, label="deciding", file=stderr) as bar:
                 summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                          options=options, trace=trace, progress=bar.update)
+                                          options=options, trace=trace, resume=resume, progress=bar.update)
         else:
             summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                      options=options, trace=trace)
+                                      options=options, trace=trace, resume=resume)
     except DiagnosticError as error:
         _fail(error, EXIT_BAD_INPUT)
     except OSError as error:
         raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
+    except KeyboardInterrupt:
+        if in_path != "-" and out_path != "-":
+            click.echo("interrupted: the same command with --resume goes on after the last chunk done", err=True)
+        raise
     click.echo(summary.render(), err=True)
     sys.exit(summary.exit_status)
 
