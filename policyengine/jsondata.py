@@ -108,7 +108,7 @@ def _decode(decoder: json.JSONDecoder, text: str) -> Any:
     try:
         return decoder.decode(text)
     except RecursionError:  # deeper than the parser can go, so far beyond MAX_DEPTH
-        raise DiagnosticError([too_deep(pointer(_too_deep_in_text(text)) or "/")]) from None
+        raise DiagnosticError([too_deep(_where(_too_deep_in_text(text)))]) from None
 
 
 #: A JSON string (escapes included, in linear time) or a structural character.
@@ -149,15 +149,16 @@ def check_json_data(data: Any) -> None:
     can hold (see the module docstring); return when it is.
 
     orjson refuses integers beyond 64 bits, lone surrogates and keys that are not strings,
-    and writes at least one bracket per container, so data it writes with at most
-    MAX_DEPTH brackets needs no walk.
+    and writes at least one bracket per container: data it writes with at most MAX_DEPTH
+    brackets is fine, and other data it writes only needs its depth measured (a month of
+    30 interactions has about 100 brackets). Only data with a problem is walked for where.
     """
     failure: TypeError | None = None
     try:
         written = orjson.dumps(data, default=str)
     except TypeError as error:
         failure, written = error, b""
-    if failure is None and written.count(b"[") + written.count(b"{") <= MAX_DEPTH:
+    if failure is None and (written.count(b"[") + written.count(b"{") <= MAX_DEPTH or _within_depth(data)):
         return
     problems = json_data_problems(data)
     if problems:
@@ -167,6 +168,20 @@ def check_json_data(data: Any) -> None:
                                           where="/")])
 
 
+def _within_depth(data: Any) -> bool:
+    """Whether no container in `data` is nested deeper than MAX_DEPTH (the document is 1)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        for value in node.values() if type(node) is dict else node:
+            kind = type(value)
+            if kind is dict or kind is list or kind is tuple:
+                if depth == MAX_DEPTH:
+                    return False
+                stack.append((value, depth + 1))
+    return True
+
+
 def json_data_problems(data: Any) -> list[Diagnostic]:
     """Every place where `data` is not what JSON facts can hold, as diagnostics (none when
     it is). Nothing deeper than MAX_DEPTH is looked at, and nothing under a bad key."""
@@ -174,24 +189,30 @@ def json_data_problems(data: Any) -> list[Diagnostic]:
     stack: list[tuple[Location, Any]] = [((), data)]
     while stack:
         at, node = stack.pop()
-        if len(at) >= MAX_DEPTH:
-            problems.append(too_deep(pointer(at) or "/"))
-            continue
-        items = _good_entries(at, node, problems) if isinstance(node, dict) else enumerate(node)
-        for key, value in items:
-            if isinstance(value, (dict, list, tuple)):
-                stack.append((at + (key,), value))
-            elif isinstance(value, _LongInteger) or isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
-                problems.append(integer_too_large(_shown_integer(value), pointer(at + (key,))))
-            elif isinstance(value, str) and not is_text(value):
-                problems.append(_bad_unicode(at + (key,), "the string", value))
+        if not isinstance(node, (dict, list, tuple)):
+            problem = _value_problem(at, node)
+            if problem is not None:
+                problems.append(problem)
+        elif len(at) >= MAX_DEPTH:
+            problems.append(too_deep(_where(at)))
+        else:
+            items = _good_entries(at, node, problems) if isinstance(node, dict) else enumerate(node)
+            stack.extend((at + (key,), value) for key, value in items)
     return problems
+
+
+def _value_problem(at: Location, value: Any) -> Diagnostic | None:
+    if isinstance(value, _LongInteger) or isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+        return integer_too_large(_shown_integer(value), _where(at))
+    if isinstance(value, str) and not is_text(value):
+        return _bad_unicode(at, "the string", value)
+    return None
 
 
 def _good_entries(at: Location, node: dict, problems: list[Diagnostic]) -> list[tuple[str, Any]]:
     """The entries of an object whose keys are text; a problem for each other key, and
     for each key its text named twice."""
-    where = pointer(at) or "/"
+    where = _where(at)
     for key in getattr(node, "repeated", ()):
         problems.append(Diagnostic("facts.duplicate_key", f"the key {key!r} is given more than once in this object",
                                    where=where, hint="name each field once: JSON readers disagree on which one counts"))
@@ -204,6 +225,11 @@ def _good_entries(at: Location, node: dict, problems: list[Diagnostic]) -> list[
         else:
             good.append((key, value))
     return good
+
+
+def _where(at: Location) -> str:
+    """The JSON pointer of a location, "/" for the document itself (as schemacheck says it)."""
+    return pointer(at) or "/"
 
 
 def is_text(value: str) -> bool:
@@ -233,5 +259,5 @@ def integer_too_large(shown: str, where: str | None = None, span: Span | None = 
 def _bad_unicode(at: Location, what: str, value: str) -> Diagnostic:
     surrogate = ord(_SURROGATE.search(value).group())  # type: ignore[union-attr]
     return Diagnostic("facts.bad_unicode", f"{what} {value[:40]!r} holds a lone surrogate (U+{surrogate:04X}), "
-                      "which is not Unicode text", where=pointer(at) or "/",
+                      "which is not Unicode text", where=_where(at),
                       hint="a \\ud800-\\udbff escape is text only with a \\udc00-\\udfff one after it")

@@ -14,7 +14,7 @@ import policyengine
 from policyengine import limits
 from policyengine.cli import main
 from policyengine.diagnostics import Diagnostic, DiagnosticError
-from policyengine.facts import check_facts, facts_schema, parse_facts_line, parse_facts_text
+from policyengine.facts import check_facts, parse_facts_line, parse_facts_text
 from policyengine.limits import MAX_DEPTH, MAX_FACTS_BYTES, MAX_INT, MIN_INT
 
 SEED = Path(__file__).parent.parent / "examples" / "2026-03-seed-22-minutes.json"
@@ -180,6 +180,21 @@ def test_keys_of_python_data_must_be_strings():
     assert (error.location, error.code, error.message) == ("/", "facts.bad_key", "a key must be a string, not int")
 
 
+@pytest.mark.parametrize("facts, code", [(10**5000, "facts.integer_too_large"), ("\ud800", "facts.bad_unicode")],
+                         ids=["integer", "surrogate"])
+def test_python_data_that_is_not_even_an_object(facts, code):
+    (error,) = refusal(policyengine.evaluate, facts)
+    assert (error.location, error.code) == ("/", code)
+
+
+def test_a_big_month_is_measured_for_depth_and_decided(seed):
+    seed["interactions"] = [dict(seed["interactions"][0], id=f"IX-{n}") for n in range(40)]
+    seed["x_extra"] = nested(MAX_DEPTH - 1)
+    assert policyengine.evaluate(seed)["billable"]
+    seed["x_extra"] = nested(MAX_DEPTH)
+    assert where_and_code(refusal(policyengine.evaluate, seed)) == [(DEEP_POINTER, "facts.too_deep")]
+
+
 def test_python_data_that_cannot_be_written_as_json():
     class Unprintable:
         def __str__(self) -> str:
@@ -260,25 +275,6 @@ def test_a_billion_billion_seconds_is_not_billed(seed):
     seed["interactions"][0]["duration_seconds"] = 10**18
     (error,) = refusal(policyengine.evaluate, seed)
     assert error.location == "/interactions/0/duration_seconds"
-
-
-def _maxima(node: Any, at: tuple = ()) -> dict[tuple, int]:
-    found = {}
-    if isinstance(node, dict):
-        if "maximum" in node:
-            found[at] = node["maximum"]
-        for key, child in node.items():
-            found.update(_maxima(child, at + (key,)))
-    return found
-
-
-def test_the_schema_maxima_are_the_limits_in_code():
-    assert _maxima(facts_schema()) == {
-        ("properties", "other_services", "items", "properties", "duration_seconds"): limits.SECONDS_PER_LONGEST_MONTH,
-        ("properties", "claims", "items", "properties", "units"): limits.MAX_CLAIM_UNITS,
-        ("$defs", "interaction", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
-        ("$defs", "activity", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
-    }
 
 
 def test_as_of_before_the_month_is_an_error(seed):

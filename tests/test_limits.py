@@ -1,0 +1,34 @@
+"""The resource limits are stated once, in policyengine.limits: the facts schema's maxima
+say the same numbers."""
+from __future__ import annotations
+
+from typing import Any
+
+from policyengine import limits
+from policyengine.facts import facts_schema
+
+def _maxima(node: Any, at: tuple = ()) -> dict[tuple, int]:
+    found = {}
+    if isinstance(node, dict):
+        if "maximum" in node:
+            found[at] = node["maximum"]
+        for key, child in node.items():
+            found.update(_maxima(child, at + (key,)))
+    return found
+
+
+def test_the_schema_maxima_are_the_limits_in_code():
+    assert _maxima(facts_schema()) == {
+        ("properties", "other_services", "items", "properties", "duration_seconds"): limits.SECONDS_PER_LONGEST_MONTH,
+        ("properties", "claims", "items", "properties", "units"): limits.MAX_CLAIM_UNITS,
+        ("$defs", "interaction", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
+        ("$defs", "activity", "properties", "duration_seconds"): limits.SECONDS_PER_DAY,
+    }
+
+
+def test_each_maximum_says_why_in_its_description():
+    for at, maximum in _maxima(facts_schema()).items():
+        node: Any = facts_schema()
+        for step in at:
+            node = node[step]
+        assert f"at most {maximum}" in node["description"], at
