@@ -9,7 +9,8 @@ module refuses what would otherwise pass silently or crash far from its cause, e
 - an integer beyond 64 bits (`facts.integer_too_large`), including one too long to read;
 - a lone surrogate in a string or a key (`facts.bad_unicode`): it is not Unicode text;
 - nesting beyond `MAX_DEPTH` (`facts.too_deep`);
-- a key that is not a plain string (`facts.bad_key`; data given to the Python API).
+- a key that is not a plain string (`facts.bad_key`), a Decimal NaN or infinity
+  (`facts.not_a_number`): data given to the Python API.
 
 It runs on every record of a batch, so the common case is cheap: `read_json` lets the C
 parser find repeated keys and long integers through its hooks and only reads a text twice
@@ -155,7 +156,7 @@ def check_json_data(data: Any) -> None:
     """
     failure: TypeError | None = None
     try:
-        written = orjson.dumps(data, default=str)
+        written = orjson.dumps(data, default=_written)
     except TypeError as error:
         failure, written = error, b""
     if failure is None and (written.count(b"[") + written.count(b"{") <= MAX_DEPTH or _within_depth(data)):
@@ -166,6 +167,15 @@ def check_json_data(data: Any) -> None:
     if failure is not None:  # a value whose str() fails: nothing to point at
         raise DiagnosticError([Diagnostic("facts.not_json", f"the facts cannot be written as JSON: {failure}",
                                           where="/")])
+
+
+def _written(value: Any) -> str:
+    """What orjson writes for a value it does not know, as the canonical hash does: its
+    text. A Decimal that is not a finite number is refused: JSON has no such number, and
+    comparing a NaN raises (so it would stop the schema check)."""
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise TypeError(f"{value} is not a finite number")
+    return str(value)
 
 
 def _within_depth(data: Any) -> bool:
@@ -206,6 +216,9 @@ def _value_problem(at: Location, value: Any) -> Diagnostic | None:
         return integer_too_large(_shown_integer(value), _where(at))
     if isinstance(value, str) and not is_text(value):
         return _bad_unicode(at, "the string", value)
+    if isinstance(value, Decimal) and not value.is_finite():
+        return Diagnostic("facts.not_a_number", f"{value} is not a number JSON can hold", where=_where(at),
+                          hint="a number in facts is finite")
     return None
 
 

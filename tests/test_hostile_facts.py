@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,14 @@ def test_a_big_month_is_measured_for_depth_and_decided(seed):
     assert policyengine.evaluate(seed)["billable"]
     seed["x_extra"] = nested(MAX_DEPTH)
     assert where_and_code(refusal(policyengine.evaluate, seed)) == [(DEEP_POINTER, "facts.too_deep")]
+
+
+@pytest.mark.parametrize("number", ["NaN", "sNaN", "-Infinity"])
+def test_a_decimal_that_is_not_a_finite_number(seed, number):
+    seed["other_services"] = [{"code": "99490", "duration_seconds": Decimal(number)}]
+    seed["x_extra"] = [Decimal(number)]
+    assert where_and_code(refusal(policyengine.evaluate, seed)) == [
+        ("/other_services/0/duration_seconds", "facts.not_a_number"), ("/x_extra/0", "facts.not_a_number")]
 
 
 def test_python_data_that_cannot_be_written_as_json():
