@@ -65,3 +65,17 @@ def test_a_line_at_the_size_limit_is_read_whole():
     out = io.StringIO()
     run_batch(io.BytesIO(line + b"\r\n"), out, trace="none")
     assert json.loads(out.getvalue())["patient_id"] == "PT-1"
+
+
+def test_dask_writes_the_same_lines_for_poisoned_input(tmp_path):
+    pytest.importorskip("dask")
+    from policyengine.dask_batch import run_dask_batch
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join([GOOD, *(poison for poison, _ in POISON), GOOD]) + b"\n")
+    expected, out = io.StringIO(), io.StringIO()
+    with path.open("rb") as source:
+        run_batch(source, expected)
+    summary = run_dask_batch(path, out, scheduler="threads", blocksize="4MiB")
+    assert out.getvalue() == expected.getvalue()
+    assert summary.records == len(POISON) + 2
