@@ -236,11 +236,19 @@ def test_resume_needs_an_input_file_and_an_output_file(batch_dir, arguments):
     assert result.exit_code == 2 and "only a batch from an input file to an output file" in result.stderr
 
 
-@pytest.mark.parametrize("stop, status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 1)], ids=["SIGKILL", "SIGINT"])
-def test_a_killed_batch_with_two_workers_resumes_to_the_same_bytes(tmp_path, stop, status):
-    """The real thing: `policyengine batch` stopped part way by a signal to it and its workers."""
+@pytest.fixture(scope="module")
+def three_thousand() -> tuple[bytes, tuple[bytes, bytes]]:
+    """3,000 generated months and what an uninterrupted batch (here, in this process) makes of them."""
     data = months(3000, seed=5)
-    expected = uninterrupted(tmp_path, data, "--workers", "2")
+    out, billable = io.StringIO(), io.StringIO()
+    run_batch(io.BytesIO(data), out, billable)
+    return data, (out.getvalue().encode(), billable.getvalue().encode())
+
+
+@pytest.mark.parametrize("stop, status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 1)], ids=["SIGKILL", "SIGINT"])
+def test_a_killed_batch_with_two_workers_resumes_to_the_same_bytes(tmp_path, three_thousand, stop, status):
+    """The real thing: `policyengine batch` stopped part way by a signal to it and its workers."""
+    data, expected = three_thousand
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(data)
     command = [sys.executable, "-c", "from policyengine.cli import main; main()", "batch", str(source),
