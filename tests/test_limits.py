@@ -1,11 +1,15 @@
 """The resource limits are stated once, in policyengine.limits: the facts schema's maxima
-say the same numbers."""
+and the README's "Limits" section say the same numbers."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from policyengine import limits
 from policyengine.facts import facts_schema
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
 
 def _maxima(node: Any, at: tuple = ()) -> dict[tuple, int]:
     found = {}
@@ -32,3 +36,11 @@ def test_each_maximum_says_why_in_its_description():
         for step in at:
             node = node[step]
         assert f"at most {maximum}" in node["description"], at
+
+
+def test_the_readme_states_every_limit():
+    section = README.read_text(encoding="utf-8").split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    constants = {name: value for name, value in vars(limits).items() if name.isupper()}
+    assert len(constants) == 9
+    for name, value in constants.items():
+        assert f"{value:,}" in section, name
