@@ -35,7 +35,7 @@ from typing import IO, Any, Callable, Iterator
 
 from . import __version__
 from .api import evaluate
-from .batchfiles import BatchFiles, check_paths
+from .batchfiles import CHECKPOINT_SECONDS, BatchFiles, check_paths
 from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
@@ -387,15 +387,18 @@ def _default_start_method() -> str:
 
 
 def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None, *,
-                    resume: bool = False, **kwargs: Any) -> BatchSummary:
+                    resume: bool = False, checkpoint_seconds: float = CHECKPOINT_SECONDS,
+                    **kwargs: Any) -> BatchSummary:
     """`run_batch` on files (`-` is stdin for the input, stdout for the output), the way
     `policyengine.batchfiles` describes: the pack, the options and the paths are checked
     before any file is opened for writing; the outputs appear, complete, once every line is
-    decided; with `resume`, a batch killed part way goes on after its last checkpoint."""
+    decided; with `resume`, a batch killed part way goes on after its last checkpoint
+    (written after the first chunk, then at most every `checkpoint_seconds`)."""
     pack = check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
     check_paths(in_path, out_path, csv_path)
     files = BatchFiles(in_path, out_path, csv_path,
-                       _settings(pack, kwargs.get("options"), kwargs.get("trace", "compact"), csv_path))
+                       _settings(pack, kwargs.get("options"), kwargs.get("trace", "compact"), csv_path),
+                       checkpoint_seconds)
     resumed = files.start(resume)
     summary = BatchSummary() if resumed is None else BatchSummary.from_state(resumed.summary)
     progress = kwargs.pop("progress", None)
@@ -403,7 +406,7 @@ def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | P
         progress(resumed.offset)
 
     def after_chunk(size: int) -> None:
-        files.checkpoint(size, summary.records, summary.state())
+        files.checkpoint(size, summary.records, summary.state)
         if progress is not None:
             progress(size)
 

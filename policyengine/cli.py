@@ -120,12 +120,13 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     """Decide many patient-months: IN.jsonl holds one facts document per line (- for stdin).
 
     Streamed: memory stays flat whatever the input size. Every input line gets one output
-    line, a decision or an error record, whatever it holds (a line beyond the size limit is an error
-    record). OUT and BILLABLE.csv are written as OUT.partial and BILLABLE.csv.partial and
+    line, a decision or an error record, whatever it holds (a line beyond the size limit
+    too). OUT and BILLABLE.csv are written as OUT.partial and BILLABLE.csv.partial and
     renamed when complete, so a file named OUT is always whole; an output that is the input
-    or the other output is refused. After each chunk OUT.checkpoint records what is done, so
-    an interrupted batch can go on with --resume and give the same bytes. A summary goes to
-    stderr. Exit status 1 when any record failed, 2 for unreadable input or bad arguments.
+    or the other output is refused. OUT.checkpoint records what is done (at most a second
+    behind), so an interrupted batch goes on with --resume and gives the same bytes. A
+    summary goes to stderr. Exit status 1 when any record failed, 2 for unreadable input or
+    bad arguments.
     """
     from .batch import input_size, run_batch_files
 

@@ -152,7 +152,8 @@ def test_an_interrupted_batch_resumes_to_the_same_bytes(tmp_path):
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(data)
     with pytest.raises(KeyboardInterrupt):
-        run_batch_files(source, out, billable, progress=interrupt_after(3), chunk_lines=32)
+        run_batch_files(source, out, billable, progress=interrupt_after(3), chunk_lines=32,
+                        checkpoint_seconds=0)
     checkpoint = json.loads(checkpoint_path(out).read_text())
     assert checkpoint["lines"] == 96 and not out.exists()
     with partial_path(out).open("a") as torn, partial_path(billable).open("a") as torn_csv:
@@ -164,6 +165,18 @@ def test_an_interrupted_batch_resumes_to_the_same_bytes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "in.jsonl", "out.jsonl", "reference"]
 
 
+def test_checkpoints_are_at_most_one_a_second_and_a_resume_redoes_what_came_after(tmp_path):
+    data = months(100)
+    expected = uninterrupted(tmp_path, data)
+    source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
+    source.write_bytes(data)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch_files(source, out, billable, progress=interrupt_after(4), chunk_lines=20, checkpoint_seconds=3600)
+    assert json.loads(checkpoint_path(out).read_text())["lines"] == 20  # the first chunk's, none since
+    run_batch_files(source, out, billable, resume=True)
+    assert (out.read_bytes(), billable.read_bytes()) == expected
+
+
 def test_the_summary_of_a_resumed_batch_is_that_of_the_whole_batch(tmp_path):
     data = months(200)
     source = tmp_path / "in.jsonl"
@@ -171,7 +184,7 @@ def test_the_summary_of_a_resumed_batch_is_that_of_the_whole_batch(tmp_path):
     whole = run_batch(io.BytesIO(data), io.StringIO(), io.StringIO())
     with pytest.raises(KeyboardInterrupt):
         run_batch_files(source, tmp_path / "out.jsonl", tmp_path / "b.csv", progress=interrupt_after(2),
-                        chunk_lines=40)
+                        chunk_lines=40, checkpoint_seconds=0)
     resumed = run_batch_files(source, tmp_path / "out.jsonl", tmp_path / "b.csv", resume=True)
     keys = ("records", "decisions", "errors", "error_codes", "billable", "total")
     assert {k: resumed.to_dict()[k] for k in keys} == {k: whole.to_dict()[k] for k in keys}
@@ -192,7 +205,8 @@ def interrupted(tmp_path):
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(months(120))
     with pytest.raises(KeyboardInterrupt):
-        run_batch_files(source, out, billable, progress=interrupt_after(2), chunk_lines=16)
+        run_batch_files(source, out, billable, progress=interrupt_after(2), chunk_lines=16,
+                        checkpoint_seconds=0)
     return source, out, billable
 
 
