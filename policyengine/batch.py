@@ -331,7 +331,7 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     with_csv = csv_out is not None
     if csv_out is not None and first_line == 1:
         csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
-    summary = summary or BatchSummary()
+    summary = summary if summary is not None else BatchSummary()
     summary.workers = max(1, workers)
 
     def emit(chunk: ChunkResult, size: int) -> None:

@@ -154,8 +154,8 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     except OSError as error:
         raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
     except KeyboardInterrupt:
-        if in_path != "-" and out_path != "-":
-            click.echo("interrupted: the same command with --resume goes on after the last chunk done", err=True)
+        click.echo("interrupted: from a file into a file, the same command with --resume goes on after the last "
+                   "checkpoint", err=True)
         raise
     click.echo(summary.render(), err=True)
     sys.exit(summary.exit_status)

@@ -121,7 +121,7 @@ def check_facts(data: Any) -> CheckedFacts:
     diagnostics = _validators(facts_schema()).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
-        errors = _calendar_errors(data)
+        errors = schemacheck.capped(_calendar_errors(data))
     if errors:
         raise DiagnosticError(errors)
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
@@ -277,6 +277,21 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> 
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _items(validator: Any, items: dict, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """Each item of a list against its schema, unless the list is longer than its maxItems:
+    then that is the error (its items are not explained one by one)."""
+    if validator.is_type(instance, "array") and len(instance) > schema.get("maxItems", len(instance)):
+        return
+    yield from jsonschema.Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
+
+
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """uniqueItems in one pass (jsonschema compares every pair when items do not sort, e.g.
+    numbers and strings mixed: minutes for a list of 100,000)."""
+    if unique and validator.is_type(instance, "array") and schemacheck.first_repeat(instance) is not None:
+        yield jsonschema.ValidationError("has non-unique elements")
+
+
 def _is_whole_number(checker: Any, instance: Any) -> bool:
     """Facts hold no fractions: 600.0 is not a duration in whole seconds (JSON Schema would
     accept it as an integer; the engine would then compute with a float)."""
@@ -284,7 +299,7 @@ def _is_whole_number(checker: Any, instance: Any) -> bool:
 
 
 _ReferenceValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern},
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern, "items": _items, "uniqueItems": _unique_items},
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
 )
 

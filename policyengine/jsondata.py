@@ -29,8 +29,8 @@ from typing import Any
 import orjson
 
 from .diagnostics import Diagnostic, DiagnosticError, Span
-from .limits import MAX_DEPTH, MAX_INT, MIN_INT
-from .schemacheck import pointer
+from .limits import MAX_DEPTH, MAX_DIAGNOSTICS, MAX_INT, MIN_INT
+from .schemacheck import capped, pointer
 
 #: A location in the data as path parts: ("interactions", 2, "date").
 Location = tuple[str | int, ...]
@@ -194,10 +194,11 @@ def _within_depth(data: Any) -> bool:
 
 def json_data_problems(data: Any) -> list[Diagnostic]:
     """Every place where `data` is not what JSON facts can hold, as diagnostics (none when
-    it is). Nothing deeper than MAX_DEPTH is looked at, and nothing under a bad key."""
+    it is), up to MAX_DIAGNOSTICS. Nothing deeper than MAX_DEPTH is looked at, and nothing
+    under a bad key."""
     problems: list[Diagnostic] = []
     stack: list[tuple[Location, Any]] = [((), data)]
-    while stack:
+    while stack and len(problems) <= MAX_DIAGNOSTICS:
         at, node = stack.pop()
         if not isinstance(node, (dict, list, tuple)):
             problem = _value_problem(at, node)
@@ -208,7 +209,7 @@ def json_data_problems(data: Any) -> list[Diagnostic]:
         else:
             items = _good_entries(at, node, problems) if isinstance(node, dict) else enumerate(node)
             stack.extend((at + (key,), value) for key, value in items)
-    return problems
+    return capped(problems)
 
 
 def _value_problem(at: Location, value: Any) -> Diagnostic | None:

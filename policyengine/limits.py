@@ -33,6 +33,14 @@ SECONDS_PER_LONGEST_MONTH = 31 * SECONDS_PER_DAY
 #: number is a data error, not a claim.
 MAX_CLAIM_UNITS = 100
 
+#: Transmission days in one facts document: distinct days of a month, or of a monitoring
+#: period of at most 30 days.
+MAX_TRANSMISSION_DAYS = 31
+
+#: Problems reported about one document (facts, or a pack file): the first this many. A
+#: megabyte of wrong values would otherwise take seconds to explain, in tens of megabytes.
+MAX_DIAGNOSTICS = 100
+
 #: Containers nested in a YAML file of a pack or of pack test cases (facts have MAX_DEPTH).
 MAX_YAML_DEPTH = 100
 

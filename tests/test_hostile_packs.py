@@ -33,9 +33,9 @@ def load_error(text: str) -> tuple[str, str]:
 
 
 def test_an_alias_bomb_is_refused_at_once():
-    started = time.perf_counter()
+    started = time.process_time()
     assert load_error("laughs: " + nested_laughs(9) + "\n") == ("pack.yaml:1:29", "yaml.alias_expansion")
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_a_repeated_long_string_counts_its_characters():
@@ -67,9 +67,9 @@ def test_validate_refuses_an_alias_bomb_in_a_pack(tmp_path):
     pack.mkdir()
     citations = ', citations: [&s "' + "x" * 100_000 + '", ' + ", ".join(["*s"] * 20_000) + "]"
     (pack / "pack.yaml").write_text(HEADER % citations)
-    started = time.perf_counter()
+    started = time.process_time()
     result = CliRunner().invoke(main, ["validate", str(pack)])
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert result.exit_code == 1
     assert "[yaml.alias_expansion]" in result.stderr and "Traceback" not in result.output
 
