@@ -11,7 +11,8 @@ a line longer than `MAX_FACTS_BYTES` (only its start is read), a month no pack c
 each is an error record, never a traceback, and never a lost line.
 
 With `workers > 1` the chunks go to a pool of worker processes; each worker loads the
-pack once, in the pool's initializer. With one worker, this process decides.
+pack once, in the pool's initializer. A worker that dies (killed, out of memory) stops the
+batch with WorkerLost instead of leaving it waiting. With one worker, this process decides.
 
 The optional CSV holds one row per billable line, for billing export; the summary counts
 records, errors (by code), and billable units and dollars per code (Decimal, never float).
@@ -24,10 +25,12 @@ import json
 import multiprocessing
 import os
 import signal
+import itertools
 import sys
-import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -350,33 +353,45 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
         context = multiprocessing.get_context(start_method or _default_start_method())
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(["policyengine.batch"])
-        window = threading.BoundedSemaphore(workers * CHUNKS_PER_WORKER)
-        stop = threading.Event()
-        sizes: deque[int] = deque()  # bytes per chunk in flight, for the progress callback
-
-        def tasks() -> Iterator[tuple[int, list[bytes]]]:
-            # Runs in the pool's feeder thread: waits for the writer, so at most `window`
-            # chunks are read ahead, however fast the input comes.
-            for first, lines, size in read_chunks(source, chunk_lines, first_line):
-                while not window.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                sizes.append(size)
-                yield first, lines
-
-        with context.Pool(workers, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
+        with ProcessPoolExecutor(workers, context, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
             try:
-                for chunk in pool.imap(_worker_chunk, tasks()):
-                    emit(chunk, sizes.popleft())
-                    window.release()
+                _decide_in(pool, read_chunks(source, chunk_lines, first_line), workers * CHUNKS_PER_WORKER, emit)
             finally:
-                stop.set()
-                pool.terminate()
+                pool.shutdown(cancel_futures=True)
     out.flush()
     if csv_out is not None:
         csv_out.flush()
     summary.seconds += time.perf_counter() - started
     return summary
+
+
+class WorkerLost(RuntimeError):
+    """A worker process stopped (killed, or out of memory) before it returned a chunk."""
+
+
+def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes], int]], window: int,
+               emit: Callable[[ChunkResult, int], None]) -> None:
+    """Chunks decided by the pool and emitted in input order, at most `window` in flight
+    (memory stays flat however fast the input comes). Raises WorkerLost when a worker dies,
+    rather than wait forever for its chunk."""
+    in_flight: deque[tuple[Future[ChunkResult], int, int, int]] = deque()
+
+    def submit(first: int, lines: list[bytes], size: int) -> None:
+        in_flight.append((pool.submit(_worker_chunk, (first, lines)), first, len(lines), size))
+
+    for chunk in itertools.islice(chunks, window):
+        submit(*chunk)
+    while in_flight:
+        future, first, count, size = in_flight.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
+                             "(was it killed, or out of memory?)") from None
+        emit(result, size)
+        following = next(chunks, None)
+        if following is not None:
+            submit(*following)
 
 
 def _default_start_method() -> str:
@@ -416,7 +431,7 @@ def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | P
             source.seek(resumed.offset)
         run_batch(source, files.out, files.csv, progress=after_chunk, summary=summary,
                   first_line=1 if resumed is None else resumed.lines + 1, **kwargs)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, WorkerLost):
         files.interrupted()
         raise
     except BaseException:

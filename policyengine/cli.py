@@ -128,7 +128,7 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     summary goes to stderr. Exit status 1 when any record failed, 2 for unreadable input or
     bad arguments.
     """
-    from .batch import input_size, run_batch_files
+    from .batch import WorkerLost, input_size, run_batch_files
 
     options = _options(option_pairs)
     if in_path == "-":
@@ -153,9 +153,11 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
         _fail(error, EXIT_BAD_INPUT)
     except OSError as error:
         raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
-    except KeyboardInterrupt:
-        click.echo("interrupted: from a file into a file, the same command with --resume goes on after the last "
-                   "checkpoint", err=True)
+    except (KeyboardInterrupt, WorkerLost) as error:
+        click.echo(f"{error or 'interrupted'}: from a file into a file, the same command with --resume goes on "
+                   "after the last checkpoint", err=True)
+        if isinstance(error, WorkerLost):
+            sys.exit(EXIT_FAILURES)
         raise
     click.echo(summary.render(), err=True)
     sys.exit(summary.exit_status)

@@ -259,9 +259,30 @@ def three_thousand() -> tuple[bytes, tuple[bytes, bytes]]:
     return data, (out.getvalue().encode(), billable.getvalue().encode())
 
 
-@pytest.mark.parametrize("stop, status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 1)], ids=["SIGKILL", "SIGINT"])
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def kill_a_worker(batch: int) -> None:
+    """SIGKILL one worker of a batch: its workers are the children of its forkserver."""
+    (server,) = [pid for pid in _children(batch) if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(_children(server)[0], signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers in /proc")
+@pytest.mark.parametrize("stop, status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 1), ("worker", 1)],
+                         ids=["SIGKILL", "SIGINT", "a worker killed"])
 def test_a_killed_batch_with_two_workers_resumes_to_the_same_bytes(tmp_path, three_thousand, stop, status):
-    """The real thing: `policyengine batch` stopped part way by a signal to it and its workers."""
+    """The real thing: `policyengine batch` stopped part way by a signal to it and its workers,
+    or by the death of one worker (the batch stops, rather than wait for it for ever)."""
     data, expected = three_thousand
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(data)
@@ -272,10 +293,14 @@ def test_a_killed_batch_with_two_workers_resumes_to_the_same_bytes(tmp_path, thr
     deadline = time.monotonic() + 60
     while not checkpoint_path(out).exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    os.killpg(process.pid, stop)  # the batch's own process group: it and its workers
+    if stop == "worker":
+        kill_a_worker(process.pid)
+    else:
+        os.killpg(process.pid, stop)  # the batch's own process group: it and its workers
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == status
     assert "Traceback" not in stderr
+    assert ("--resume goes on" in stderr) == (stop != signal.SIGKILL)  # a killed batch cannot say it
     done = json.loads(checkpoint_path(out).read_text())["lines"]
     assert 0 < done < 3000 and not out.exists()
     result = invoke(source, "--out", out, "--csv", billable, "--workers", "2", "--resume")
