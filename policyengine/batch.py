@@ -16,6 +16,8 @@ batch with WorkerLost instead of leaving it waiting. With one worker, this proce
 
 The optional CSV holds one row per billable line, for billing export; the summary counts
 records, errors (by code), and billable units and dollars per code (Decimal, never float).
+`run_batch_files` writes files the way `policyengine.batchfiles` describes: paths checked
+first, outputs renamed into place when complete, checkpoints to resume from.
 """
 from __future__ import annotations
 
@@ -459,5 +461,5 @@ def input_size(path: str | Path) -> int | None:
         return None
 
 
-__all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "check_arguments", "decide_chunk",
+__all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "WorkerLost", "check_arguments", "decide_chunk",
            "error_line", "read_chunks", "run_batch", "run_batch_files"]
