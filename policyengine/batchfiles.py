@@ -183,14 +183,15 @@ class BatchFiles:
     def _unfit(self, reason: str) -> DiagnosticError:
         return DiagnosticError([Diagnostic(
             "batch.cannot_resume", f"cannot resume the batch into {self.out_path}: {reason}", where="--resume",
-            hint="run the same command again, or without --resume to start from the first line")])
+            hint="resume with what the batch was started with, or leave out --resume to start from line 1")])
 
     def _open_outputs(self, found: dict | None) -> None:
         """The partial files, emptied, or cut back to the checkpoint's sizes (a chunk the
         kill tore is dropped) to be appended to."""
-        for path, size in ((self.out_path, found and found["out_bytes"]), (self.csv_path, found and found["csv_bytes"])):
-            if path is not None and found is not None:
-                os.truncate(partial_path(path), size)
+        if found is not None:
+            for path, size in ((self.out_path, found["out_bytes"]), (self.csv_path, found["csv_bytes"])):
+                if path is not None:
+                    os.truncate(partial_path(path), size)
         mode = "a" if found is not None else "w"
         if self.out_path is not None:
             self.out = open(partial_path(self.out_path), mode, encoding="utf-8", newline="\n")
