@@ -101,8 +101,8 @@ def read_json(text: str) -> Any:
     try:
         return _decode(_STRICT, text)
     except _Refused:
-        pass
-    raise DiagnosticError(json_data_problems(_decode(_MARKING, text)))
+        problems = json_data_problems(_decode(_MARKING, text))
+    raise DiagnosticError(problems)
 
 
 def _decode(decoder: json.JSONDecoder, text: str) -> Any:

@@ -146,14 +146,21 @@ def interrupt_after(chunks: int):
     return progress
 
 
-def test_an_interrupted_batch_resumes_to_the_same_bytes(tmp_path):
-    data = months(300)
+def interrupted_batch(tmp_path: Path, n: int, after: int, **options: object) -> tuple[tuple[Path, Path, Path],
+                                                                                    tuple[bytes, bytes]]:
+    """A batch of `n` generated months interrupted (Ctrl-C) after `after` chunks: its input,
+    output and CSV, and what an uninterrupted batch writes."""
+    data = months(n)
     expected = uninterrupted(tmp_path, data)
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(data)
     with pytest.raises(KeyboardInterrupt):
-        run_batch_files(source, out, billable, progress=interrupt_after(3), chunk_lines=32,
-                        checkpoint_seconds=0)
+        run_batch_files(source, out, billable, progress=interrupt_after(after), **options)
+    return (source, out, billable), expected
+
+
+def test_an_interrupted_batch_resumes_to_the_same_bytes(tmp_path):
+    (source, out, billable), expected = interrupted_batch(tmp_path, 300, 3, chunk_lines=32, checkpoint_seconds=0)
     checkpoint = json.loads(checkpoint_path(out).read_text())
     assert checkpoint["lines"] == 96 and not out.exists()
     with partial_path(out).open("a") as torn, partial_path(billable).open("a") as torn_csv:
@@ -166,12 +173,7 @@ def test_an_interrupted_batch_resumes_to_the_same_bytes(tmp_path):
 
 
 def test_checkpoints_are_at_most_one_a_second_and_a_resume_redoes_what_came_after(tmp_path):
-    data = months(100)
-    expected = uninterrupted(tmp_path, data)
-    source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
-    source.write_bytes(data)
-    with pytest.raises(KeyboardInterrupt):
-        run_batch_files(source, out, billable, progress=interrupt_after(4), chunk_lines=20, checkpoint_seconds=3600)
+    (source, out, billable), expected = interrupted_batch(tmp_path, 100, 4, chunk_lines=20, checkpoint_seconds=3600)
     assert json.loads(checkpoint_path(out).read_text())["lines"] == 20  # the first chunk's, none since
     run_batch_files(source, out, billable, resume=True)
     assert (out.read_bytes(), billable.read_bytes()) == expected
