@@ -6,14 +6,18 @@ is its turn, so memory stays flat whatever the input size. Every input line yiel
 output line (contract v1, sections 1 and 3): the decision as compact JSON, or an error
 record `{"line": N, "error": {"code", "message", "where"}}` naming the 1-based line and
 the first problem (all of them under "errors" when there are several). A blank line, a
-line that is not JSON, not UTF-8 or not valid facts, a month no pack covers: each is an
-error record, never a traceback, and never a lost line.
+line that is not JSON, not UTF-8 or not valid facts (`policyengine.facts.parse_facts_line`),
+a line longer than `MAX_FACTS_BYTES` (only its start is read), a month no pack covers:
+each is an error record, never a traceback, and never a lost line.
 
 With `workers > 1` the chunks go to a pool of worker processes; each worker loads the
-pack once, in the pool's initializer. With one worker, this process decides.
+pack once, in the pool's initializer. A worker that dies (killed, out of memory) stops the
+batch with WorkerLost instead of leaving it waiting. With one worker, this process decides.
 
 The optional CSV holds one row per billable line, for billing export; the summary counts
 records, errors (by code), and billable units and dollars per code (Decimal, never float).
+`run_batch_files` writes files the way `policyengine.batchfiles` describes: paths checked
+first, outputs renamed into place when complete, checkpoints to resume from.
 """
 from __future__ import annotations
 
@@ -22,20 +26,28 @@ import io
 import json
 import multiprocessing
 import os
+import signal
+import itertools
 import sys
-import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from .version import __version__
 from .api import evaluate
+from .batchfiles import CHECKPOINT_SECONDS, BatchFiles, check_paths
 from .diagnostics import Diagnostic, DiagnosticError
 from .engine.decide import TRACE_FORMS
 from .engine.options import resolve_options
 from .engine.values import compact_json
+from .facts import parse_facts_line
+from .jsondata import is_text
+from .limits import MAX_FACTS_BYTES
 from .packs import CompiledPack, bundled_ids, load_pack
 
 #: Input lines handed to a worker at a time.
@@ -70,24 +82,17 @@ class Evaluator:
 
     def decide(self, number: int, raw: bytes | str) -> tuple[str, dict | None, str | None]:
         """For input line `number`: the output line (without newline), the decision (None
-        for an error record) and the error code (None for a decision)."""
+        for an error record) and the error code (None for a decision). Whatever the line
+        holds, this returns: a fault is an error record, never a lost line or a stopped batch."""
+        data = None
         try:
-            text = raw.rstrip(b"\r\n").decode("utf-8") if isinstance(raw, bytes) else raw.rstrip("\r\n")
-        except UnicodeDecodeError as error:
-            return self._error(number, [Diagnostic("facts.malformed", f"not valid UTF-8: {error.reason} at byte {error.start}")])
-        if not text.strip():
-            return self._error(number, [Diagnostic("facts.malformed", "empty line: expected one JSON object")])
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            return self._error(number, [Diagnostic("facts.malformed", f"not valid JSON: {error.msg} (column {error.colno})")])
-        try:
+            data = parse_facts_line(raw)
             decision = evaluate(data, self.pack, self.options, self.trace)
+            return compact_json(decision), decision, None
         except DiagnosticError as error:
             return self._error(number, error.diagnostics, data)
         except Exception as error:  # an engine fault must not lose the line or stop the batch
             return self._error(number, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")], data)
-        return compact_json(decision), decision, None
 
     @staticmethod
     def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:
@@ -102,7 +107,7 @@ def error_line(number: int, diagnostics: list[Diagnostic], data: Any = None) -> 
     record: dict[str, Any] = {"line": number}
     if isinstance(data, dict):
         for key in ("patient_id", "month"):
-            if isinstance(data.get(key), str):
+            if isinstance(data.get(key), str) and is_text(data[key]):  # UTF-8 can write it
                 record[key] = data[key]
     record["error"] = _error_dict(errors[0])
     if len(errors) > 1:
@@ -171,6 +176,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(pack_ref: str | None, options: dict[str, Any], trace: str, with_csv: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle: no worker tracebacks
     _worker["evaluator"] = Evaluator(pack_ref, options, trace)
     _worker["with_csv"] = with_csv
 
@@ -217,6 +223,18 @@ class BatchSummary:
         if len(self.first_errors) < 5:
             self.first_errors.extend(chunk.first_errors[: 5 - len(self.first_errors)])
 
+    def state(self) -> dict:
+        """Everything the summary has added up, as JSON data (a checkpoint keeps it)."""
+        return {"records": self.records, "errors": self.errors, "error_codes": dict(self.error_codes),
+                "units": dict(self.units), "dollars": {code: str(amount) for code, amount in self.dollars.items()},
+                "first_errors": self.first_errors, "seconds": self.seconds}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "BatchSummary":
+        return cls(records=state["records"], errors=state["errors"], error_codes=Counter(state["error_codes"]),
+                   units=Counter(state["units"]), dollars={code: Decimal(a) for code, a in state["dollars"].items()},
+                   first_errors=[(number, code) for number, code in state["first_errors"]], seconds=state["seconds"])
+
     def to_dict(self) -> dict:
         return {
             "records": self.records, "decisions": self.decisions, "errors": self.errors,
@@ -243,18 +261,38 @@ class BatchSummary:
         return "\n".join(lines)
 
 
-def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines) for consecutive chunks of a binary stream, lazily."""
+def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES, first: int = 1) -> Iterator[tuple[int, list[bytes], int]]:
+    """(first line number, lines, bytes read) for consecutive chunks of a binary stream,
+    lazily; the first line is number `first`."""
     chunk: list[bytes] = []
-    first = 1
-    for raw in stream:
+    read = 0
+    for raw, length in _read_lines(stream):
         chunk.append(raw)
+        read += length
         if len(chunk) == size:
-            yield first, chunk
+            yield first, chunk, read
             first += size
-            chunk = []
+            chunk, read = [], 0
     if chunk:
-        yield first, chunk
+        yield first, chunk, read
+
+
+#: What of a line is read: the longest facts line, its line end, and one byte to tell it is longer.
+_LINE_READ = MAX_FACTS_BYTES + 3
+
+
+def _read_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Each line of a binary stream and its length. Of a line longer than a facts line may
+    be, only the start is kept (enough for its error record) and the rest is skipped, so a
+    line of gigabytes takes no more memory than one of a megabyte."""
+    while line := stream.readline(_LINE_READ):
+        length = len(line)
+        if not line.endswith(b"\n"):  # cut short, or the last line
+            while rest := stream.readline(_LINE_READ):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        yield line, length
 
 
 def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
@@ -281,11 +319,14 @@ def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, tra
 def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
               pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
               progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
-              start_method: str | None = None) -> BatchSummary:
+              start_method: str | None = None, first_line: int = 1,
+              summary: BatchSummary | None = None) -> BatchSummary:
     """Decide every line of `source` (binary JSON Lines) and write one line per input line
     to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
 
-    `progress` is called with the number of input bytes handled after each chunk.
+    `progress` is called with the number of input bytes handled after each chunk, once its
+    lines are written. To go on with a batch, `first_line` numbers the first line of
+    `source` (no CSV header is written then) and `summary` is the summary so far.
     Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
     reading any input.
     """
@@ -293,9 +334,10 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     check_arguments(pack, options, trace)
     pack_ref = str(pack) if pack is not None else None
     with_csv = csv_out is not None
-    if csv_out is not None:
+    if csv_out is not None and first_line == 1:
         csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
-    summary = BatchSummary(workers=max(1, workers))
+    summary = summary if summary is not None else BatchSummary()
+    summary.workers = max(1, workers)
 
     def emit(chunk: ChunkResult, size: int) -> None:
         out.write(chunk.output)
@@ -307,39 +349,51 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
 
     if workers <= 1:
         evaluator = Evaluator(pack_ref, options, trace)
-        for first, lines in read_chunks(source, chunk_lines):
-            emit(decide_chunk(evaluator, first, lines, with_csv), sum(map(len, lines)))
+        for first, lines, size in read_chunks(source, chunk_lines, first_line):
+            emit(decide_chunk(evaluator, first, lines, with_csv), size)
     else:
         context = multiprocessing.get_context(start_method or _default_start_method())
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(["policyengine.batch"])
-        window = threading.BoundedSemaphore(workers * CHUNKS_PER_WORKER)
-        stop = threading.Event()
-        sizes: deque[int] = deque()  # bytes per chunk in flight, for the progress callback
-
-        def tasks() -> Iterator[tuple[int, list[bytes]]]:
-            # Runs in the pool's feeder thread: waits for the writer, so at most `window`
-            # chunks are read ahead, however fast the input comes.
-            for task in read_chunks(source, chunk_lines):
-                while not window.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                sizes.append(sum(map(len, task[1])))
-                yield task
-
-        with context.Pool(workers, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
+        with ProcessPoolExecutor(workers, context, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
             try:
-                for chunk in pool.imap(_worker_chunk, tasks()):
-                    emit(chunk, sizes.popleft())
-                    window.release()
+                _decide_in(pool, read_chunks(source, chunk_lines, first_line), workers * CHUNKS_PER_WORKER, emit)
             finally:
-                stop.set()
-                pool.terminate()
+                pool.shutdown(cancel_futures=True)
     out.flush()
     if csv_out is not None:
         csv_out.flush()
-    summary.seconds = time.perf_counter() - started
+    summary.seconds += time.perf_counter() - started
     return summary
+
+
+class WorkerLost(RuntimeError):
+    """A worker process stopped (killed, or out of memory) before it returned a chunk."""
+
+
+def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes], int]], window: int,
+               emit: Callable[[ChunkResult, int], None]) -> None:
+    """Chunks decided by the pool and emitted in input order, at most `window` in flight
+    (memory stays flat however fast the input comes). Raises WorkerLost when a worker dies,
+    rather than wait forever for its chunk."""
+    in_flight: deque[tuple[Future[ChunkResult], int, int, int]] = deque()
+
+    def submit(first: int, lines: list[bytes], size: int) -> None:
+        in_flight.append((pool.submit(_worker_chunk, (first, lines)), first, len(lines), size))
+
+    for chunk in itertools.islice(chunks, window):
+        submit(*chunk)
+    while in_flight:
+        future, first, count, size = in_flight.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
+                             "(was it killed, or out of memory?)") from None
+        emit(result, size)
+        following = next(chunks, None)
+        if following is not None:
+            submit(*following)
 
 
 def _default_start_method() -> str:
@@ -349,27 +403,55 @@ def _default_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None,
+def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None, *,
+                    resume: bool = False, checkpoint_seconds: float = CHECKPOINT_SECONDS,
                     **kwargs: Any) -> BatchSummary:
-    """`run_batch` on files (`-` is stdin for the input, stdout for the output). The pack
-    and options are checked before any file is opened, so bad arguments write nothing."""
-    check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+    """`run_batch` on files (`-` is stdin for the input, stdout for the output), the way
+    `policyengine.batchfiles` describes: the pack, the options and the paths are checked
+    before any file is opened for writing; the outputs appear, complete, once every line is
+    decided; with `resume`, a batch killed part way goes on after its last checkpoint
+    (written after the first chunk, then at most every `checkpoint_seconds`)."""
+    pack = check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+    check_paths(in_path, out_path, csv_path)
+    files = BatchFiles(in_path, out_path, csv_path,
+                       _settings(pack, kwargs.get("options"), kwargs.get("trace", "compact"), csv_path),
+                       checkpoint_seconds)
+    resumed = files.start(resume)
+    summary = BatchSummary() if resumed is None else BatchSummary.from_state(resumed.summary)
+    progress = kwargs.pop("progress", None)
+    if resumed is not None and progress is not None:
+        progress(resumed.offset)
+
+    def after_chunk(size: int) -> None:
+        files.checkpoint(size, summary.records, summary.state)
+        if progress is not None:
+            progress(size)
+
     source = sys.stdin.buffer if str(in_path) == "-" else open(in_path, "rb")
     try:
-        out = sys.stdout if str(out_path) == "-" else open(out_path, "w", encoding="utf-8", newline="\n")
-        try:
-            csv_out = open(csv_path, "w", encoding="utf-8", newline="") if csv_path else None
-            try:
-                return run_batch(source, out, csv_out, **kwargs)
-            finally:
-                if csv_out is not None:
-                    csv_out.close()
-        finally:
-            if out is not sys.stdout:
-                out.close()
+        if resumed is not None:
+            source.seek(resumed.offset)
+        run_batch(source, files.out, files.csv, progress=after_chunk, summary=summary,
+                  first_line=1 if resumed is None else resumed.lines + 1, **kwargs)
+    except (KeyboardInterrupt, WorkerLost):
+        files.interrupted()
+        raise
+    except BaseException:
+        files.discard()
+        raise
     finally:
         if source is not sys.stdin.buffer:
             source.close()
+    files.finish()
+    return summary
+
+
+def _settings(pack: CompiledPack | None, options: dict[str, Any] | None, trace: str,
+              csv_path: str | Path | None) -> dict:
+    """What a batch's output depends on besides its input: a resumed batch must have the same."""
+    packs = [pack] if pack is not None else [load_pack(pack_id) for pack_id in bundled_ids()]
+    return {"engine": __version__, "packs": {p.id: p.sha256 for p in packs}, "options": dict(options or {}),
+            "trace": trace, "csv": None if csv_path is None else str(Path(csv_path).resolve())}
 
 
 def input_size(path: str | Path) -> int | None:
@@ -379,5 +461,5 @@ def input_size(path: str | Path) -> int | None:
         return None
 
 
-__all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "check_arguments", "decide_chunk",
+__all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "WorkerLost", "check_arguments", "decide_chunk",
            "error_line", "read_chunks", "run_batch", "run_batch_files"]

@@ -6,9 +6,10 @@ Exit status: 0 the command did its job; 1 it ran and found failures (an invalid 
 """
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 import click
 
@@ -44,14 +45,27 @@ def _load(pack_ref: str) -> CompiledPack:
     return pack
 
 
+def _stdin() -> BinaryIO:
+    """Standard input as bytes; a usage error when it is closed (`0<&-`), not a traceback."""
+    if sys.stdin is None:
+        raise click.UsageError("standard input is closed: give a file instead of -, or send the input to it")
+    return sys.stdin.buffer
+
+
 def _read_text(path: str) -> tuple[str, str]:
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
+    """The UTF-8 text of a file, or of standard input for `-`, and its name for messages."""
+    name = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8"), path
+        if path == "-":  # read as a file is: strict UTF-8, universal newlines
+            text = io.TextIOWrapper(_stdin(), encoding="utf-8")
+            try:
+                return text.read(), name
+            finally:
+                text.detach()  # sys.stdin stays open
+        return Path(path).read_text(encoding="utf-8"), name
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise click.UsageError(f"cannot read {path}: {reason}") from None
+        raise click.UsageError(f"cannot read {name}: {reason}") from None
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -113,17 +127,28 @@ def validate(pack_ref: str) -> None:
 @click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="compact", show_default=True,
               help="How much of the rule trace each decision carries.")
+@click.option("--resume", is_flag=True,
+              help="Go on with a batch that was killed or interrupted, after the last line its OUT.checkpoint "
+                   "records (same input, pack, options, trace and CSV); without a checkpoint, start from line 1.")
 def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_ref: str | None,
-          option_pairs: tuple[str, ...], trace: str) -> None:
+          option_pairs: tuple[str, ...], trace: str, resume: bool) -> None:
     """Decide many patient-months: IN.jsonl holds one facts document per line (- for stdin).
 
-    Streamed: memory stays flat whatever the input size. A summary goes to stderr. Exit
-    status 1 when any record failed, 2 for unreadable input or bad arguments.
+    Streamed: memory stays flat whatever the input size. Every input line gets one output
+    line, a decision or an error record, whatever it holds (a line beyond the size limit
+    too). OUT and BILLABLE.csv are written as OUT.partial and BILLABLE.csv.partial and
+    renamed when complete, so a file named OUT is always whole; an output that is the input
+    or the other output is refused. OUT.checkpoint records what is done (at most a second
+    behind), so an interrupted batch goes on with --resume and gives the same bytes. A
+    summary goes to stderr. Exit status 1 when any record failed, 2 for unreadable input or
+    bad arguments.
     """
-    from .batch import input_size, run_batch_files
+    from .batch import WorkerLost, input_size, run_batch_files
 
     options = _options(option_pairs)
-    if in_path != "-":
+    if in_path == "-":
+        _stdin()  # closed: a usage error, before any work
+    else:
         try:
             open(in_path, "rb").close()  # unreadable input is a usage error, before any work
         except OSError as error:
@@ -135,14 +160,20 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
         if show_bar:
             with click.progressbar(length=size, label="deciding", file=stderr) as bar:
                 summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                          options=options, trace=trace, progress=bar.update)
+                                          options=options, trace=trace, resume=resume, progress=bar.update)
         else:
             summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                      options=options, trace=trace)
+                                      options=options, trace=trace, resume=resume)
     except DiagnosticError as error:
         _fail(error, EXIT_BAD_INPUT)
     except OSError as error:
         raise click.UsageError(f"cannot write {error.filename or out_path}: {error.strerror or error}") from None
+    except (KeyboardInterrupt, WorkerLost) as error:
+        click.echo(f"{error or 'interrupted'}: from a file into a file, the same command with --resume goes on "
+                   "after the last checkpoint", err=True)
+        if isinstance(error, WorkerLost):
+            sys.exit(EXIT_FAILURES)
+        raise
     click.echo(summary.render(), err=True)
     sys.exit(summary.exit_status)
 

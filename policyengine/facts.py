@@ -1,8 +1,11 @@
 """Patient-month facts: reading one document and checking it (contract v1, section 1).
 
 This module owns the input side of a decision. `parse_facts_text` turns JSON or YAML text
-into JSON data (dates stay strings). `check_facts` checks that data against
-`schemas/facts.schema.json`, then checks the calendar, which a schema cannot: real dates,
+into JSON data (dates stay strings), and `parse_facts_line` one line of a batch; both refuse
+a document beyond the limits of `policyengine.limits` and what only its text shows (a key
+given twice, a YAML alias). `check_facts` makes sure the data is JSON data facts can hold
+(`policyengine.jsondata`: integers in 64 bits, Unicode text, bounded nesting), checks it
+against `schemas/facts.schema.json`, then checks the calendar, which a schema cannot: real dates,
 interactions and activities inside the month, transmission days inside the monitoring
 period, ids used once. Every error is reported at once, each located by its JSON pointer;
 an unknown key is only a warning, with "did you mean" where a known key is close.
@@ -28,7 +31,9 @@ import jsonschema
 import yaml
 
 from . import schemacheck
-from .diagnostics import Diagnostic, DiagnosticError, SourceText
+from .diagnostics import Diagnostic, DiagnosticError, SourceText, Span
+from .jsondata import check_json_data, integer_too_large, read_json, too_deep
+from .limits import MAX_DEPTH, MAX_FACTS_BYTES
 
 try:
     import jsonschema_rs
@@ -59,16 +64,51 @@ class CheckedFacts:
 def parse_facts_text(text: str, name: str) -> Any:
     """The document in `text` (JSON, or YAML when it is not JSON), named `name` in errors.
 
-    Raises a `DiagnosticError` coded `facts.malformed` at the line and column of the
-    problem: JSON's when the text looks like JSON, YAML's otherwise.
+    Raises a `DiagnosticError`: `facts.too_large` beyond `MAX_FACTS_BYTES`; `facts.malformed`
+    at the line and column of the problem (JSON's when the text looks like JSON, YAML's
+    otherwise); what `read_json` refuses in JSON; aliases, repeated keys and nesting beyond
+    `MAX_DEPTH` in YAML, at their line and column.
     """
+    size = _size_beyond_limit(text)
+    if size is not None:
+        raise DiagnosticError([Diagnostic(
+            "facts.too_large", f"the facts are {size:,} bytes; at most {MAX_FACTS_BYTES:,} are read",
+            where=name, hint="one document holds one patient-month")])
     try:
-        return json.loads(text, parse_float=Decimal)
+        return read_json(text)
     except json.JSONDecodeError as json_error:
         try:
-            return yaml.load(text, Loader=_FactsLoader)
-        except yaml.YAMLError as yaml_error:
-            raise DiagnosticError([_malformed(text, name, json_error, yaml_error)]) from None
+            return _load_yaml(text, name)
+        except (yaml.YAMLError, DiagnosticError) as yaml_error:
+            if _looks_like_json(text):
+                raise DiagnosticError([_malformed_json(text, name, json_error)]) from None
+            if isinstance(yaml_error, DiagnosticError):
+                raise
+            raise DiagnosticError([_malformed_yaml(text, name, yaml_error)]) from None
+
+
+def parse_facts_line(raw: bytes | str) -> Any:
+    """One line of JSON Lines (its line end may be included) as data.
+
+    Raises a `DiagnosticError`: `facts.too_large` beyond `MAX_FACTS_BYTES`, `facts.malformed`
+    for text that is not UTF-8, blank or not JSON, and what `read_json` refuses.
+    """
+    line = raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw.rstrip("\r\n")
+    too_large = len(line) > MAX_FACTS_BYTES if isinstance(line, bytes) else _size_beyond_limit(line) is not None
+    if too_large:
+        raise DiagnosticError([Diagnostic(
+            "facts.too_large", f"the line is longer than {MAX_FACTS_BYTES:,} bytes, the most one facts document may be",
+            hint="one line holds one patient-month")])
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError as error:
+        raise DiagnosticError([Diagnostic("facts.malformed", f"not valid UTF-8: {error.reason} at byte {error.start}")]) from None
+    if not text.strip():
+        raise DiagnosticError([Diagnostic("facts.malformed", "empty line: expected one JSON object")])
+    try:
+        return read_json(text)
+    except json.JSONDecodeError as error:
+        raise DiagnosticError([Diagnostic("facts.malformed", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
 
 
 def check_facts(data: Any) -> CheckedFacts:
@@ -77,10 +117,11 @@ def check_facts(data: Any) -> CheckedFacts:
     The calendar is checked once the schema finds no error, so a document with a wrong
     type reports its schema errors first, all of them.
     """
+    check_json_data(data)
     diagnostics = _validators(facts_schema()).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
-        errors = _calendar_errors(data)
+        errors = schemacheck.capped(_calendar_errors(data))
     if errors:
         raise DiagnosticError(errors)
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
@@ -89,6 +130,7 @@ def check_facts(data: Any) -> CheckedFacts:
 def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
     """Facts for a pack that declares its own facts schema: that schema's errors (all of
     them) and unknown-key warnings; the contract's calendar checks do not apply."""
+    check_json_data(data)
     diagnostics = _validators(schema).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
@@ -107,34 +149,101 @@ def facts_schema() -> dict:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _size_beyond_limit(text: str) -> int | None:
+    """The bytes of `text` in UTF-8 when they exceed MAX_FACTS_BYTES, else None (a short
+    text is not encoded to know)."""
+    if len(text) * 4 <= MAX_FACTS_BYTES:
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_FACTS_BYTES else None
+
+
 class _FactsLoader(yaml.SafeLoader):
-    """YAML read as JSON would be: dates stay strings and every key is a string."""
+    """YAML read as JSON would be: dates stay strings, every key is a string and is given
+    once. Facts have no use for aliases, which can repeat a value until memory runs out
+    (a few hundred bytes of "billion laughs"), so each one is refused where it stands; so
+    is nesting beyond MAX_DEPTH, before the composer's recursion gets there."""
+
+    def __init__(self, text: str, name: str) -> None:
+        super().__init__(text)
+        self.source = SourceText(name, text)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise DiagnosticError([Diagnostic("facts.yaml_alias", f"an alias (*{event.anchor}) repeats a value; "
+                                              "facts have none", self.span(event.start_mark),
+                                              hint="write the value out where it is used")])
+        nests = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if nests:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise DiagnosticError([too_deep(span=self.span(event.start_mark))])
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if nests:
+                self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         self.flatten_mapping(node)
+        first_of: dict[str, yaml.Node] = {}
         for key_node, _ in node.value:
             if key_node.tag != "tag:yaml.org,2002:str":
                 raise yaml.constructor.ConstructorError(
                     None, None, f"a key must be text; quote {key_node.value!r}", key_node.start_mark)
+            first = first_of.setdefault(key_node.value, key_node)
+            if first is not key_node:
+                mark = first.start_mark
+                raise DiagnosticError([Diagnostic(
+                    "facts.duplicate_key", f"the key {key_node.value!r} is given twice in this mapping (first at "
+                    f"line {mark.line + 1}, column {mark.column + 1})", self.span(key_node.start_mark),
+                    hint="name each field once")])
         return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # int() refuses thousands of digits
+            raise DiagnosticError([integer_too_large(f"an integer of {len(node.value):,} characters",
+                                                     span=self.span(node.start_mark))]) from None
+
+    def span(self, mark: yaml.Mark) -> Span:
+        return self.source.span(mark.index, mark.index + 1)
 
 
 _FactsLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_FactsLoader.add_constructor("tag:yaml.org,2002:int", _FactsLoader.construct_yaml_int)
 
 
-def _malformed(text: str, name: str, json_error: json.JSONDecodeError, yaml_error: yaml.YAMLError) -> Diagnostic:
-    source = SourceText(name, text)
-    if text.lstrip().startswith(("{", "[")):
-        offset, message = json_error.pos, f"not valid JSON: {json_error.msg}"
-    else:
-        mark = getattr(yaml_error, "problem_mark", None)
-        parts = [getattr(yaml_error, attribute, None) for attribute in ("context", "problem")]
-        problem = ", ".join(part for part in parts if part) or str(yaml_error)
-        offset, message = (mark.index if mark else 0), f"not valid YAML: {problem}"
-    return Diagnostic(code="facts.malformed", message=message, span=source.span(offset, offset + 1))
+def _load_yaml(text: str, name: str) -> Any:
+    loader = _FactsLoader(text, name)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _looks_like_json(text: str) -> bool:
+    return text.lstrip().startswith(("{", "["))
+
+
+def _malformed_json(text: str, name: str, error: json.JSONDecodeError) -> Diagnostic:
+    return Diagnostic(code="facts.malformed", message=f"not valid JSON: {error.msg}",
+                      span=SourceText(name, text).span(error.pos, error.pos + 1))
+
+
+def _malformed_yaml(text: str, name: str, error: yaml.YAMLError) -> Diagnostic:
+    mark = getattr(error, "problem_mark", None)
+    parts = [getattr(error, attribute, None) for attribute in ("context", "problem")]
+    problem = ", ".join(part for part in parts if part) or str(error)
+    offset = mark.index if mark else 0
+    return Diagnostic(code="facts.malformed", message=f"not valid YAML: {problem}",
+                      span=SourceText(name, text).span(offset, offset + 1))
 
 
 # --- the schema -----------------------------------------------------------------------------
@@ -168,6 +277,21 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> 
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _items(validator: Any, items: dict, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """Each item of a list against its schema, unless the list is longer than its maxItems:
+    then that is the error (its items are not explained one by one)."""
+    if validator.is_type(instance, "array") and len(instance) > schema.get("maxItems", len(instance)):
+        return
+    yield from jsonschema.Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
+
+
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """uniqueItems in one pass (jsonschema compares every pair when items do not sort, e.g.
+    numbers and strings mixed: minutes for a list of 100,000)."""
+    if unique and validator.is_type(instance, "array") and schemacheck.first_repeat(instance) is not None:
+        yield jsonschema.ValidationError("has non-unique elements")
+
+
 def _is_whole_number(checker: Any, instance: Any) -> bool:
     """Facts hold no fractions: 600.0 is not a duration in whole seconds (JSON Schema would
     accept it as an integer; the engine would then compute with a float)."""
@@ -175,7 +299,7 @@ def _is_whole_number(checker: Any, instance: Any) -> bool:
 
 
 _ReferenceValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern},
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern, "items": _items, "uniqueItems": _unique_items},
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
 )
 
@@ -265,6 +389,12 @@ def _calendar_errors(facts: dict) -> list[Diagnostic]:
         for at, day in days.items():
             if at[0] in _DATED_IN_MONTH and not first <= day <= last:
                 errors.append(_error("facts.outside_month", at, f"{day} is outside the month {facts['month']}"))
+        as_of = days.get(("as_of",))
+        if as_of is not None and as_of < first:
+            errors.append(_error("facts.as_of_before_month", ("as_of",),
+                                 f"as_of {as_of} is before the month {facts['month']} begins: facts about "
+                                 "a month cannot be complete through a day before it",
+                                 f"as_of is a day from {first} on; leave it out when the month is complete"))
     window = _transmission_window(facts, days, month_days, errors)
     if window is not None:
         start, end, name = window

@@ -9,7 +9,10 @@ the exact column. The data follows the project's rules rather than YAML 1.1 folk
 - there are no floats: a decimal scalar becomes `decimal.Decimal` of its written text;
 - dates and timestamps are not resolved, so they stay strings exactly as written;
 - mapping keys are strings (scalar keys of other types are converted with `str()`);
-- duplicate keys, merge keys (`<<`), unknown tags and infinite numbers are errors.
+- duplicate keys, merge keys (`<<`), unknown tags and infinite numbers are errors;
+- aliases share the data they name; an alias inside its own anchor, nesting beyond
+  `MAX_YAML_DEPTH` and aliases that repeat more than `MAX_YAML_ALIAS_EXPANSION` values and
+  characters (an alias bomb) are errors.
 
 Every problem is raised as a `DiagnosticError`, never as a PyYAML traceback.
 """
@@ -29,10 +32,9 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from .diagnostics import Diagnostic, DiagnosticError, EmbeddedSource, SourceText, Span
+from .limits import MAX_YAML_ALIAS_EXPANSION, MAX_YAML_DEPTH
 
 _TAG = "tag:yaml.org,2002:"
-#: Deeper nesting than this is reported rather than risking Python's recursion limit.
-MAX_DEPTH = 100
 
 
 class _CoreResolver(BaseResolver):
@@ -272,15 +274,52 @@ class _Builder:
         self.source = source
         self.diagnostics: list[Diagnostic] = []
         self.entries: dict[int, dict[str, tuple[Node, Node]]] = {}
-        self._built: dict[int, Any] = {}  # id(node) -> data, so aliases share (and may recurse)
+        self._built: dict[int, Any] = {}  # id(node) -> data, so aliases share it
+        self._extents: dict[int, tuple[int, int]] = {}  # id(node) -> its (size, height), once built
+        self._repeated = 0  # the size of what aliases repeat, so far
 
     def build(self, node: Node, depth: int) -> Any:
         if id(node) in self._built:
-            return self._built[id(node)]
-        if depth > MAX_DEPTH:
+            return self._repeat(node, depth)
+        self._check_depth(node, depth)
+        data = self._build(node, depth)
+        self._extents[id(node)] = self._extent(node)
+        return data
+
+    def _repeat(self, node: Node, depth: int) -> Any:
+        """The data of a node an alias names again. It is shared, not copied, but whoever
+        reads the data reads it again: an alias bomb (a few hundred bytes that repeat a
+        value a billion times) or an alias inside the value it names must stop here."""
+        extent = self._extents.get(id(node))
+        if extent is None:
             raise DiagnosticError([Diagnostic(
-                "yaml.too_deep", f"the document nests more than {MAX_DEPTH} levels deep",
+                "yaml.alias_cycle", "an alias inside the value anchored here names that value: it never ends",
+                _node_span(self.source, node), hint="write the value out")])
+        size, height = extent
+        self._check_depth(node, depth + height)
+        self._repeated += size
+        if self._repeated > MAX_YAML_ALIAS_EXPANSION:
+            raise DiagnosticError([Diagnostic(
+                "yaml.alias_expansion", f"aliases repeat more than {MAX_YAML_ALIAS_EXPANSION:,} values and "
+                "characters (the value anchored here among them)", _node_span(self.source, node),
+                hint="write the values out, or repeat fewer")])
+        return self._built[id(node)]
+
+    def _extent(self, node: Node) -> tuple[int, int]:
+        """(size, height) of a built node: its values and characters, and the levels below it."""
+        if isinstance(node, ScalarNode):
+            return 1 + len(node.value), 0
+        children = node.value if isinstance(node, SequenceNode) else [n for pair in node.value for n in pair]
+        extents = [self._extents.get(id(child), (1, 0)) for child in children]  # (a refused key is not built)
+        return 1 + sum(size for size, _ in extents), 1 + max((height for _, height in extents), default=0)
+
+    def _check_depth(self, node: Node, depth: int) -> None:
+        if depth > MAX_YAML_DEPTH:
+            raise DiagnosticError([Diagnostic(
+                "yaml.too_deep", f"the document nests more than {MAX_YAML_DEPTH} levels deep",
                 _node_span(self.source, node))])
+
+    def _build(self, node: Node, depth: int) -> Any:
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         if node.tag != _TAG + ("seq" if isinstance(node, SequenceNode) else "map"):

@@ -1,12 +1,22 @@
-"""Shared fixtures: a fixture environment for the expression language, and sample facts."""
+"""Shared fixtures: a fixture environment for the expression language, and sample facts;
+the Hypothesis profiles."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf,
                                record)
+
+# Property tests that set no max_examples of their own (the fuzzing in test_fuzz_facts.py)
+# run as many examples as the profile says: "ci" by default, "long" with HYPOTHESIS_PROFILE=long.
+_FUZZ_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", max_examples=100, **_FUZZ_SETTINGS)
+settings.register_profile("long", max_examples=10_000, **_FUZZ_SETTINGS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PERFORMER = record("performer", {"id": FieldSpec(STRING, required=True), "role": FieldSpec(STRING, required=True)})
 INTERACTION = record("interaction", {

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from policyengine import facts
 from policyengine.diagnostics import Diagnostic, DiagnosticError
 from policyengine.facts import check_facts, facts_schema, parse_facts_text
+from policyengine.limits import SECONDS_PER_DAY
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
 SEED = Path(__file__).parent.parent / "examples" / "2026-03-seed-22-minutes.json"
@@ -429,7 +430,7 @@ _PERFORMER = st.fixed_dictionaries({}, optional={
     "id": st.text(max_size=10), "role": st.sampled_from(_schema_enum("$defs", "performer", "properties", "role"))})
 _PROGRAM = st.from_regex(r"\A[a-z][a-z0-9_]{0,6}\Z")
 _INTERACTION = st.fixed_dictionaries({
-    "id": st.text(max_size=10), "date": _DATES, "duration_seconds": st.integers(0, 10**6),
+    "id": st.text(max_size=10), "date": _DATES, "duration_seconds": st.integers(0, SECONDS_PER_DAY),
     "modality": st.sampled_from(_schema_enum("$defs", "interaction", "properties", "modality")),
     "two_way": st.booleans(), "program": _PROGRAM,
 }, optional={
@@ -439,7 +440,7 @@ _INTERACTION = st.fixed_dictionaries({
 _ACTIVITY = st.fixed_dictionaries({
     "id": st.text(max_size=10), "date": _DATES,
     "kind": st.sampled_from(_schema_enum("$defs", "activity", "properties", "kind")),
-    "duration_seconds": st.integers(0, 10**6), "program": _PROGRAM,
+    "duration_seconds": st.integers(0, SECONDS_PER_DAY), "program": _PROGRAM,
 }, optional={"performer": _PERFORMER})
 _CODE = st.from_regex(r"\A([0-9]{5}|[A-Z][0-9]{4}|[0-9]{4}[A-Z])\Z")
 _FACTS = st.fixed_dictionaries({

@@ -1,14 +1,14 @@
 """The package's layers: a module imports only from its own part and the layers below it.
 
-    8  cli, dask_batch                    the commands
-    7  explain | testing | batch | render  what is built on decisions (none imports another)
-    6  api                                  the Python API
-    5  engine                               deciding one patient-month
-    4  packs                                reading and compiling rule packs
-    3  facts                                reading and checking facts
-    2  lang                                 the expression language
-    1  yamlsource, schemacheck              reading YAML, checking JSON Schemas
-    0  diagnostics, pointers, version       what every layer says its problems with
+    8  cli | dask_batch                          the commands
+    7  explain | testing | batch | render        built on decisions (none imports another)
+    6  api                                        the Python API
+    5  engine                                     deciding one patient-month
+    4  packs                                      reading and compiling rule packs
+    3  facts                                      reading and checking facts (facts, jsondata)
+    2  lang                                       the expression language
+    1  yamlsource | schemacheck                   reading YAML, checking JSON Schemas
+    0  diagnostics | pointers | version | limits  what every layer is bounded by and says
 
 The package root (`policyengine/__init__.py`) is the face of the top and is imported by no
 module of the package.
@@ -19,18 +19,19 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
+#: each layer's parts; a part is the modules (or packages) it holds
 LAYERS = [
-    ("diagnostics", "pointers", "version"),
-    ("yamlsource", "schemacheck"),
-    ("lang",),
-    ("facts",),
-    ("packs",),
-    ("engine",),
-    ("api",),
-    ("explain", "testing", "batch", "render"),
-    ("cli", "dask_batch"),
+    [("diagnostics",), ("pointers",), ("version",), ("limits",)],
+    [("yamlsource",), ("schemacheck",)],
+    [("lang",)],
+    [("facts", "jsondata")],
+    [("packs",)],
+    [("engine",)],
+    [("api",)],
+    [("explain",), ("testing",), ("batch", "batchfiles"), ("render",)],
+    [("cli",), ("dask_batch",)],
 ]
-PART = {name: (layer, name) for layer, names in enumerate(LAYERS) for name in names}
+PART = {name: (layer, part[0]) for layer, parts in enumerate(LAYERS) for part in parts for name in part}
 
 
 def module_name(path: Path) -> str:

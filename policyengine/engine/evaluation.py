@@ -12,7 +12,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang import CompiledExpression, EvaluationError
-from ..packs.bounds import MAX_UNITS
+from ..limits import MAX_UNITS
 from ..packs.clocks import CALENDAR_MONTH, service_dates
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import Slot

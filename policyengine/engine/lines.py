@@ -12,7 +12,7 @@ from typing import Any
 
 from ..lang import EvaluationError
 from ..lang.runtime import round_half_up
-from ..packs.bounds import MAX_RATE
+from ..limits import MAX_RATE
 from ..packs.model import Code, CompiledPack, Conflict
 from .evaluation import failure
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall

@@ -25,7 +25,7 @@ from .analysis import analyse
 from .conflicts import ConflictCompiler
 from .facts_types import facts_record, record_from_schema
 from ..yamlsource import YamlDocument
-from .bounds import MAX_CONVERSION_FACTOR, MAX_RVU, MAX_UNITS
+from ..limits import MAX_CONVERSION_FACTOR, MAX_RVU, MAX_UNITS
 from .loader import Entry, SourcePack, load_source
 from .model import (Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
                     Template, expressions_of)
@@ -238,7 +238,7 @@ class _Compiler:
         return dated.doc.span(f"{dated.pointer}/value") if dated is not None else None
 
     def rates(self, codes: dict[str, Code], cf: CompiledExpression | None, parameters: dict[str, Parameter]) -> None:
-        """Each dated value a rate reads lies in bounds (`bounds.py`): the RVU of a code
+        """Each dated value a rate reads lies in bounds (`limits.py`): the RVU of a code
         that reads only parameters, on every date one of them changes, and every amount
         the conversion factor reads."""
         for code in codes.values():

@@ -1,0 +1,63 @@
+"""Resource limits on input: every bound the project puts on what it reads, in one place.
+
+Facts come from billing systems the project does not control, so each dimension in which
+one record could cost unbounded time or memory has a limit here. Beyond a limit the input
+is refused with a diagnostic that names where, never a traceback or a hang. The facts
+schema's maxima and the README's "Limits" section state the same numbers (a test holds
+them equal to these).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+#: Containers (objects and lists) nested in one facts document, the document counted: the
+#: facts need 4 (facts > interactions > an interaction > its performer); 64 leaves room for
+#: any unknown key and stays far below the parsers' recursion limits.
+MAX_DEPTH = 64
+
+#: The integers facts may hold, anywhere: what fits in 64 bits, signed or unsigned (the
+#: range of orjson, which writes the canonical facts hash; beyond it the hash cannot be made).
+MIN_INT = -(2**63)
+MAX_INT = 2**64 - 1
+
+#: Bytes in one facts document: a file, standard input, or one batch line (its line end not
+#: counted). A heavy month of a few hundred documented interactions is well under 200 KB.
+MAX_FACTS_BYTES = 1 << 20
+
+#: Seconds in a day: an interaction or an activity is dated one day, so it lasts at most this.
+SECONDS_PER_DAY = 86_400
+
+#: Seconds in the longest month (31 days): the most time another service can count in a month.
+SECONDS_PER_LONGEST_MONTH = 31 * SECONDS_PER_DAY
+
+#: Units on one line, proposed (a claim line in the facts) or billed (what a rule earns, a
+#: code's max_units): no RPM or care-management code reaches a tenth of this in a month
+#: (Medicare's unit limits on the add-on codes are single digits), so a larger number is a
+#: data error in the facts, or a mistake in the pack.
+MAX_UNITS = 100
+
+#: The largest relative value unit (RVU) a pack may give a code: the largest in the Medicare
+#: fee schedule are under 200. A negative RVU would bill a negative amount.
+MAX_RVU = Decimal(1000)
+
+#: The largest conversion factor, in dollars per RVU (Medicare's has stayed between $30 and $40).
+MAX_CONVERSION_FACTOR = Decimal(1000)
+
+#: The largest rate per unit a decision bills (RVU x conversion factor).
+MAX_RATE = MAX_RVU * MAX_CONVERSION_FACTOR
+
+#: Transmission days in one facts document: distinct days of a month, or of a monitoring
+#: period of at most 30 days.
+MAX_TRANSMISSION_DAYS = 31
+
+#: Problems reported about one document (facts, or a pack file): the first this many. A
+#: megabyte of wrong values would otherwise take seconds to explain, in tens of megabytes.
+MAX_DIAGNOSTICS = 100
+
+#: Containers nested in a YAML file of a pack or of pack test cases (facts have MAX_DEPTH).
+MAX_YAML_DEPTH = 100
+
+#: What aliases may repeat in a YAML file of a pack or of pack test cases, in values and
+#: characters (a repeated scalar counts its length, a repeated list or mapping everything in
+#: it): far above what reusing a few lists of dates needs, far below an alias bomb.
+MAX_YAML_ALIAS_EXPANSION = 1_000_000
