@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import click
 
@@ -78,6 +79,16 @@ def _options(pairs: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+def _pack_option(default: str) -> Callable:
+    """--pack, as every command takes it; `default` says which pack is used without it."""
+    return click.option("--pack", "pack_ref", metavar="PACK",
+                        help=f"A pack directory or bundled pack id (default: the bundled pack {default}).")
+
+
+_option_option = click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE",
+                              help="Set one of the pack's options (see the pack's options:). Repeatable.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyengine")
 def main() -> None:
@@ -86,9 +97,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("facts", metavar="FACTS")
-@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in the facts' month).")
-@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
-@click.option("--format", "output_format", type=click.Choice(["json", "text", "markdown", "html"]), default="json", show_default=True)
+@_pack_option("effective in the facts' month")
+@_option_option
+@click.option("--format", "output_format", type=click.Choice(["json", "text", "markdown", "html"]), default="json",
+              show_default=True)
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="full", show_default=True,
               help="How much of the rule trace the decision carries.")
 def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], output_format: str, trace: str) -> None:
@@ -102,7 +114,12 @@ def evaluate(facts: str, pack_ref: str | None, option_pairs: tuple[str, ...], ou
         _fail(error, EXIT_FAILURES)
     except DiagnosticError as error:
         _fail(error, EXIT_BAD_INPUT)
-    click.echo(to_json(decision) if output_format == "json" else render_text(decision) if output_format == "text" else _render_explanation(decision, pack, output_format), nl=False)
+    if output_format == "json":
+        click.echo(to_json(decision), nl=False)
+    elif output_format == "text":
+        click.echo(render_text(decision), nl=False)
+    else:
+        click.echo(_render_explanation(decision, pack, output_format), nl=False)
 
 
 @main.command()
@@ -119,12 +136,13 @@ def validate(pack_ref: str) -> None:
 @main.command()
 @click.argument("in_path", metavar="IN.jsonl")
 @click.option("--out", "out_path", required=True, metavar="OUT.jsonl",
-              help="One line per input line, in order: a decision, or an error record {\"line\": N, \"error\": ...}. - for stdout.")
+              help='One line per input line, in order: a decision, or an error record {"line": N, "error": ...}. '
+                   "- for stdout.")
 @click.option("--csv", "csv_path", metavar="BILLABLE.csv", help="Also write the billable lines as CSV, for billing export.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes; each loads the pack once.")
-@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack effective in each record's month).")
-@click.option("--option", "option_pairs", multiple=True, metavar="NAME=VALUE", help="Set one of the pack's options (see the pack's options:). Repeatable.")
+@_pack_option("effective in each record's month")
+@_option_option
 @click.option("--trace", type=click.Choice(["none", "compact", "full"]), default="compact", show_default=True,
               help="How much of the rule trace each decision carries.")
 @click.option("--resume", is_flag=True,
@@ -158,6 +176,7 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     show_bar = size is not None and size > 0 and stderr.isatty()
     try:
         if show_bar:
+            bar: Any
             with click.progressbar(length=size, label="deciding", file=stderr) as bar:
                 summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
                                           options=options, trace=trace, resume=resume, progress=bar.update)
@@ -198,7 +217,7 @@ def _read_decision(path: str) -> tuple[dict, str]:
 
 @main.command()
 @click.argument("decision_path", metavar="DECISION.json")
-@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack the decision names).")
+@_pack_option("the decision names")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "html"]), default="text", show_default=True)
 def explain(decision_path: str, pack_ref: str | None, output_format: str) -> None:
     """Explain a decision: why each code is or is not billable, the time ledger, the derivation.
@@ -220,7 +239,7 @@ def explain(decision_path: str, pack_ref: str | None, output_format: str) -> Non
 @main.command()
 @click.argument("decision_path", metavar="DECISION.json")
 @click.argument("facts", metavar="FACTS")
-@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack the decision names).")
+@_pack_option("the decision names")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: str) -> None:
     """Re-derive a decision from FACTS and confirm it byte for byte, or list what differs.
@@ -249,7 +268,7 @@ def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: 
 @main.command()
 @click.argument("decisions_path", metavar="DECISIONS.jsonl")
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Directory for one HTML report per decision and index.html.")
-@click.option("--pack", "pack_ref", metavar="PACK", help="A pack directory or bundled pack id (default: the bundled pack each decision names).")
+@_pack_option("each decision names")
 def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
     """HTML reports for a batch: one self-contained page per decision, and an index page.
 
@@ -282,7 +301,8 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
         (target / href).write_text(render(ex, "html"), encoding="utf-8")
         rows.append((ex, href))
     (target / "index.html").write_text(render_index(rows, f"Decisions from {name}"), encoding="utf-8")
-    click.echo(f"{len(rows)} report(s) and index.html in {target}" + (f"; {skipped} line(s) skipped" if skipped else ""), err=True)
+    skipped_note = f"; {skipped} line(s) skipped" if skipped else ""
+    click.echo(f"{len(rows)} report(s) and index.html in {target}{skipped_note}", err=True)
     sys.exit(EXIT_FAILURES if skipped else 0)
 
 

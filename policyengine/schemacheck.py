@@ -8,14 +8,16 @@ location. The schemas in `schemas/` stay the single source of truth.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jsonschema
 
 from .diagnostics import Diagnostic, Span, did_you_mean, suggestion_suffix
 from .limits import MAX_DIAGNOSTICS
+from .pointers import pointer
 
 #: (JSON pointer, want the key rather than the value) -> span, or None when unknown.
 Locate = Callable[[str, bool], "Span | None"]
@@ -29,11 +31,6 @@ _TYPE_NAMES = {
     "boolean": "true or false",
     "null": "null",
 }
-
-
-def pointer(parts: Iterable[Any]) -> str:
-    """RFC 6901 JSON pointer of a path."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def describe(value: Any) -> str:
@@ -90,56 +87,93 @@ def _repeated_item(items: list, where: str) -> str | None:
     return f"{describe(items[later])} is listed twice: {where}/{earlier} and {where}/{later}"
 
 
-def _diagnose(error: jsonschema.ValidationError, kind: str) -> Iterable[tuple[str, bool, str, str, str | None]]:
-    """(pointer, at_key, code, message, hint) for one validation error."""
-    path = list(error.absolute_path)
-    where = pointer(path)
-    v, value, inst = error.validator, error.validator_value, error.instance
-    if v == "additionalProperties" and isinstance(inst, dict):
-        known = list(error.schema.get("properties", {}))
-        for key in sorted(k for k in inst if k not in known):
-            yield (pointer(path + [key]), True, f"{kind}.unknown_field",
-                   f"unknown field '{key}'{suggestion_suffix(key, known)}", None)
-    elif v == "required":
-        missing = [k for k in value if isinstance(inst, dict) and k not in inst]
-        for key in missing:
-            yield (where, False, f"{kind}.missing_field", f"missing required field '{key}'", None)
-    elif v == "type":
-        yield (where, False, f"{kind}.wrong_type",
-               f"expected {_expected_type(value)}, found {describe(inst)}", None)
-    elif v in ("enum", "const"):
-        allowed = list(value) if v == "enum" else [value]
-        close = did_you_mean(str(inst), [str(a) for a in allowed]) if isinstance(inst, str) else None
-        shown = ", ".join(repr(a) for a in allowed)
-        hint = f"did you mean {close!r}?" if close else None
-        yield (where, False, f"{kind}.not_allowed", f"{describe(inst)} is not allowed here; expected one of {shown}", hint)
+#: what one validation error says: (pointer, at the key rather than the value, code, message, hint)
+Said = tuple[str, bool, str, str, "str | None"]
+
+
+def _schema(error: jsonschema.ValidationError) -> Mapping[str, Any]:
+    """The schema (the part of it) that an error is about."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _value(error: jsonschema.ValidationError) -> Any:
+    """The keyword's value in the schema (a list for `required` and `enum`, a number for `maximum`)."""
+    return error.validator_value
+
+
+def _unknown_fields(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
+    known = list(_schema(error).get("properties", {}))
+    given: dict = error.instance if isinstance(error.instance, dict) else {}
+    for key in sorted(k for k in given if k not in known):
+        yield (pointer(path + [key]), True, f"{kind}.unknown_field", f"unknown field '{key}'{suggestion_suffix(key, known)}",
+               None)
+
+
+def _missing_fields(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
+    inst = error.instance
+    for key in (k for k in _value(error) if isinstance(inst, dict) and k not in inst):
+        yield (pointer(path), False, f"{kind}.missing_field", f"missing required field '{key}'", None)
+
+
+def _not_allowed(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
+    inst, value = error.instance, _value(error)
+    allowed = list(value) if error.validator == "enum" else [value]
+    close = did_you_mean(str(inst), [str(a) for a in allowed]) if isinstance(inst, str) else None
+    shown = ", ".join(repr(a) for a in allowed)
+    yield (pointer(path), False, f"{kind}.not_allowed", f"{describe(inst)} is not allowed here; expected one of {shown}",
+           f"did you mean {close!r}?" if close else None)
+
+
+_RELATIONS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than",
+              "minItems": "at least", "maxItems": "at most"}
+
+
+def _one_message(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
+    """The errors said in one line each: wrong type, out of range, bad form or size."""
+    v, value, inst, where = error.validator, _value(error), error.instance, pointer(path)
+    if v == "type":
+        yield (where, False, f"{kind}.wrong_type", f"expected {_expected_type(value)}, found {describe(inst)}", None)
     elif v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        relation = {"minimum": "at least", "exclusiveMinimum": "more than",
-                    "maximum": "at most", "exclusiveMaximum": "less than"}[v]
-        yield (where, False, f"{kind}.out_of_range", f"{describe(inst)} is out of range: must be {relation} {value}", None)
+        yield (where, False, f"{kind}.out_of_range", f"{describe(inst)} is out of range: must be {_RELATIONS[v]} {value}",
+               None)
     elif v == "pattern":
-        example = error.schema.get("examples", [None])[0]
-        hint = f"for example {example!r}" if example is not None else None
-        yield (where, False, f"{kind}.bad_format", f"{describe(inst)} does not have the expected form", hint)
+        example = _schema(error).get("examples", [None])[0]
+        yield (where, False, f"{kind}.bad_format", f"{describe(inst)} does not have the expected form",
+               f"for example {example!r}" if example is not None else None)
     elif v == "format":
         yield (where, False, f"{kind}.bad_format", f"{describe(inst)} is not a valid {value}", None)
     elif v == "uniqueItems" and isinstance(inst, list):
         yield (where, False, f"{kind}.bad_size", _repeated_item(inst, where) or error.message, None)
     elif v in ("minItems", "maxItems") and isinstance(inst, list):
-        relation = "at most" if v == "maxItems" else "at least"
-        yield (where, False, f"{kind}.bad_size", f"{describe(inst)} of {len(inst):,} items: {relation} {value} "
-               "are allowed", None)
+        yield (where, False, f"{kind}.bad_size",
+               f"{describe(inst)} of {len(inst):,} items: {_RELATIONS[v]} {value} are allowed", None)
     elif v in ("minLength", "maxLength", "uniqueItems", "minProperties"):
         yield (where, False, f"{kind}.bad_size", error.message, None)
-    elif v in ("oneOf", "anyOf"):
-        # Report the sub-error that went deepest: it names the field that is actually wrong.
-        best = jsonschema.exceptions.best_match(error.context or []) if error.context else None
-        if best is not None:
-            yield from _diagnose(best, kind)
-        else:
-            yield (where, False, f"{kind}.invalid", error.message, None)
     else:
         yield (where, False, f"{kind}.invalid", error.message, None)
+
+
+def _best_branch(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
+    """Of `oneOf`/`anyOf`, the sub-error that went deepest: it names the field actually wrong."""
+    best = jsonschema.exceptions.best_match(error.context or []) if error.context else None
+    if best is not None:
+        yield from _diagnose(best, kind)
+    else:
+        yield (pointer(path), False, f"{kind}.invalid", error.message, None)
+
+
+_SAYERS: dict[str, Callable[[jsonschema.ValidationError, str, list], Iterator[Said]]] = {
+    "required": _missing_fields, "enum": _not_allowed, "const": _not_allowed, "oneOf": _best_branch,
+    "anyOf": _best_branch,
+}
+
+
+def _diagnose(error: jsonschema.ValidationError, kind: str) -> Iterator[Said]:
+    """(pointer, at_key, code, message, hint) for one validation error."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_fields(error, kind, path)
+    return _SAYERS.get(str(error.validator), _one_message)(error, kind, path)
 
 
 def check(

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine.batch import run_batch, run_batch_files
-from policyengine.batchfiles import checkpoint_path, partial_path
+from policyengine.batch.files import checkpoint_path, partial_path
 from policyengine.cli import main
 from policyengine.diagnostics import DiagnosticError
 

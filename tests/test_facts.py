@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine import facts
+from policyengine.facts.schema import validators
 from policyengine.diagnostics import Diagnostic, DiagnosticError
 from policyengine.facts import check_facts, facts_schema, parse_facts_text
 from policyengine.limits import SECONDS_PER_DAY
@@ -388,7 +389,7 @@ def test_yaml_key_that_is_not_text() -> None:
 @pytest.fixture
 def reference_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """check_facts as it runs without jsonschema_rs installed."""
-    monkeypatch.setattr(facts._validators(facts.facts_schema()), "fast", None)
+    monkeypatch.setattr(validators(facts.facts_schema()), "fast", None)
 
 
 @pytest.mark.usefixtures("reference_only")
@@ -504,8 +505,8 @@ def _mutated_facts(draw: st.DrawFn) -> Any:
 
 def _validators() -> tuple[Any, Any]:
     pytest.importorskip("jsonschema_rs")
-    validators = facts._validators(facts.facts_schema())
-    return validators.fast, validators.reference
+    both = validators(facts.facts_schema())
+    return both.fast, both.reference
 
 
 @pytest.mark.parametrize("at", [

@@ -5,7 +5,7 @@
     6  api                                        the Python API
     5  engine                                     deciding one patient-month
     4  packs                                      reading and compiling rule packs
-    3  facts                                      reading and checking facts (facts, jsondata)
+    3  facts                                      reading and checking facts
     2  lang                                       the expression language
     1  yamlsource | schemacheck                   reading YAML, checking JSON Schemas
     0  diagnostics | pointers | version | limits  what every layer is bounded by and says
@@ -24,11 +24,11 @@ LAYERS = [
     [("diagnostics",), ("pointers",), ("version",), ("limits",)],
     [("yamlsource",), ("schemacheck",)],
     [("lang",)],
-    [("facts", "jsondata")],
+    [("facts",)],
     [("packs",)],
     [("engine",)],
     [("api",)],
-    [("explain",), ("testing",), ("batch", "batchfiles"), ("render",)],
+    [("explain",), ("testing",), ("batch",), ("render",)],
     [("cli",), ("dask_batch",)],
 ]
 PART = {name: (layer, part[0]) for layer, parts in enumerate(LAYERS) for part in parts for name in part}

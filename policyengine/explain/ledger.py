@@ -211,7 +211,11 @@ def _cap(ledger: Ledger, tally: Tally, whatif: WhatIf, decide: Decide) -> None:
                 break
         if ledger.cap is None and _is_capped(decide(total)[rule.id]):
             ledger.cap = f"{rule.code} max_units = {pack.codes[rule.code].max_units}"
-            ledger.cap_seconds = _least(lambda t, rule_id=rule.id: _is_capped(decide(t)[rule_id]), total)
+
+            def capped(total: int, rule_id: str = rule.id) -> bool:
+                return _is_capped(decide(total)[rule_id])
+
+            ledger.cap_seconds = _least(capped, total)
     for row in ledger.rows:
         row.capped = ledger.cap_seconds is not None and row.counted and row.running >= ledger.cap_seconds
 

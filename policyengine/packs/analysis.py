@@ -141,7 +141,8 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
     for name in order:
         for read in reads[definition_slot(name)].definitions:
             readers[read].append(name)
-    actual = {rule.id: name for rule in rules if rule.actual is not None and (name := _definition_named(rule.actual))}
+    actual = {rule.id: named for rule in rules
+              if rule.actual is not None and (named := _definition_named(rule.actual)) is not None}
     sources = _Sources(defined)
     tallies, counts = [], []
     for name in dict.fromkeys(actual.values()):

@@ -260,10 +260,10 @@ class _Compiler:
                 continue
             for day, value, *_ in parameters[name].values:
                 if not 0 < value <= MAX_CONVERSION_FACTOR:
-                    dated = self.source.parameter_values[name][day]
+                    written = self.source.parameter_values[name][day]
                     self.diagnostics.append(Diagnostic(
                         "pack.bad_value", f"a conversion factor of ${value} per RVU is outside $0 to "
-                        f"${MAX_CONVERSION_FACTOR}", dated.doc.span(f"{dated.pointer}/value")))
+                        f"${MAX_CONVERSION_FACTOR}", written.doc.span(f"{written.pointer}/value")))
 
     def compile(self) -> CompiledPack:
         src = self.source

@@ -31,9 +31,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
+from collections.abc import Callable
 
-from .diagnostics import Diagnostic, DiagnosticError
+from ..diagnostics import Diagnostic, DiagnosticError
 
 CHECKPOINT_VERSION = 1
 #: Seconds between checkpoints, at most one per chunk: syncing after every chunk of a fast
@@ -133,7 +134,7 @@ class BatchFiles:
             self._check_fits(found)
         try:
             if self.keeps_checkpoints:
-                self._input = open(self.in_path, "rb")
+                self._input = open(self.in_path, "rb")  # noqa: SIM115 - held for the whole batch, closed by finish()
                 self._verify_input(found)
             self._open_outputs(found)
         except BaseException:
@@ -194,9 +195,9 @@ class BatchFiles:
                     os.truncate(partial_path(path), size)
         mode = "a" if found is not None else "w"
         if self.out_path is not None:
-            self.out = open(partial_path(self.out_path), mode, encoding="utf-8", newline="\n")
+            self.out = open(partial_path(self.out_path), mode, encoding="utf-8", newline="\n")  # noqa: SIM115 - see finish()
         if self.csv_path is not None:
-            self.csv = open(partial_path(self.csv_path), mode, encoding="utf-8", newline="")
+            self.csv = open(partial_path(self.csv_path), mode, encoding="utf-8", newline="")  # noqa: SIM115 - see finish()
 
     # --- going on ---------------------------------------------------------------------------
 

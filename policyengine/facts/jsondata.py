@@ -28,9 +28,10 @@ from typing import Any
 
 import orjson
 
-from .diagnostics import Diagnostic, DiagnosticError, Span
-from .limits import MAX_DEPTH, MAX_DIAGNOSTICS, MAX_INT, MIN_INT
-from .schemacheck import capped, pointer
+from ..diagnostics import Diagnostic, DiagnosticError, Span
+from ..limits import MAX_DEPTH, MAX_DIAGNOSTICS, MAX_INT, MIN_INT
+from ..pointers import pointer
+from ..schemacheck import capped
 
 #: A location in the data as path parts: ("interactions", 2, "date").
 Location = tuple[str | int, ...]

@@ -1,0 +1,246 @@
+"""Running a batch: chunks read lazily, decided here or by a pool of worker processes
+(each loads the pack once), and written in input order with a bounded read-ahead."""
+from __future__ import annotations
+
+import csv
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import IO, Any
+
+from ..diagnostics import DiagnosticError
+from ..engine.decide import TRACE_FORMS
+from ..engine.options import resolve_options
+from ..limits import MAX_FACTS_BYTES
+from ..packs import CompiledPack, bundled_ids, load_pack
+from ..version import __version__
+from .files import CHECKPOINT_SECONDS, BatchFiles, check_paths
+from .records import CSV_COLUMNS, ChunkResult, Evaluator, decide_chunk
+from .summary import BatchSummary
+
+#: Input lines handed to a worker at a time.
+CHUNK_LINES = 256
+#: Chunks in flight per worker (read ahead of the writer): bounds memory.
+CHUNKS_PER_WORKER = 4
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(pack_ref: str | None, options: dict[str, Any], trace: str, with_csv: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle: no worker tracebacks
+    _worker["evaluator"] = Evaluator(pack_ref, options, trace)
+    _worker["with_csv"] = with_csv
+
+
+def _worker_chunk(task: tuple[int, list[bytes]]) -> ChunkResult:
+    first, lines = task
+    return decide_chunk(_worker["evaluator"], first, lines, _worker["with_csv"])
+
+
+def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES, first: int = 1) -> Iterator[tuple[int, list[bytes], int]]:
+    """(first line number, lines, bytes read) for consecutive chunks of a binary stream,
+    lazily; the first line is number `first`."""
+    chunk: list[bytes] = []
+    read = 0
+    for raw, length in _read_lines(stream):
+        chunk.append(raw)
+        read += length
+        if len(chunk) == size:
+            yield first, chunk, read
+            first += size
+            chunk, read = [], 0
+    if chunk:
+        yield first, chunk, read
+
+
+#: What of a line is read: the longest facts line, its line end, and one byte to tell it is longer.
+_LINE_READ = MAX_FACTS_BYTES + 3
+
+
+def _read_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Each line of a binary stream and its length. Of a line longer than a facts line may
+    be, only the start is kept (enough for its error record) and the rest is skipped, so a
+    line of gigabytes takes no more memory than one of a megabyte."""
+    while line := stream.readline(_LINE_READ):
+        length = len(line)
+        if not line.endswith(b"\n"):  # cut short, or the last line
+            while rest := stream.readline(_LINE_READ):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        yield line, length
+
+
+def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
+    """Fail before any record is read: the pack loads, and the options fit it (or, with no
+    pack named, at least one bundled pack). Raises DiagnosticError or ValueError."""
+    if trace not in TRACE_FORMS:
+        raise ValueError(f"trace must be one of {', '.join(TRACE_FORMS)}, not {trace!r}")
+    if pack is not None:
+        compiled = pack if isinstance(pack, CompiledPack) else load_pack(pack)
+        resolve_options(compiled, options)
+        return compiled
+    failure: DiagnosticError | None = None
+    for pack_id in bundled_ids():
+        try:
+            resolve_options(load_pack(pack_id), options)
+            return None
+        except DiagnosticError as error:
+            failure = error
+    if failure is not None:
+        raise failure
+    return None
+
+
+def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
+              pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
+              progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
+              start_method: str | None = None, first_line: int = 1,
+              summary: BatchSummary | None = None) -> BatchSummary:
+    """Decide every line of `source` (binary JSON Lines) and write one line per input line
+    to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
+
+    `progress` is called with the number of input bytes handled after each chunk, once its
+    lines are written. To go on with a batch, `first_line` numbers the first line of
+    `source` (no CSV header is written then) and `summary` is the summary so far.
+    Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
+    reading any input.
+    """
+    started = time.perf_counter()
+    check_arguments(pack, options, trace)
+    pack_ref = str(pack) if pack is not None else None
+    with_csv = csv_out is not None
+    if csv_out is not None and first_line == 1:
+        csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
+    summary = summary if summary is not None else BatchSummary()
+    summary.workers = max(1, workers)
+
+    def emit(chunk: ChunkResult, size: int) -> None:
+        out.write(chunk.output)
+        if csv_out is not None and chunk.csv:
+            csv_out.write(chunk.csv)
+        summary.add(chunk)
+        if progress is not None:
+            progress(size)
+
+    if workers <= 1:
+        evaluator = Evaluator(pack_ref, options, trace)
+        for first, lines, size in read_chunks(source, chunk_lines, first_line):
+            emit(decide_chunk(evaluator, first, lines, with_csv), size)
+    else:
+        context = multiprocessing.get_context(start_method or _default_start_method())
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(["policyengine.batch"])
+        with ProcessPoolExecutor(workers, context, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
+            try:
+                _decide_in(pool, read_chunks(source, chunk_lines, first_line), workers * CHUNKS_PER_WORKER, emit)
+            finally:
+                pool.shutdown(cancel_futures=True)
+    out.flush()
+    if csv_out is not None:
+        csv_out.flush()
+    summary.seconds += time.perf_counter() - started
+    return summary
+
+
+class WorkerLost(RuntimeError):
+    """A worker process stopped (killed, or out of memory) before it returned a chunk."""
+
+
+def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes], int]], window: int,
+               emit: Callable[[ChunkResult, int], None]) -> None:
+    """Chunks decided by the pool and emitted in input order, at most `window` in flight
+    (memory stays flat however fast the input comes). Raises WorkerLost when a worker dies,
+    rather than wait forever for its chunk."""
+    in_flight: deque[tuple[Future[ChunkResult], int, int, int]] = deque()
+
+    def submit(first: int, lines: list[bytes], size: int) -> None:
+        in_flight.append((pool.submit(_worker_chunk, (first, lines)), first, len(lines), size))
+
+    for chunk in itertools.islice(chunks, window):
+        submit(*chunk)
+    while in_flight:
+        future, first, count, size = in_flight.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
+                             "(was it killed, or out of memory?)") from None
+        emit(result, size)
+        following = next(chunks, None)
+        if following is not None:
+            submit(*following)
+
+
+def _default_start_method() -> str:
+    """forkserver where there is one (no fork of a process that may hold threads),
+    spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def run_batch_files(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None = None, *,
+                    resume: bool = False, checkpoint_seconds: float = CHECKPOINT_SECONDS,
+                    **kwargs: Any) -> BatchSummary:
+    """`run_batch` on files (`-` is stdin for the input, stdout for the output), the way
+    `policyengine.batchfiles` describes: the pack, the options and the paths are checked
+    before any file is opened for writing; the outputs appear, complete, once every line is
+    decided; with `resume`, a batch killed part way goes on after its last checkpoint
+    (written after the first chunk, then at most every `checkpoint_seconds`)."""
+    pack = check_arguments(kwargs.get("pack"), kwargs.get("options"), kwargs.get("trace", "compact"))
+    check_paths(in_path, out_path, csv_path)
+    files = BatchFiles(in_path, out_path, csv_path,
+                       _settings(pack, kwargs.get("options"), kwargs.get("trace", "compact"), csv_path),
+                       checkpoint_seconds)
+    resumed = files.start(resume)
+    summary = BatchSummary() if resumed is None else BatchSummary.from_state(resumed.summary)
+    progress = kwargs.pop("progress", None)
+    if resumed is not None and progress is not None:
+        progress(resumed.offset)
+
+    def after_chunk(size: int) -> None:
+        files.checkpoint(size, summary.records, summary.state)
+        if progress is not None:
+            progress(size)
+
+    source = sys.stdin.buffer if str(in_path) == "-" else open(in_path, "rb")  # noqa: SIM115 - closed below
+    try:
+        if resumed is not None:
+            source.seek(resumed.offset)
+        run_batch(source, files.out, files.csv, progress=after_chunk, summary=summary,
+                  first_line=1 if resumed is None else resumed.lines + 1, **kwargs)
+    except (KeyboardInterrupt, WorkerLost):
+        files.interrupted()
+        raise
+    except BaseException:
+        files.discard()
+        raise
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    files.finish()
+    return summary
+
+
+def _settings(pack: CompiledPack | None, options: dict[str, Any] | None, trace: str,
+              csv_path: str | Path | None) -> dict:
+    """What a batch's output depends on besides its input: a resumed batch must have the same."""
+    packs = [pack] if pack is not None else [load_pack(pack_id) for pack_id in bundled_ids()]
+    return {"engine": __version__, "packs": {p.id: p.sha256 for p in packs}, "options": dict(options or {}),
+            "trace": trace, "csv": None if csv_path is None else str(Path(csv_path).resolve())}
+
+
+def input_size(path: str | Path) -> int | None:
+    try:
+        return os.stat(path).st_size if str(path) != "-" else None
+    except OSError:
+        return None

@@ -1,0 +1,129 @@
+"""What a schema cannot check in facts it accepts: real dates, interactions and
+activities inside the month, transmission days inside the monitoring period, ids used once."""
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from ..pointers import pointer
+from .schema import schema_date_paths
+
+#: A location in the facts as path parts: ("interactions", 2, "date").
+Location = tuple[str | int, ...]
+
+#: The longest monitoring (device-supply) period, in days, both ends included.
+MAX_PERIOD_DAYS = 30
+
+#: Lists whose items must be dated inside `month`.
+_DATED_IN_MONTH = ("interactions", "activities")
+
+#: Lists whose items carry an `id` that must be unique within the list.
+_IDENTIFIED = ("interactions", "activities")
+
+
+def calendar_errors(facts: dict) -> list[Diagnostic]:
+    """Errors the schema cannot see, in facts the schema accepts."""
+    errors: list[Diagnostic] = []
+    days = _real_dates(facts, errors)
+    month_days = _month_bounds(facts["month"], errors)
+    if month_days is not None:
+        first, last = month_days
+        for at, day in days.items():
+            if at[0] in _DATED_IN_MONTH and not first <= day <= last:
+                errors.append(_error("facts.outside_month", at, f"{day} is outside the month {facts['month']}"))
+        as_of = days.get(("as_of",))
+        if as_of is not None and as_of < first:
+            errors.append(_error("facts.as_of_before_month", ("as_of",),
+                                 f"as_of {as_of} is before the month {facts['month']} begins: facts about "
+                                 "a month cannot be complete through a day before it",
+                                 f"as_of is a day from {first} on; leave it out when the month is complete"))
+    window = _transmission_window(facts, days, month_days, errors)
+    if window is not None:
+        start, end, name = window
+        for at, day in days.items():
+            if at[0] == "transmission_days" and not start <= day <= end:
+                errors.append(_error("facts.outside_period", at, f"{day} is outside {name}"))
+    errors.extend(_repeated_ids(facts))
+    return errors
+
+
+def _real_dates(facts: dict, errors: list[Diagnostic]) -> dict[Location, date]:
+    """Every date in the facts by location; an impossible one is an error instead."""
+    days: dict[Location, date] = {}
+    for path in schema_date_paths():
+        for at, text in _values_at(facts, path):
+            try:
+                days[at] = date.fromisoformat(text)
+            except ValueError:
+                errors.append(_error("facts.not_a_date", at, f"{text} is not a real date", _date_hint(text)))
+    return days
+
+
+def _values_at(node: Any, path: tuple[str, ...]) -> list[tuple[Location, Any]]:
+    """(location, value) of every value at `path` in `node`; "*" is each list item."""
+    found: list[tuple[Location, Any]] = [((), node)]
+    for step in path:
+        if step == "*":
+            found = [(at + (i,), item) for at, items in found for i, item in enumerate(items)]
+        else:
+            found = [(at + (step,), value[step]) for at, value in found
+                     if isinstance(value, dict) and step in value]
+    return found
+
+
+def _date_hint(text: str) -> str:
+    year, month = int(text[:4]), int(text[5:7])
+    if 1 <= month <= 12 and year >= 1:
+        return f"{text[:7]} has {calendar.monthrange(year, month)[1]} days"
+    return "a date is YYYY-MM-DD, with a month from 01 to 12 and a year from 0001"
+
+
+def _month_bounds(month: str, errors: list[Diagnostic]) -> tuple[date, date] | None:
+    """The first and last day of `month` (YYYY-MM); year 0000 is an error."""
+    year, number = int(month[:4]), int(month[5:])
+    if year < 1:
+        errors.append(_error("facts.not_a_date", ("month",), f"{month} is not a real month"))
+        return None
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def _transmission_window(
+    facts: dict, days: dict[Location, date], month_days: tuple[date, date] | None, errors: list[Diagnostic],
+) -> tuple[date, date, str] | None:
+    """The days transmission days must fall in, and their name; None when unknown."""
+    if "monitoring_period" not in facts:
+        if month_days is None:
+            return None
+        return month_days[0], month_days[1], f"the month {facts['month']} (there is no monitoring_period)"
+    start, end = days.get(("monitoring_period", "start")), days.get(("monitoring_period", "end"))
+    if start is None or end is None:
+        return None
+    length = (end - start).days + 1
+    if end < start:
+        errors.append(_error("facts.period_reversed", ("monitoring_period", "end"),
+                             f"the monitoring period ends on {end}, before it starts on {start}"))
+    elif length > MAX_PERIOD_DAYS:
+        last = start + timedelta(days=MAX_PERIOD_DAYS - 1)
+        errors.append(_error("facts.period_too_long", ("monitoring_period",),
+                             f"the monitoring period {start} to {end} is {length} days; at most {MAX_PERIOD_DAYS} are allowed",
+                             f"a period that starts on {start} ends by {last}"))
+    else:
+        return start, end, f"the monitoring period {start} to {end}"
+    return None
+
+
+def _repeated_ids(facts: dict) -> Iterator[Diagnostic]:
+    for key in _IDENTIFIED:
+        first_index: dict[str, int] = {}
+        for index, item in enumerate(facts.get(key, ())):
+            first = first_index.setdefault(item["id"], index)
+            if first != index:
+                yield _error("facts.duplicate_id", (key, index, "id"),
+                             f"the id {item['id']!r} is already used by /{key}/{first}")
+
+
+def _error(code: str, at: Location, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, message=message, hint=hint, where=pointer(at))

@@ -1,0 +1,163 @@
+"""Facts against their JSON Schema (the contract's `schemas/facts.schema.json`, or a pack's
+own): every error as a diagnostic at its JSON pointer, unknown keys as warnings.
+
+It runs on every record of a batch, so validators are compiled once, on first use, and a
+valid record takes the fast path: when `jsonschema_rs` is installed it says valid or not,
+and only a record it rejects goes through the reference validator, whose errors become
+diagnostics. The schema is the single source of truth for both.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+
+from .. import schemacheck
+from ..diagnostics import Diagnostic
+
+try:
+    import jsonschema_rs
+except ImportError:  # optional: the reference validator alone gives the same answers
+    jsonschema_rs = None  # type: ignore[assignment]
+
+
+@functools.cache
+def facts_schema() -> dict:
+    """The facts schema, parsed once (shared: do not mutate it)."""
+    resource = files("policyengine.bundled.schemas") / "facts.schema.json"
+    schema: dict = json.loads(resource.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """An ECMA-262 pattern compiled for Python: each `$` outside a class becomes `\\Z`.
+
+    In Python `$` also matches before a final newline, so "rpm\\n" would pass "^[a-z]+$";
+    JSON Schema patterns are ECMA-262, where `$` is the end of the string.
+    """
+    out, escaped, in_class = [], False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "$" and not in_class:
+            ch = r"\Z"
+        out.append(ch)
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _items(validator: Any, items: dict, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """Each item of a list against its schema, unless the list is longer than its maxItems:
+    then that is the error (its items are not explained one by one)."""
+    if validator.is_type(instance, "array") and len(instance) > schema.get("maxItems", len(instance)):
+        return
+    yield from jsonschema.Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
+
+
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    """uniqueItems in one pass (jsonschema compares every pair when items do not sort, e.g.
+    numbers and strings mixed: minutes for a list of 100,000)."""
+    if unique and validator.is_type(instance, "array") and schemacheck.first_repeat(instance) is not None:
+        yield jsonschema.ValidationError("has non-unique elements")
+
+
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    """Facts hold no fractions: 600.0 is not a duration in whole seconds (JSON Schema would
+    accept it as an integer; the engine would then compute with a float)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_ReferenceValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern, "items": _items, "uniqueItems": _unique_items},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
+
+
+class _Validators:
+    """The validators of one facts schema, built once: the fast one says valid or not, the
+    reference one explains a record the fast one rejects (or one it would misjudge)."""
+
+    def __init__(self, schema: dict) -> None:
+        self.schema = schema
+        self.fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
+        self.reference = _ReferenceValidator(schema)
+        self.integer_paths = tuple(paths_where(schema, schema, lambda node: node.get("type") == "integer"))
+
+    def has_fraction(self, data: Any) -> bool:
+        """Whether a whole-number field holds a float or Decimal (the fast validator would
+        accept 600.0 as an integer, so such a document takes the reference path)."""
+        for path in self.integer_paths:
+            nodes = [data]
+            for step in path:
+                if step == "*":
+                    nodes = [item for node in nodes if isinstance(node, list) for item in node]
+                else:
+                    nodes = [node[step] for node in nodes if isinstance(node, dict) and step in node]
+            if any(type(value) is float or type(value) is Decimal for value in nodes):
+                return True
+        return False
+
+    def diagnostics(self, data: Any) -> list[Diagnostic]:
+        """Errors and warnings (unknown keys) against the schema; none for a valid record."""
+        if self.fast is not None and not self.has_fraction(data):
+            try:
+                if self.fast.is_valid(data):
+                    return []
+            except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
+                pass
+        return schemacheck.check(data, self.reference, kind="facts", severity_of=_severity)
+
+
+#: validators by id() of their schema; each entry keeps its schema, so the id stays its own
+_VALIDATORS: dict[int, _Validators] = {}
+
+
+def validators(schema: dict) -> _Validators:
+    """The validators of a facts schema, built on first use."""
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found.schema is not schema:
+        found = _VALIDATORS[id(schema)] = _Validators(schema)
+    return found
+
+
+def _severity(code: str) -> str:
+    return "warning" if code == "facts.unknown_field" else "error"
+
+
+def paths_where(schema: dict, node: dict, wanted: Callable[[dict], bool],
+                 path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every schema node `wanted` accepts; "*" stands for each item of a list."""
+    if wanted(node):
+        yield path
+        return
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        if wanted(node):
+            yield path
+            return
+    for key, child in node.get("properties", {}).items():
+        yield from paths_where(schema, child, wanted, path + (key,))
+    if "items" in node:
+        yield from paths_where(schema, node["items"], wanted, path + ("*",))
+
+
+@functools.cache
+def schema_date_paths() -> tuple[tuple[str, ...], ...]:
+    return tuple(paths_where(facts_schema(), facts_schema(), lambda node: node.get("$ref") == "#/$defs/date"))
