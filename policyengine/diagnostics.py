@@ -14,6 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
+#: the most characters of a source line shown under a diagnostic
+SNIPPET_WIDTH = 160
+
+
 class SourceText:
     """A named text (a file, or an expression typed on a command line)."""
 
@@ -95,11 +99,19 @@ class Span:
         return " ".join(self.source.text[self.start:self.end].split())
 
     def snippet(self) -> str:
-        """The source line with carets under the span (its first line only)."""
+        """The source line with carets under the span (its first line only). A line longer
+        than `SNIPPET_WIDTH` (a megabyte of JSON on one line) is cut to the part around the
+        span, with "…" where it is cut."""
         line, col = self.source.line_col(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.line_col(max(self.end, self.start))
-        width = (end_col - col) if end_line == line else len(text) - col + 1
+        width = max((end_col - col) if end_line == line else len(text) - col + 1, 1)
+        if len(text) > SNIPPET_WIDTH:
+            first = max(col - 1 - SNIPPET_WIDTH // 2, 0)
+            shown = text[first:first + SNIPPET_WIDTH]
+            lead, tail = ("…" if first > 0 else ""), ("…" if first + SNIPPET_WIDTH < len(text) else "")
+            text, col = lead + shown + tail, col - first + len(lead)
+            width = min(width, SNIPPET_WIDTH - (col - 1 - len(lead)))
         gutter = f"{line:>5} | "
         pad = " " * (len(gutter) - 2) + "| "
         return f"{gutter}{text}\n{pad}{' ' * (col - 1)}{'^' * max(width, 1)}"

@@ -54,6 +54,13 @@ MAX_TRANSMISSION_DAYS = 31
 #: megabyte of wrong values would otherwise take seconds to explain, in tens of megabytes.
 MAX_DIAGNOSTICS = 100
 
+#: Characters in one expression of a pack (the longest in the bundled packs is under 300).
+MAX_EXPRESSION_LENGTH = 4000
+
+#: Nesting in one expression, each operator counted (a + b + c nests twice): deep enough for
+#: any condition a person writes, shallow enough for the checker and the code generator.
+MAX_EXPRESSION_DEPTH = 40
+
 #: Containers nested in a YAML file of a pack or of pack test cases (facts have MAX_DEPTH).
 MAX_YAML_DEPTH = 100
 

@@ -15,10 +15,10 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, DiagnosticError, SourceText, Span
+from ..limits import MAX_EXPRESSION_DEPTH as MAX_DEPTH
+from ..limits import MAX_EXPRESSION_LENGTH as MAX_LENGTH
 from . import nodes as n
 
-MAX_LENGTH = 4000
-MAX_DEPTH = 40
 
 _PARSER = Lark(
     (resources.files("policyengine.lang") / "grammar.lark").read_text(encoding="utf-8"),
