@@ -62,12 +62,13 @@ class Run:
         #: per clock: (the date of service, the inputs of an expression evaluated at that date)
         self._inputs = {clock: (day, (facts, self.defs, pack.params_at(day), options)) for clock, day in self.dates.items()}
 
-    def day(self, code: str | None) -> str:
-        """The date parameters are read at: the code's date of service, or the month's end."""
-        return self.dates[self.pack.codes[code].clock if code is not None else CALENDAR_MONTH]
-
     def _at(self, code: str | None) -> tuple[str, tuple]:
+        """(the date parameters are read at, the inputs of an expression): at the code's
+        date of service, or the month's end."""
         return self._inputs[self.pack.codes[code].clock if code is not None else CALENDAR_MONTH]
+
+    def day(self, code: str | None) -> str:
+        return self._at(code)[0]
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, code: str | None = None) -> Any:
         day, inputs = self._at(code)
@@ -95,20 +96,13 @@ class Run:
         """How the parts of a rule deciding `code` are evaluated: at its date of service."""
         day, inputs = self._at(code)
         tracer = self.tracer
-        if type(tracer) is Tracer:  # nothing recorded: the expression alone
-            def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
-                try:
-                    return expression.evaluate(*inputs)
-                except EvaluationError as error:
-                    raise failure(error, slot) from None
-            return evaluate
 
-        def traced(slot: Slot, expression: CompiledExpression) -> Any:
+        def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
             try:
                 return tracer.evaluate(slot, expression, inputs, day)
             except EvaluationError as error:
                 raise failure(error, slot) from None
-        return traced
+        return evaluate
 
     def definitions(self) -> None:
         """Every definition in order: all at once when the tracer allows (one compiled
@@ -117,7 +111,7 @@ class Run:
         pack = self.pack
         if self.tracer.batches:
             try:
-                pack.all_definitions(self.facts, self.defs, pack.params_at(self.day(None)), self.options, self.defs)
+                pack.all_definitions(*self._at(None)[1], self.defs)
             except Exception:  # noqa: BLE001 - located below, one definition at a time
                 self.defs.clear()
             else:
@@ -134,7 +128,7 @@ class Run:
         held: dict[str, bool] = {}
         if self.tracer.batches:
             try:
-                pack.all_finding_conditions(self.facts, self.defs, pack.params_at(self.day(None)), self.options, held)
+                pack.all_finding_conditions(*self._at(None)[1], held)
             except Exception:  # noqa: BLE001 - located below, one condition at a time
                 held.clear()
             if self.tracer.records:

@@ -116,13 +116,15 @@ class _Validators:
 
     def diagnostics(self, data: Any) -> list[Diagnostic]:
         """Errors and warnings (unknown keys) against the schema; none for a valid record."""
-        if self.fast is not None and not self.has_fraction(data):
-            try:
-                if self.fast.is_valid(data):
-                    return []
-            except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
-                pass
+        if self.fast is not None and not self.has_fraction(data) and self._fast_says_valid(data):
+            return []
         return schemacheck.check(data, self.reference, kind="facts", severity_of=_severity)
+
+    def _fast_says_valid(self, data: Any) -> bool:
+        try:
+            return bool(self.fast.is_valid(data))
+        except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
+            return False
 
 
 #: validators by id() of their schema; each entry keeps its schema, so the id stays its own
