@@ -39,7 +39,7 @@ def mutated(draw) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # examples: the profile's (tests/conftest.py)
 @given(text=mutated())
 def test_a_mutated_pack_compiles_or_says_where_it_is_wrong(tmp_path_factory, text):
     directory = tmp_path_factory.mktemp("pack")
