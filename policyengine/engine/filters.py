@@ -1,6 +1,6 @@
 """Which items a filter kept, and for each one it dropped, the condition that dropped it.
 
-From the recording interpreter's per-item values: for `interactions where a and b and c`,
+From a full reading's per-item values (`lang/recorder.py`): for `interactions where a and b and c`,
 an interaction dropped by `b` is reported with `b` (the first of the conditions that was
 false, `nodes.conjuncts`), so an explanation can say "not counted: not two-way" for every
 excluded interaction. Linear in the number of items.
@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import pointers
-from ..lang import NOT_EVALUATED, CompiledExpression, nodes
-from ..lang.interpreter import Recording
+from ..lang import NOT_EVALUATED, CompiledExpression, Recording, nodes
 
 
 def pointers_by_identity(facts: dict) -> dict[int, str]:
@@ -49,9 +48,9 @@ def filters(expression: CompiledExpression, recording: Recording, known: dict[in
     `known`: pointers of fact records by identity (see `pointers_by_identity`)."""
     out = []
     index = expression.index
-    for k, node in enumerate(expression.nodes):
-        if not isinstance(node, nodes.Where) or k not in expression.outside_predicates:
-            continue
+    for k in expression.filter_nodes:
+        node = expression.nodes[k]
+        assert isinstance(node, nodes.Where)
         items, kept_items = recording.values[index[id(node.items)]], recording.values[k]
         if not isinstance(items, list) or not isinstance(kept_items, list):
             continue  # not evaluated

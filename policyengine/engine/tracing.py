@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..lang import NOT_EVALUATED, CompiledExpression
-from ..lang.checker import NamespaceMember
-from ..lang.interpreter import Recording, interpret
+from ..lang import NOT_EVALUATED, CompiledExpression, Recording
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
 from .filters import filters, pointers_by_identity
 from .state import Evaluated
-from .values import compact, to_json_value
+from .values import SharedJson, compact, to_json_value
 
 TRACE_FORMS = ("none", "compact", "full")
 
@@ -77,52 +75,62 @@ class CompactTracer(Tracer):
 
 
 class FullTracer(Tracer):
+    """Records each evaluation's full reading (the compiled recording function: no second
+    evaluation) and renders the entries only when the decision is assembled."""
+
     form = "full"
     batches = False
 
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)
-        self.entries: list[dict] = []
+        #: (slot, expression, recording) per evaluation, in order
+        self.recorded: list[tuple[Slot, CompiledExpression, Recording]] = []
         #: (parameter, date of service) of every parameter read, in first-read order
         self.read: dict[tuple[str, str], None] = {}
-        self.known_pointers: dict[int, str] | None = None
+        self.facts: dict | None = None
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
-        """One reading by the recording interpreter: the value, every part's value outside
-        filter predicates, the facts read, and each filter's items (kept or dropped)."""
-        facts, defs, *namespaces = args
-        recording = interpret(expression.checked, facts, defs, namespaces)  # its errors come located
+        recording = expression.record(*args)  # its errors come located
         self._parameters_read(expression, recording, day)
-        outside = expression.outside_predicates
-        parts = [{"node": k, "expr": node.span.text, "value": to_json_value(value)}
-                 for k, (node, value) in enumerate(zip(expression.nodes, recording.values))
-                 if k > 0 and k in outside and value is not NOT_EVALUATED and node.span is not None]
-        entry = {"slot": str(slot), "expression": expression.line, "value": to_json_value(recording.result),
-                 "parts": parts, "reads": recording.reads}
-        if self.known_pointers is None:
-            self.known_pointers = pointers_by_identity(args[0])
-        kept_and_dropped = filters(expression, recording, self.known_pointers)
-        if kept_and_dropped:
-            entry["filters"] = kept_and_dropped
-        self.entries.append(entry)
+        self.recorded.append((slot, expression, recording))
+        self.facts = args[0]
         return recording.result
 
     def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
-        facts, defs, *namespaces = args
-        recording = interpret(expression.checked, facts, defs, namespaces)
+        recording = expression.record(*args)
         self._parameters_read(expression, recording, day)
         return recording.result
 
     def _parameters_read(self, expression: CompiledExpression, recording: Recording, day: str) -> None:
-        for k, node in enumerate(expression.nodes):
-            ref = expression.checked.resolution(node)
-            if isinstance(ref, NamespaceMember) and ref.namespace == "params" and recording.values[k] is not NOT_EVALUATED:
-                self.read[(ref.name, day)] = None
+        for k, name in expression.parameter_nodes:
+            if recording.values[k] is not NOT_EVALUATED:
+                self.read[(name, day)] = None
 
     def output(self, state: Evaluated) -> dict:
-        return {"form": "full", "entries": self.entries, "parameters": self._parameters(),
+        return {"form": "full", "entries": self._entries(), "parameters": self._parameters(),
                 "service_dates": dict(state.service_dates),
                 "billed_elsewhere": [item.as_json() for item in state.elsewhere]}
+
+    def _entries(self) -> list[dict]:
+        """Per evaluation: the expression, its value, every part's value outside filter
+        predicates (by node number), the facts read and each filter's items."""
+        known_pointers: dict[int, str] | None = None
+        as_json = SharedJson()
+        entries = []
+        for slot, expression, recording in self.recorded:
+            values = recording.values
+            entry = {"slot": str(slot), "expression": expression.line, "value": as_json(recording.result),
+                     "parts": [{"node": k, "expr": text, "value": as_json(values[k])}
+                               for k, text in expression.part_nodes if values[k] is not NOT_EVALUATED],
+                     "reads": recording.reads}
+            if expression.filter_nodes:
+                if known_pointers is None:
+                    known_pointers = pointers_by_identity(self.facts or {})
+                kept_and_dropped = filters(expression, recording, known_pointers)
+                if kept_and_dropped:
+                    entry["filters"] = kept_and_dropped
+            entries.append(entry)
+        return entries
 
     def _parameters(self) -> list[dict]:
         """Each parameter read, with the dated value in force where it was read."""

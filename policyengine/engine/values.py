@@ -23,6 +23,33 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
+class SharedJson:
+    """`to_json_value` for many values that share lists and records (one decision's full
+    trace shows the same interactions in many parts): each list or record is converted
+    once and the JSON data shared. Valid while the values it has seen are not changed."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        #: id -> (the value, its JSON data); the value is kept so its id stays its own
+        self._seen: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is bool or kind is int or kind is str or value is None:
+            return value
+        if kind is not list and kind is not dict and kind is not tuple:
+            return to_json_value(value)
+        known = self._seen.get(id(value))
+        if known is None:
+            if kind is dict:
+                data: Any = {k: self(value[k]) for k in sorted(value)}
+            else:
+                data = [self(v) for v in value]
+            known = self._seen[id(value)] = (value, data)
+        return known[1]
+
+
 def compact(value: Any) -> Any:
     """A value for a compact trace: records are named by their id (or left out as "{…}")."""
     kind = type(value)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..diagnostics import SourceText
-from . import codegen
+from . import codegen, recorder
 from . import nodes as _nodes
-from .checker import Checked, check
-from .interpreter import Recording, interpret
+from .checker import Checked, NamespaceMember, check
 from .nodes import Node, format_seconds
 from .parser import parse
+from .recorder import Recording
 from .runtime import EvaluationError, as_evaluation_error
 from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf, Optional, Record,
                     Type, record)
@@ -37,6 +37,8 @@ class CompiledExpression:
     fast: Callable[..., Any] = field(repr=False)
     tracing: Callable[..., tuple[Any, tuple]] = field(repr=False)
     nodes: tuple[Node, ...] = field(repr=False)
+    #: the full reading (`recorder.py`), compiled when first needed: most packs never trace fully
+    _recording: list[Callable[..., Recording]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def type(self) -> Type:
@@ -57,6 +59,24 @@ class CompiledExpression:
                 inside.update(id(inner) for inner in _nodes.walk(node.predicate))
         return frozenset(self.index[id(node)] for node in self.nodes if id(node) not in inside)
 
+    @functools.cached_property
+    def part_nodes(self) -> tuple[tuple[int, str], ...]:
+        """(number, text) of the parts a full trace shows: every node but the root outside
+        the predicates, in preorder."""
+        return tuple((k, node.span.text) for k, node in enumerate(self.nodes)
+                     if k > 0 and k in self.outside_predicates and node.span is not None)
+
+    @functools.cached_property
+    def parameter_nodes(self) -> tuple[tuple[int, str], ...]:
+        """(number, parameter name) of each node that reads a parameter (`params.x`)."""
+        return tuple((k, ref.name) for k, node in enumerate(self.nodes)
+                     if isinstance(ref := self.checked.resolution(node), NamespaceMember) and ref.namespace == "params")
+
+    @functools.cached_property
+    def filter_nodes(self) -> tuple[int, ...]:
+        """The numbers of the filters (`where`) outside every predicate."""
+        return tuple(k for k, node in enumerate(self.nodes) if isinstance(node, _nodes.Where) and k in self.outside_predicates)
+
     @property
     def line(self) -> str:
         """The expression's text on one line, as traces and explanations show it."""
@@ -69,6 +89,13 @@ class CompiledExpression:
         except Exception as error:  # noqa: BLE001 - mapped to coded evaluation errors
             raise self.failure(error, facts, defs, namespaces) from None
 
+    def record(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Recording:
+        """The full reading: the value, every node's value (item by item inside predicates)
+        and the facts read; raises a located EvaluationError."""
+        if not self._recording:
+            self._recording.append(recorder.build(self.checked, self.name))
+        return self._recording[0](facts, defs or {}, *namespaces)
+
     def trace(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Trace:
         """The value and the value of every part outside `where` predicates."""
         try:
@@ -80,11 +107,11 @@ class CompiledExpression:
     def failure(self, error: Exception, facts: Mapping[str, Any], defs: Mapping[str, Any] | None,
                 namespaces: tuple) -> EvaluationError:
         """The coded error for a failed evaluation, located at the node that failed and the
-        fact read last: the recording interpreter reads the same inputs again to find them
-        (only ever on failure, so the compiled paths stay free of bookkeeping)."""
+        fact read last: the recording function reads the same inputs again to find them
+        (only ever on failure, so the fast path stays free of bookkeeping)."""
         coded = as_evaluation_error(error)
         try:
-            interpret(self.checked, facts, defs, namespaces)
+            self.record(facts, defs, *namespaces)
         except EvaluationError as located:
             return located if located.code == coded.code else coded.at(self.checked.root.span, located.pointer)
         return coded.at(self.checked.root.span, None)
@@ -104,10 +131,10 @@ class Trace:
 
     def details(self) -> Recording:
         """Per-item values inside predicates and the facts read (JSON pointers), computed
-        once, on first request, by the recording interpreter over the same inputs."""
+        once, on first request, by the recording function over the same inputs."""
         if self._details is None:
             facts, defs, namespaces = self._inputs
-            self._details = interpret(self.expression.checked, facts, defs, namespaces)
+            self._details = self.expression.record(facts, defs, *namespaces)
         return self._details
 
     @property

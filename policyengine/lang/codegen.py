@@ -172,7 +172,7 @@ class _Generator:
         return self._comprehension(f"{var} for {var} in", items, f" if {predicate}")
 
 
-def _signature(checked: Checked) -> str:
+def signature(checked: Checked) -> str:
     return ", ".join(["_facts", "_defs"] + [f"_ns_{ns}" for ns in checked.environment.namespace_order])
 
 
@@ -181,11 +181,11 @@ def generate(checked: Checked, tracing: bool) -> tuple[str, dict[str, Any]]:
     gen = _Generator(checked, tracing)
     body = gen.emit(checked.root)
     if not tracing:
-        return f"def _expr({_signature(checked)}):\n    return {body}\n", gen.constants
+        return f"def _expr({signature(checked)}):\n    return {body}\n", gen.constants
     size = len(gen.index)
     slots = ", ".join(f"_v{k}" if k in set(gen.recorded) else "_NE" for k in range(size))
     init = " = ".join(f"_v{k}" for k in sorted(set(gen.recorded)))
-    source = (f"def _expr({_signature(checked)}):\n"
+    source = (f"def _expr({signature(checked)}):\n"
               f"    {init} = _NE\n"
               f"    _r = {body}\n"
               f"    return _r, ({slots},)\n")
@@ -212,7 +212,7 @@ def build_sequence(named: list[tuple[str, Checked]], name: str) -> Callable[...,
         constants.update(gen.constants)
     if not named:
         return lambda *inputs: None  # nothing to evaluate (a pack with no findings)
-    source = f"def _expr({_signature(named[0][1])}, _out):\n" + "\n".join(lines) + "\n"
+    source = f"def _expr({signature(named[0][1])}, _out):\n" + "\n".join(lines) + "\n"
     return _compiled(source, constants, name)
 
 

@@ -1,5 +1,5 @@
 """The built-in functions: their signatures (for the checker), the Python they compile
-to (for the code generator) and their implementation (for the interpreter)."""
+to (for the code generator) and their implementation (for the recording function)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -1,7 +1,7 @@
-"""Run-time helpers shared by the generated code and the recording interpreter.
+"""Run-time helpers shared by the generated functions (fast, tracing, recording).
 
 Anything with semantics beyond one Python operator lives here once, so the fast path,
-the tracing path and the interpreter cannot drift apart.
+the tracing path and the recording function cannot drift apart.
 """
 from __future__ import annotations
 

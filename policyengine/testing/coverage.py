@@ -2,7 +2,7 @@
 
 A coverage point is every comparison (==, <, in, ...) and every operand of `and`/`or` in
 every expression of a pack; each has two sides, true and false. The tracer used for the
-test cases re-reads each expression with the recording interpreter, which sees every
+test cases reads each expression fully (its recording function), which sees every
 item inside `where` filters, and notes the sides it saw. What no case reached is reported
 at its file:line:col.
 """
@@ -14,7 +14,6 @@ from typing import Any
 
 from ..engine.tracing import Tracer
 from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
-from ..lang.interpreter import interpret
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
 
@@ -55,7 +54,7 @@ class Coverage:
     def observe(self, expression: CompiledExpression, args: tuple) -> None:
         facts, defs, *namespaces = args
         try:
-            recording = interpret(expression.checked, facts, defs, namespaces)
+            recording = expression.record(facts, defs, *namespaces)
         except EvaluationError:
             return
         for (expr_id, k), sides in self.seen.items():

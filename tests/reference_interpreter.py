@@ -1,41 +1,27 @@
-"""The recording interpreter: the slow, thorough reading of an expression.
+"""The reference reading of an expression: a tree-walking interpreter.
 
-It walks the checked AST over the same inputs and records what the compiled tracer
-skips for speed: the value of every node inside `where` predicates, item by item, and
-every fact it read, as a JSON pointer (`/interactions/3/duration_seconds`). Traces run
-it lazily, only when someone asks for the details; it is also the reference the
-property tests hold both compiled paths to.
+It walks the checked AST and records what a full trace shows: the value of every node
+(inside `where` predicates item by item) and every fact it read, as a JSON pointer
+(`/interactions/3/duration_seconds`). The package runs the same reading compiled
+(`policyengine/lang/recorder.py`); this plain walk is the specification the property
+tests (`test_paths_agree.py`) hold the fast, tracing and recording functions to.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from .. import pointers
-from . import nodes as n
-from . import runtime as rt
-from .checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
-from .codegen import NOT_EVALUATED, preorder
-from .functions import FUNCTIONS
-from .types import FieldSpec
+from policyengine import pointers
+from policyengine.lang import nodes as n
+from policyengine.lang import runtime as rt
+from policyengine.lang.checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
+from policyengine.lang.codegen import NOT_EVALUATED, preorder
+from policyengine.lang.functions import FUNCTIONS
+from policyengine.lang.recorder import Recording
+from policyengine.lang.types import FieldSpec
 
 #: where a value came from in the facts: a JSON pointer, a list of those (one per item), or None
 Provenance = Any
-
-
-@dataclass
-class Recording:
-    """Everything one evaluation touched.
-
-    `values[k]` is the value of preorder node k; for a node inside a `where` predicate it
-    is a list of `(item_path, value)` pairs, item_path being the indices of the items of
-    the enclosing filters. `reads` lists the facts read, in first-read order.
-    """
-
-    result: Any
-    values: list[Any]
-    reads: list[str] = field(default_factory=list)
 
 
 class _Failed(Exception):
