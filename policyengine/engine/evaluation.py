@@ -1,37 +1,26 @@
 """Evaluating a pack over one patient-month: definitions, gates, each rule's parts.
 
-The order of a rule's parts is written once, in `evaluate_rule`; the engine and the
-what-if both call it. An expression that fails at run time (a division by zero, a date
-out of range) is not a decision: `EvaluationFailed` names the expression's place in the
-pack (file:line:col) and the fact it was reading.
+The order of a rule's parts is written once here, in `evaluate_rule`; the full trace, test
+coverage and the what-if evaluate step by step through it. Without a full trace, the pack's
+generated program (`program.py`) evaluates the same values in one call, held to this
+order by tests. A failure is an `EvaluationFailed` (`failures.py`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang import CompiledExpression, EvaluationError
-from ..limits import MAX_UNITS
 from ..packs.clocks import CALENDAR_MONTH, service_dates
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import Slot
+from .failures import checked_units, failure
+from .program import program
 from .state import Evaluated, RuleParts, billed_elsewhere
 from .tracing import Tracer
 
 #: evaluates the expression in a slot (a rule's part) and returns its value
 Evaluate = Callable[[Slot, CompiledExpression], Any]
-
-
-class EvaluationFailed(DiagnosticError):
-    """The pack could not be evaluated over these facts: no decision is made."""
-
-
-def failure(error: EvaluationError, slot: Slot) -> EvaluationFailed:
-    reading = f" (reading {error.pointer})" if error.pointer else ""
-    return EvaluationFailed([Diagnostic(
-        error.code, f"{slot} could not be evaluated: {error.message}{reading}", error.span, where=error.pointer,
-        hint="the pack fails on these facts; correct the expression (policyengine validate cannot see this)")])
 
 
 def evaluate_rule(rule: Rule, evaluate: Evaluate) -> RuleParts:
@@ -45,10 +34,7 @@ def evaluate_rule(rule: Rule, evaluate: Evaluate) -> RuleParts:
     met = bool(evaluate(s.when, rule.when))
     actual = evaluate(s.actual, rule.actual) if rule.actual is not None else None
     required = evaluate(s.required, rule.required) if rule.required is not None else None
-    units = (evaluate(s.units, rule.units) if rule.units is not None else 1) if met else 0
-    if rule.units is not None and units > MAX_UNITS:
-        raise failure(EvaluationError("eval.out_of_range", f"the rule earns {units} units; a line bills at most {MAX_UNITS}",
-                                      rule.units.checked.root.span), s.units)
+    units = (checked_units(rule, evaluate(s.units, rule.units)) if rule.units is not None else 1) if met else 0
     return RuleParts(None, met, actual, required, units)
 
 
@@ -59,6 +45,8 @@ class Run:
         self.pack, self.facts, self.options, self.tracer = pack, facts, options, tracer
         self.dates = service_dates(pack.clocks, facts)
         self.defs: dict[str, Any] = {}
+        #: the findings' conditions, when the program evaluated them with the rest
+        self._held: dict[str, bool] | None = None
         #: per clock: (the date of service, the inputs of an expression evaluated at that date)
         self._inputs = {clock: (day, (facts, self.defs, pack.params_at(day), options)) for clock, day in self.dates.items()}
 
@@ -85,11 +73,19 @@ class Run:
             raise failure(error, slot) from None
 
     def state(self) -> Evaluated:
-        self.definitions()
-        gates = {gate.id: bool(self.evaluate(gate.slot, gate.when)) for gate in self.pack.gates}
-        parts = {}
-        if all(gates.values()):
-            parts = {rule.id: evaluate_rule(rule, self.rule_part(rule.code)) for rule in self.pack.rules}
+        """Every value a decision is made from: by the pack's program in one call when the
+        tracer has one, else step by step."""
+        if self.tracer.program is not None:
+            params = {clock: inputs[2] for clock, (_, inputs) in self._inputs.items()}
+            gates, parts, self._held = program(self.pack, self.tracer.program).run(
+                self.facts, self.defs, params, self.options, self.tracer.values)
+        else:
+            for (name, expression), slot in zip(self.pack.definitions, self.pack.definition_slots):
+                self.defs[name] = self.evaluate(slot, expression)
+            gates = {gate.id: bool(self.evaluate(gate.slot, gate.when)) for gate in self.pack.gates}
+            parts = {}
+            if all(gates.values()):
+                parts = {rule.id: evaluate_rule(rule, self.rule_part(rule.code)) for rule in self.pack.rules}
         return Evaluated(self.facts, self.options, self.dates, self.defs, gates, parts, billed_elsewhere(self.facts))
 
     def rule_part(self, code: str) -> Evaluate:
@@ -104,34 +100,8 @@ class Run:
                 raise failure(error, slot) from None
         return evaluate
 
-    def definitions(self) -> None:
-        """Every definition in order: all at once when the tracer allows (one compiled
-        function), else one at a time. When the batch fails, the definitions run one at
-        a time to say which one failed, and where."""
-        pack = self.pack
-        if self.tracer.batches:
-            try:
-                pack.all_definitions(*self._at(None)[1], self.defs)
-            except Exception:  # noqa: BLE001 - located below, one definition at a time
-                self.defs.clear()
-            else:
-                if self.tracer.records:
-                    for (name, _), slot in zip(pack.definitions, pack.definition_slots):
-                        self.tracer.note(slot, self.defs[name])
-                return
-        for (name, expression), slot in zip(pack.definitions, pack.definition_slots):
-            self.defs[name] = self.evaluate(slot, expression)
-
     def finding_conditions(self) -> dict[str, bool]:
-        """Each pack finding's condition, by finding id (all at once when the tracer allows)."""
-        pack = self.pack
-        held: dict[str, bool] = {}
-        if self.tracer.batches:
-            try:
-                pack.all_finding_conditions(*self._at(None)[1], held)
-            except Exception:  # noqa: BLE001 - located below, one condition at a time
-                held.clear()
-            if self.tracer.records:
-                for finding_id, value in held.items():
-                    self.tracer.note(pack.findings_by_id[finding_id].slot, value)
-        return held or {finding.id: bool(self.evaluate(finding.slot, finding.when)) for finding in pack.findings}
+        """Each pack finding's condition, by finding id (the program's, once it ran)."""
+        if self._held is not None:
+            return self._held
+        return {finding.id: bool(self.evaluate(finding.slot, finding.when)) for finding in self.pack.findings}

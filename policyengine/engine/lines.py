@@ -14,7 +14,7 @@ from ..lang import EvaluationError
 from ..lang.runtime import round_half_up
 from ..limits import MAX_RATE
 from ..packs.model import Code, CompiledPack, Conflict
-from .evaluation import failure
+from .failures import failure
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall
 from .state import BilledElsewhere
 from .values import in_words, to_json_value

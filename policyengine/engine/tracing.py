@@ -1,13 +1,15 @@
 """Recording what a decision used: no trace, the compact form and the full form.
 
-The tracer is chosen once per decision; every expression the engine evaluates goes
-through `evaluate(slot, expression, args, day)` (or `compute` for values it needs but
-does not trace: rates, an opportunity's figures, evidence), so the untraced path is a
-plain call.
+The tracer is chosen once per decision. Without a full trace, the pack's program
+(`program.py`) evaluates definitions, gates, rules and finding conditions in one call;
+step by step, every expression goes through `evaluate(slot, expression, args, day)`.
+Values the decision needs but does not trace (rates, an opportunity's figures, evidence)
+go through `compute`.
 - none: nothing recorded.
 - compact: one value per slot of the pack's rule table (`CompiledPack.trace_slots`),
-  None where nothing was evaluated; the pack's sha256 identifies the table.
-- full: per evaluated slot, the expression, its value, the value of each of its parts (by
+  None where nothing was evaluated, stored by the compact program; the pack's sha256
+  identifies the table.
+- full (step by step): per evaluated slot, the expression, its value, the value of each of its parts (by
   node number), the facts it read (JSON pointers) and, per filter, each item kept or
   dropped and the condition that dropped it; the parameters actually read, each with the
   dated value in force; the dates of service; the codes billed elsewhere.
@@ -30,19 +32,17 @@ class Tracer:
     """No trace: expressions are evaluated and nothing is kept."""
 
     form = "none"
-    #: whether definitions (and finding conditions) may run as one compiled program each
-    batches = True
-    #: whether values computed in a batch are noted (`note`)
-    records = False
+    #: the pack's program that evaluates for this tracer in one call (`program.py`: none or
+    #: compact), or None to evaluate step by step through `evaluate`
+    program: str | None = "none"
+    #: where the compact program stores the values, aligned with `pack.trace_slots`
+    values: list[Any] | None = None
 
     def __init__(self, pack: CompiledPack) -> None:
         self.pack = pack
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
         return expression.evaluate(*args)
-
-    def note(self, slot: Slot, value: Any) -> None:
-        """A value computed in a batch (all definitions at once)."""
 
     def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
         """A value the decision needs but does not trace; a hook for tools that watch
@@ -55,20 +55,17 @@ class Tracer:
 
 class CompactTracer(Tracer):
     form = "compact"
-    records = True
+    program = "compact"
 
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)
         self.values: list[Any] = [None] * len(pack.trace_slots)
-        self.index = pack.slot_text_index
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
+        """A traced value evaluated after the program (an opportunity's condition)."""
         result = expression.evaluate(*args)
-        self.values[self.index[slot.text]] = compact(result)
+        self.values[self.pack.slot_text_index[slot.text]] = compact(result)
         return result
-
-    def note(self, slot: Slot, value: Any) -> None:
-        self.values[self.index[slot.text]] = compact(value)
 
     def output(self, state: Evaluated) -> dict:
         return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}
@@ -79,7 +76,7 @@ class FullTracer(Tracer):
     evaluation) and renders the entries only when the decision is assembled."""
 
     form = "full"
-    batches = False
+    program = None
 
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)

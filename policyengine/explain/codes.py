@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.evaluation import EvaluationFailed
+from ..engine.failures import EvaluationFailed
 from ..engine.lines import reason
 from ..engine.resolve import Gated, Outcome
 from ..engine.values import to_json_value

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import pointers
-from ..engine.evaluation import EvaluationFailed
+from ..engine.failures import EvaluationFailed
 from ..engine.lines import reason
 from ..engine.resolve import Met, Outcome
 from ..engine.whatif import WhatIf, WhatIfUnavailable

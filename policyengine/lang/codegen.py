@@ -172,7 +172,15 @@ class _Generator:
         return self._comprehension(f"{var} for {var} in", items, f" if {predicate}")
 
 
+def expression_writer(checked: Checked, prefix: str) -> _Generator:
+    """A writer of the fast form of one expression among others in one function (a whole
+    pack's program): `writer.emit(checked.root)` is its source, `writer.constants` what it
+    refers to, named apart from the others' by `prefix`."""
+    return _Generator(checked, tracing=False, prefix=prefix)
+
+
 def signature(checked: Checked) -> str:
+    """The generated functions' parameters: the facts, the definitions, each namespace."""
     return ", ".join(["_facts", "_defs"] + [f"_ns_{ns}" for ns in checked.environment.namespace_order])
 
 
@@ -196,24 +204,6 @@ def build(checked: Checked, tracing: bool, name: str) -> tuple[Callable[..., Any
     """Compile the generated source; returns the function and its source (for debugging)."""
     source, constants = generate(checked, tracing)
     return _compiled(source, constants, name), source
-
-
-def build_sequence(named: list[tuple[str, Checked]], name: str) -> Callable[..., None]:
-    """One fast function that evaluates named expressions in order into a dict:
-    `fn(facts, defs, *namespaces, out)` sets out[name] for each (`out` may be `defs`
-    itself, so later expressions read earlier ones). A pack's definitions and finding
-    conditions run this way on the untraced paths, saving a Python call (and its error
-    handling) per expression; any failure is raised, and the caller goes one at a time."""
-    constants: dict[str, Any] = {}
-    lines = []
-    for i, (key, checked) in enumerate(named):
-        gen = _Generator(checked, tracing=False, prefix=f"{i}_")
-        lines.append(f"    _out[{key!r}] = {gen.emit(checked.root)}")
-        constants.update(gen.constants)
-    if not named:
-        return lambda *inputs: None  # nothing to evaluate (a pack with no findings)
-    source = f"def _expr({signature(named[0][1])}, _out):\n" + "\n".join(lines) + "\n"
-    return _compiled(source, constants, name)
 
 
 def _compiled(source: str, constants: dict[str, Any], name: str) -> Callable[..., Any]:

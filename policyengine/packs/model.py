@@ -8,13 +8,13 @@ expression reads and how filtered items reach a total.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
-from ..lang import CompiledExpression, Environment, Type, codegen
+from ..lang import CompiledExpression, Environment, Type
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 
 if TYPE_CHECKING:
@@ -266,8 +266,7 @@ class CompiledPack:
 
     @functools.cached_property
     def slot_text_index(self) -> dict[str, int]:
-        """The place of each traced slot in a compact trace, by the slot's text (a string
-        key: the lookup the engine makes for every value it records)."""
+        """The place of each traced slot in a compact trace, by the slot's text."""
         return {slot.text: i for i, slot in enumerate(self.trace_slots)}
 
     @functools.cached_property
@@ -294,14 +293,10 @@ class CompiledPack:
         return {finding.id: finding for finding in self.findings}
 
     @functools.cached_property
-    def all_definitions(self) -> Callable[..., None]:
-        """Every definition in one compiled function: fn(facts, defs, params, options, defs)."""
-        return codegen.build_sequence([(name, e.checked) for name, e in self.definitions], f"{self.id} definitions")
-
-    @functools.cached_property
-    def all_finding_conditions(self) -> Callable[..., None]:
-        """Every finding's condition in one compiled function: fn(facts, defs, params, options, out)."""
-        return codegen.build_sequence([(f.id, f.when.checked) for f in self.findings], f"{self.id} findings")
+    def derived(self) -> dict[str, Any]:
+        """What the layers above build once from the pack and keep with it (the engine's
+        generated programs, by trace form): derived from the fields, never changing them."""
+        return {}
 
     def covers(self, day: str) -> bool:
         return self.effective_from <= day <= self.effective_to

@@ -92,7 +92,7 @@ class Coverage:
 class CoverageTracer(Tracer):
     """A tracer that also feeds every evaluation to a Coverage."""
 
-    batches = False
+    program = None
 
     def __init__(self, pack: CompiledPack, coverage: Coverage) -> None:
         super().__init__(pack)
