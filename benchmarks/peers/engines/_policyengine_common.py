@@ -17,17 +17,24 @@ from workload import canonical
 #: The pack directory; run_peers.py sets it (the adapter runs from a copy of the harness).
 PACK_DIR = os.environ.get("POLICYENGINE_PEERS_PACK", str(Path(__file__).resolve().parent.parent / "pack"))
 
-def make_setup(trace: str):
+def make_setup(trace: str, serialised: bool = False):
+    """`serialised`: each decision is also written as its JSON line, the cost an auditor
+    who keeps full traces pays (the decision is returned for the output check)."""
     def setup():
         import policyengine
 
         pack = policyengine.load_pack(PACK_DIR)
-        evaluate = policyengine.evaluate
+        evaluate, to_json = policyengine.evaluate, policyengine.to_json
 
         def run(record):
             return evaluate(record, pack, None, trace)
 
-        return run
+        def run_serialised(record):
+            decision = evaluate(record, pack, None, trace)
+            to_json(decision, pretty=False)
+            return decision
+
+        return run_serialised if serialised else run
 
     return setup
 
