@@ -12,10 +12,11 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -83,6 +84,8 @@ class Endpoint:
                 response = await self.handler(self.service, request, caller)
         except Problem as problem:
             response = self.problem(problem)
+        except DiagnosticError as error:
+            response = self.problem(Problem.from_error(error))
         except TimeoutError:
             response = self.problem(Problem.of(408, "request.timeout", f"the request took longer than "
                                                f"{self.service.config.time_limit:g} s, the service's time limit"))
@@ -163,10 +166,8 @@ class BodyStreamingResponse(StreamingResponse):
     the generator alone reads them (a disconnect ends it with ClientDisconnect)."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
+        with suppress(OSError, ClientDisconnect):
             await self.stream_response(send)
-        except (OSError, ClientDisconnect):
-            pass
 
 
 async def post_batch(service: Service, request: Request, caller: Caller | None) -> Response:
@@ -330,16 +331,20 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(service.threads, reload_packs, service))
+        on_signals = threading.current_thread() is threading.main_thread()  # a server in a thread (tests) has none
+        if on_signals:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(service.threads, reload_packs, service))
         try:
             yield
         finally:
-            loop.remove_signal_handler(signal.SIGHUP)
+            if on_signals:
+                loop.remove_signal_handler(signal.SIGHUP)
             service.threads.shutdown(wait=True)
             if service.store is not None:
                 service.store.close()
 
-    routes = [Route(path, Endpoint(service, path, handler, roles).respond, methods=[method]) for path, method, handler, roles in ROUTES]
+    routes = [Route(path, Endpoint(service, path, handler, roles).respond, methods=[method])
+              for path, method, handler, roles in ROUTES]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: _not_found, 405: _not_allowed})
 

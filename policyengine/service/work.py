@@ -81,8 +81,8 @@ def decide_one(body: bytes, settings: Settings, packs: PackSet, store: DecisionS
                metrics: Metrics) -> Decided:
     """The decision for a facts body, as `policyengine evaluate` prints it, logged."""
     served = settings.served(packs)
-    text = body_text(body)
     try:
+        text = body_text(body)
         decision = evaluate(parse_facts_text(text, BODY_NAME), served.pack if served else None, settings.options,
                             settings.trace)
     except DiagnosticError as error:
