@@ -254,7 +254,7 @@ async def get_packs(service: Service, request: Request, caller: Caller | None) -
 
 async def get_pack(service: Service, request: Request, caller: Caller | None) -> Response:
     day = _as_of(request)
-    return json_response(describe(service.packs.current.named(request.path_params["pack_id"]), day))
+    return json_response(describe(service.packs.current.named(request.path_params["pack_id"], 404, "/pack_id"), day))
 
 
 async def post_reload(service: Service, request: Request, caller: Caller | None) -> Response:

@@ -30,11 +30,13 @@ class PackSet:
     by_id: dict[str, ServedPack]
     generation: int
 
-    def named(self, pack_id: str) -> ServedPack:
+    def named(self, pack_id: str, status: int = 400, where: str = "?pack") -> ServedPack:
+        """The served pack `pack_id`; a problem with `status` (400 for a query parameter,
+        404 for a path) when none is served."""
         served = self.by_id.get(pack_id)
         if served is None:
-            raise Problem.of(404 if pack_id else 400, "service.unknown_pack", f"no pack '{pack_id}' is served",
-                             where="?pack", hint="served packs: " + ", ".join(sorted(self.by_id)))
+            raise Problem.of(status, "service.unknown_pack", f"no pack '{pack_id}' is served", where=where,
+                             hint="served packs: " + ", ".join(sorted(self.by_id)))
         return served
 
 
