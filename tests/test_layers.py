@@ -1,6 +1,8 @@
 """The package's layers: a module imports only from its own part and the layers below it.
 
-    8  cli | dask_batch                          the commands
+   10  cli | dask_batch                          the commands
+    9  service                                    the decision service (HTTP)
+    8  decisionlog                                the decision log and its replay
     7  explain | testing | batch | render        built on decisions (none imports another)
     6  api                                        the Python API
     5  engine                                     deciding one patient-month
@@ -8,7 +10,7 @@
     3  facts                                      reading and checking facts
     2  lang                                       the expression language
     1  yamlsource | schemacheck                   reading YAML, checking JSON Schemas
-    0  diagnostics | pointers | version | limits  what every layer is bounded by and says
+    0  diagnostics | pointers | version | limits | optionpairs  what every layer is bounded by and says
 
 The package root (`policyengine/__init__.py`) is the face of the top and is imported by no
 module of the package.
@@ -21,7 +23,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 #: each layer's parts; a part is the modules (or packages) it holds
 LAYERS = [
-    [("diagnostics",), ("pointers",), ("version",), ("limits",)],
+    [("diagnostics",), ("pointers",), ("version",), ("limits",), ("optionpairs",)],
     [("yamlsource",), ("schemacheck",)],
     [("lang",)],
     [("facts",)],
@@ -29,6 +31,8 @@ LAYERS = [
     [("engine",)],
     [("api",)],
     [("explain",), ("testing",), ("batch",), ("render",)],
+    [("decisionlog",)],
+    [("service",)],
     [("cli",), ("dask_batch",)],
 ]
 PART = {name: (layer, part[0]) for layer, parts in enumerate(LAYERS) for part in parts for name in part}

@@ -1,0 +1,363 @@
+"""The decision service as an ASGI application (Starlette): the routes of the `/v1` API,
+health, readiness, metrics and the OpenAPI document.
+
+Every route goes through `Endpoint`: the caller's token and role, the time limit, the body
+size limit, metrics, and the one place where an error becomes `application/problem+json`.
+Nothing a request holds can stop the worker: a fault in a request is a 500 problem.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..batch.run import CHUNK_LINES
+from ..decisionlog import DecisionStore, SqliteDecisionStore
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..explain import FORMATS, explain, render
+from ..limits import MAX_FACTS_BYTES
+from .auth import Caller, Tokens, bearer, load_tokens
+from .config import ServiceConfig
+from .metrics import Metrics
+from .openapi import JSON_LINES, openapi_document
+from .packs import ServedPacks, describe
+from .problems import Problem, diagnostic_json
+from .work import BatchDecider, Settings, decide_one, verify_body
+
+logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
+
+JSON_TYPE = "application/json"
+EXPLANATION_TYPES = {"text": "text/plain; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
+                     "html": "text/html; charset=utf-8"}
+
+
+@dataclass
+class Service:
+    """What the routes share in one worker process."""
+
+    config: ServiceConfig
+    tokens: Tokens | None
+    packs: ServedPacks
+    store: DecisionStore | None
+    metrics: Metrics
+    threads: ThreadPoolExecutor
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` in a worker thread (CPU work off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, indent=2) + "\n", status, headers, JSON_TYPE)
+
+
+Handler = Callable[[Service, Request, Caller | None], Awaitable[Response]]
+
+
+class Endpoint:
+    """A route's handler with the checks every route makes. `roles`: the roles that may
+    call it (None: anyone, no token needed)."""
+
+    def __init__(self, service: Service, route: str, handler: Handler, roles: tuple[str, ...] | None) -> None:
+        self.service, self.route, self.handler, self.roles = service, route, handler, roles
+
+    async def respond(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            caller = self.authorize(request)
+            async with asyncio.timeout(self.service.config.time_limit if not self.streams else None):
+                response = await self.handler(self.service, request, caller)
+        except Problem as problem:
+            response = self.problem(problem)
+        except DiagnosticError as error:
+            response = self.problem(Problem.from_error(error))
+        except TimeoutError:
+            response = self.problem(Problem.of(408, "request.timeout", f"the request took longer than "
+                                               f"{self.service.config.time_limit:g} s, the service's time limit"))
+        except ClientDisconnect:
+            response = Response(status_code=400)
+        except Exception as error:  # a fault in one request must not stop the worker
+            logger.exception("internal error on %s %s", request.method, request.url.path)
+            response = self.problem(Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
+        self.service.metrics.request(request.method, self.route, response.status_code, time.perf_counter() - started)
+        return response
+
+    @property
+    def streams(self) -> bool:
+        """A streamed response (the batch) has no time limit: it is bounded by its body's size."""
+        return self.route == "/v1/decisions:batch"
+
+    def problem(self, problem: Problem) -> Response:
+        self.service.metrics.error(problem.diagnostics[0].code)
+        return problem.response()
+
+    def authorize(self, request: Request) -> Caller | None:
+        if self.roles is None or self.service.tokens is None:
+            return None
+        token = bearer(request.headers.get("authorization"))
+        caller = self.service.tokens.caller(token) if token else None
+        if caller is None:
+            raise Problem(401, [Diagnostic("auth.unauthorized", "a valid bearer token is needed",
+                                           hint="send Authorization: Bearer TOKEN")],
+                          headers={"WWW-Authenticate": 'Bearer realm="policyengine"'})
+        if not caller.roles & set(self.roles):
+            raise Problem.of(403, "auth.forbidden", f"{caller.name} has no role that may do this "
+                             f"(needs {' or '.join(self.roles)}; has {', '.join(sorted(caller.roles))})")
+        return caller
+
+
+def caller_name(request: Request, caller: Caller | None) -> str:
+    """Who the decision log records: the token's name, or the local address without tokens."""
+    if caller is not None:
+        return caller.name
+    return f"local:{request.client.host}" if request.client else "local"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing one beyond `limit` bytes as soon as that is known."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)
+
+
+def too_large(limit: int) -> Problem:
+    return Problem.of(413, "request.too_large", f"the body is larger than {limit:,} bytes, the service's limit")
+
+
+def _query(request: Request, default_trace: str) -> Settings:
+    params = request.query_params
+    return Settings.from_query(params.getlist("pack"), params.getlist("option"), params.getlist("trace"), default_trace)
+
+
+async def post_decision(service: Service, request: Request, caller: Caller | None) -> Response:
+    settings = _query(request, "full")
+    body = await read_body(request, service.config.max_body_bytes)
+    decided = await service.run(decide_one, body, settings, service.packs.current, service.store,
+                                caller_name(request, caller), service.metrics)
+    headers = {"X-Decision-Id": decided.logged_id} if decided.logged_id else None
+    return Response(decided.text, 200, headers, JSON_TYPE)
+
+
+class BodyStreamingResponse(StreamingResponse):
+    """A response streamed while the request body is still being read. Starlette's own,
+    under an ASGI server of spec 2.3 (uvicorn), listens for the disconnect by reading the
+    request's messages, which would take the body away from the generator reading it; here
+    the generator alone reads them (a disconnect ends it with ClientDisconnect)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with suppress(OSError, ClientDisconnect):
+            await self.stream_response(send)
+
+
+async def post_batch(service: Service, request: Request, caller: Caller | None) -> Response:
+    settings = _query(request, "compact")
+    declared = request.headers.get("content-length")
+    limit = service.config.max_batch_bytes
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    decider = BatchDecider(settings, service.packs.current, service.store, caller_name(request, caller), service.metrics)
+    try:
+        decider.check()
+    except DiagnosticError as error:
+        raise Problem.from_error(error) from None
+    return BodyStreamingResponse(_batch_output(service, request, decider, limit), media_type=JSON_LINES)
+
+
+async def _batch_output(service: Service, request: Request, decider: BatchDecider, limit: int) -> AsyncIterator[str]:
+    """Output lines as their input lines arrive: whole lines are decided a few hundred at a
+    time. Past the size limit, one error record for the line where it was reached ends the output."""
+    pending, received = bytearray(), 0
+    async for piece in request.stream():
+        received += len(piece)
+        if received > limit:
+            if pending.rfind(b"\n") >= 0:
+                yield await service.run(decider.decide, bytes(pending[:pending.rfind(b"\n") + 1]))
+            yield json.dumps({"line": decider.next_line, "error": diagnostic_json(too_large(limit).diagnostics[0])}) + "\n"
+            return
+        pending += piece
+        cut = pending.rfind(b"\n")
+        if cut >= 0 and (pending.count(b"\n", 0, cut + 1) >= CHUNK_LINES or cut > MAX_FACTS_BYTES):
+            whole = bytes(pending[:cut + 1])
+            del pending[:cut + 1]
+            yield await service.run(decider.decide, whole)
+    if pending:
+        yield await service.run(decider.decide, bytes(pending))
+
+
+async def post_verify(service: Service, request: Request, caller: Caller | None) -> Response:
+    body = await read_body(request, service.config.max_body_bytes)
+    return json_response(await service.run(verify_body, body, service.packs.current))
+
+
+def _logged(service: Service, request: Request) -> Any:
+    if service.store is None:
+        raise Problem.of(404, "service.no_log", "this service keeps no decision log (start it with --log FILE)")
+    decision_id = request.path_params["id"]
+    row = service.store.get(decision_id)
+    if row is None:
+        raise Problem.of(404, "service.unknown_decision", f"no decision '{decision_id}' in the decision log", where="/id")
+    return row
+
+
+async def get_decision(service: Service, request: Request, caller: Caller | None) -> Response:
+    row = await service.run(_logged, service, request)
+    return json_response({**row.summary(), "decision": json.loads(row.decision)})
+
+
+async def get_explanation(service: Service, request: Request, caller: Caller | None) -> Response:
+    output_format = request.query_params.get("format", "text")
+    if output_format not in FORMATS:
+        raise Problem.of(400, "service.bad_parameter", f"format must be one of {', '.join(FORMATS)}", where="?format")
+    row = await service.run(_logged, service, request)
+
+    def explained() -> str:
+        decision = json.loads(row.decision)
+        served = service.packs.current.by_id.get(row.pack_id)
+        return render(explain(decision, served.pack if served else None), output_format)
+
+    return Response(await service.run(explained), 200, media_type=EXPLANATION_TYPES[output_format])
+
+
+def _as_of(request: Request) -> date:
+    text = request.query_params.get("as_of")
+    try:
+        return date.fromisoformat(text) if text is not None else date.today()
+    except ValueError:
+        raise Problem.of(400, "service.bad_parameter", f"as_of must be a date YYYY-MM-DD, not {text!r}", where="?as_of") from None
+
+
+async def get_packs(service: Service, request: Request, caller: Caller | None) -> Response:
+    day, packs = _as_of(request), service.packs.current
+    return json_response({"packs": [describe(packs.by_id[pack_id], day) for pack_id in sorted(packs.by_id)]})
+
+
+async def get_pack(service: Service, request: Request, caller: Caller | None) -> Response:
+    day = _as_of(request)
+    return json_response(describe(service.packs.current.named(request.path_params["pack_id"], 404, "/pack_id"), day))
+
+
+async def post_reload(service: Service, request: Request, caller: Caller | None) -> Response:
+    result = await service.run(reload_packs, service)
+    if service.config.supervised:  # the other workers too: the supervisor passes SIGHUP on to each
+        os.kill(os.getppid(), signal.SIGHUP)
+    return json_response(result, 200 if result["ok"] else 409)
+
+
+def reload_packs(service: Service) -> dict:
+    """Compile the packs again; on failure the packs before keep serving. Says so in the log."""
+    result = service.packs.reload()
+    if result["ok"]:
+        logger.info("packs reloaded (generation %d): %s", result["generation"], _pack_names(service))
+    else:
+        logger.error("pack reload failed, the packs before keep serving: %s",
+                     "; ".join(f"{e.get('where', '')}: {e['message']} [{e['code']}]" for e in result["errors"]))
+    return result
+
+
+def _pack_names(service: Service) -> str:
+    return ", ".join(f"{p.pack.id} {p.pack.version} ({p.pack.sha256[:12]})" for p in service.packs.current.by_id.values())
+
+
+async def healthz(service: Service, request: Request, caller: Caller | None) -> Response:
+    return json_response({"status": "alive"})
+
+
+async def readyz(service: Service, request: Request, caller: Caller | None) -> Response:
+    log: dict[str, Any] = {"enabled": service.store is not None, "writable": service.store is not None}
+    if service.store is not None:
+        try:
+            await service.run(service.store.check_writable)
+        except Exception as error:  # any failure of the store is "not writable", said plainly
+            log.update(writable=False, error=f"{type(error).__name__}: {error}")
+    ready = service.store is None or log["writable"]
+    packs = [{"id": p.pack.id, "sha256": p.pack.sha256} for p in service.packs.current.by_id.values()]
+    return json_response({"ready": ready, "packs": packs, "log": log, "reload": service.packs.last_reload},
+                         200 if ready else 503)
+
+
+async def metrics(service: Service, request: Request, caller: Caller | None) -> Response:
+    return PlainTextResponse(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def openapi(service: Service, request: Request, caller: Caller | None) -> Response:
+    return json_response(openapi_document())
+
+
+DECIDE, AUDIT, ANY_ROLE = ("decide",), ("audit",), ("decide", "audit")
+ROUTES: tuple[tuple[str, str, Handler, tuple[str, ...] | None], ...] = (
+    ("/v1/decisions", "POST", post_decision, DECIDE),
+    ("/v1/decisions:batch", "POST", post_batch, DECIDE),
+    ("/v1/verify", "POST", post_verify, ANY_ROLE),
+    ("/v1/decisions/{id}", "GET", get_decision, AUDIT),
+    ("/v1/decisions/{id}/explanation", "GET", get_explanation, AUDIT),
+    ("/v1/packs", "GET", get_packs, ANY_ROLE),
+    ("/v1/packs:reload", "POST", post_reload, AUDIT),
+    ("/v1/packs/{pack_id}", "GET", get_pack, ANY_ROLE),
+    ("/healthz", "GET", healthz, None),
+    ("/readyz", "GET", readyz, None),
+    ("/metrics", "GET", metrics, None),
+    ("/openapi.json", "GET", openapi, None),
+)
+
+
+def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
+    """The application for one worker process: the packs compiled and the log opened now,
+    before it serves (a pack that does not compile raises DiagnosticError here)."""
+    store = SqliteDecisionStore(config.log) if config.log else None
+    service = Service(config, tokens, ServedPacks(config.packs), store, Metrics(),
+                      ThreadPoolExecutor(max_workers=4, thread_name_prefix="policyengine-decide"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        on_signals = threading.current_thread() is threading.main_thread()  # a server in a thread (tests) has none
+        if on_signals:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(service.threads, reload_packs, service))
+        try:
+            yield
+        finally:
+            if on_signals:
+                loop.remove_signal_handler(signal.SIGHUP)
+            service.threads.shutdown(wait=True)
+            if service.store is not None:
+                service.store.close()
+
+    routes = [Route(path, Endpoint(service, path, handler, roles).respond, methods=[method])
+              for path, method, handler, roles in ROUTES]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        404: _not_found, 405: _not_allowed})
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return Problem.of(404, "service.not_found", f"no such resource: {request.url.path}").response()
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return Problem.of(405, "service.method_not_allowed", f"{request.method} is not allowed on {request.url.path}").response()
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn's worker processes import: the configuration `serve` put in the environment."""
+    config = ServiceConfig.from_environment()
+    return create_app(config, load_tokens(config.tokens_file))

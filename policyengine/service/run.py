@@ -1,0 +1,40 @@
+"""Running the service on uvicorn: one process, or a supervisor and worker processes.
+
+With `--workers N` uvicorn's supervisor starts N processes on one socket. Its own answer
+to SIGHUP is to replace each worker; here SIGHUP is passed on to every worker instead,
+which compiles its packs again in place (`app.reload_packs`): no worker restarts, requests
+in flight finish on the packs they started with, and a pack that fails to compile leaves
+the old ones serving and shows in each worker's /readyz.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from .config import ServiceConfig
+
+APP_FACTORY = "policyengine.service.app:app_from_environment"
+
+
+class ReloadingSupervisor(Multiprocess):
+    """uvicorn's supervisor, with SIGHUP passed on to each worker."""
+
+    def handle_hup(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
+
+def serve(config: ServiceConfig) -> None:
+    """Serve until SIGINT or SIGTERM (then requests in flight finish)."""
+    config = ServiceConfig(**{**config.__dict__, "supervised": config.workers > 1})
+    config.to_environment()
+    server_config = uvicorn.Config(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
+                                   access_log=False, timeout_graceful_shutdown=int(config.time_limit) + 5)
+    if config.workers > 1:
+        ReloadingSupervisor(server_config, sockets=[server_config.bind_socket()]).run()
+    else:
+        uvicorn.Server(server_config).run()
