@@ -135,6 +135,16 @@ class Diagnostic:
             return self.span.location
         return self.where or ""
 
+    def as_json(self) -> dict:
+        """The problem as JSON data: code, message, and where and hint when known (a batch's
+        error record and the service's problem documents both write it so)."""
+        out = {"code": self.code, "message": self.message}
+        if self.location:
+            out["where"] = self.location
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
     def sort_key(self) -> tuple:
         if self.span is not None:
             return (self.span.source.name, self.span.start, self.code, self.message)

@@ -71,19 +71,11 @@ def error_line(number: int, diagnostics: list[Diagnostic], data: Any = None) -> 
         for key in ("patient_id", "month"):
             if isinstance(data.get(key), str) and is_text(data[key]):  # UTF-8 can write it
                 record[key] = data[key]
-    record["error"] = _error_dict(errors[0])
+    record["error"] = errors[0].as_json()
     if len(errors) > 1:
-        record["errors"] = [_error_dict(d) for d in errors]
+        record["errors"] = [d.as_json() for d in errors]
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
-
-def _error_dict(diagnostic: Diagnostic) -> dict:
-    out = {"code": diagnostic.code, "message": diagnostic.message}
-    if diagnostic.location:
-        out["where"] = diagnostic.location
-    if diagnostic.hint:
-        out["hint"] = diagnostic.hint
-    return out
 
 
 @dataclass

@@ -36,7 +36,7 @@ from .config import ServiceConfig
 from .metrics import Metrics
 from .openapi import JSON_LINES, openapi_document
 from .packs import ServedPacks, describe
-from .problems import Problem, diagnostic_json
+from .problems import Problem
 from .work import BatchDecider, Settings, decide_one, verify_body
 
 logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
@@ -193,7 +193,7 @@ async def _batch_output(service: Service, request: Request, decider: BatchDecide
         if received > limit:
             if pending.rfind(b"\n") >= 0:
                 yield await service.run(decider.decide, bytes(pending[:pending.rfind(b"\n") + 1]))
-            yield json.dumps({"line": decider.next_line, "error": diagnostic_json(too_large(limit).diagnostics[0])}) + "\n"
+            yield json.dumps({"line": decider.next_line, "error": too_large(limit).diagnostics[0].as_json()}) + "\n"
             return
         pending += piece
         cut = pending.rfind(b"\n")

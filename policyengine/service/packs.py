@@ -15,7 +15,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine.values import to_json_value
 from ..packs import CompiledPack, bundled_ids, load_pack
-from .problems import Problem, diagnostic_json
+from .problems import Problem
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ServedPacks:
                 self.last_reload = {"ok": True, "time": _now(), "generation": generation}
             except DiagnosticError as error:
                 self.last_reload = {"ok": False, "time": _now(), "generation": self.current.generation,
-                                    "errors": [diagnostic_json(d) for d in error.diagnostics]}
+                                    "errors": [d.as_json() for d in error.diagnostics]}
             return self.last_reload
 
 

@@ -42,20 +42,12 @@ class Problem(Exception):
 
     def body(self) -> dict:
         errors = [d for d in self.diagnostics if d.severity == "error"] or self.diagnostics
-        first = diagnostic_json(errors[0])
+        first = errors[0].as_json()
         return {"type": f"https://policyengine.invalid/problems/{first['code']}", "title": TITLES.get(self.status, "Error"),
                 "status": self.status, "detail": render_all(self.diagnostics), **first,
-                "errors": [diagnostic_json(d) for d in errors]}
+                "errors": [d.as_json() for d in errors]}
 
     def response(self) -> Response:
         return Response(json.dumps(self.body(), ensure_ascii=False, indent=2) + "\n", self.status,
                         headers=self.headers, media_type=PROBLEM_TYPE)
 
-
-def diagnostic_json(diagnostic: Diagnostic) -> dict:
-    out = {"code": diagnostic.code, "message": diagnostic.message}
-    if diagnostic.location:
-        out["where"] = diagnostic.location
-    if diagnostic.hint:
-        out["hint"] = diagnostic.hint
-    return out
