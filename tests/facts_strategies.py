@@ -92,7 +92,8 @@ def _fit_calendar(draw: st.DrawFn, facts: dict) -> dict:
     window = (first, last)
     if "monitoring_period" in facts:
         start = draw(st.dates(first - timedelta(days=MAX_PERIOD_DAYS - 1), last))
-        end = start + timedelta(days=draw(st.integers(0, MAX_PERIOD_DAYS - 1)))
+        # at least one day in the month: a period that reaches it
+        end = start + timedelta(days=draw(st.integers(max(0, (first - start).days), MAX_PERIOD_DAYS - 1)))
         facts["monitoring_period"] = {"start": str(start), "end": str(end)}
         window = (start, end)
     if "transmission_days" in facts:

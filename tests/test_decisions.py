@@ -123,6 +123,23 @@ def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
     assert codes(in_year("2025")) == []
 
 
+def test_a_device_period_ending_in_the_next_year_is_decided_and_says_so():
+    """December's facts with a period ending in January: the 2025 pack decides (its values
+    in force at the period's end), and a warning names the year the period ends in (R-50)."""
+    facts = json.loads(json.dumps(example("2026-03-10-transmission-days.json")).replace("2026-03", "2025-12"))
+    facts["monitoring_period"] = {"start": "2025-12-20", "end": "2026-01-18"}
+    facts["transmission_days"] = [f"2025-12-{day}" for day in range(20, 32)] + [f"2026-01-0{day}" for day in range(1, 5)]
+    decision = policyengine.evaluate(facts, trace="none")
+    assert decision["pack"]["id"] == "cms-rpm-2025" and ("99454", 1) in codes(decision)
+    warning = next(f for f in decision["findings"] if f["id"] == "period.beyond_pack")
+    assert warning["severity"] == "warning" and warning["evidence"] == ["/monitoring_period/end"]
+    assert warning["message"].startswith("the monitoring period ends on 2026-01-18, after cms-rpm-2025 ends on "
+                                         "2025-12-31; 99091, 99453, 99454 were decided with this pack's values")
+    facts["monitoring_period"]["end"] = "2025-12-31"
+    facts["transmission_days"] = facts["transmission_days"][:12]
+    assert not any(f["id"] == "period.beyond_pack" for f in policyengine.evaluate(facts, trace="none")["findings"])
+
+
 def test_an_expression_failing_at_run_time_is_an_error_naming_its_place(tmp_path):
     """No decision is made from a pack that fails on the facts: the error names the part of
     the expression that failed (file:line:col) and the fact it was reading; the command

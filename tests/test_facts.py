@@ -292,6 +292,24 @@ def test_monitoring_period_longer_than_30_days(seed: dict) -> None:
     assert error.hint == "a period that starts on 2026-03-01 ends by 2026-03-30"
 
 
+@pytest.mark.parametrize("period", [("2026-02-01", "2026-02-28"), ("2026-04-01", "2026-04-30")])
+def test_a_monitoring_period_with_no_day_in_the_month_is_refused(seed: dict, period: tuple[str, str]) -> None:
+    """Its device lines would be dated in another month (in January, another fee-schedule
+    year, whose pack this decision does not use)."""
+    seed["monitoring_period"] = {"start": period[0], "end": period[1]}
+    seed["transmission_days"] = [period[0]]
+    error = only_error(seed)
+    assert (error.where, error.code) == ("/monitoring_period", "facts.period_outside_month")
+    assert f"{period[0]} to {period[1]} has no day in the month 2026-03" in error.message
+
+
+@pytest.mark.parametrize("period", [("2026-02-01", "2026-03-01"), ("2026-03-31", "2026-04-29")])
+def test_a_monitoring_period_touching_the_month_by_one_day_is_accepted(seed: dict, period: tuple[str, str]) -> None:
+    seed["monitoring_period"] = {"start": period[0], "end": period[1]}
+    seed["transmission_days"] = [period[0], period[1]]
+    assert check_facts(seed).warnings == ()
+
+
 def test_monitoring_period_of_exactly_30_days(seed: dict) -> None:
     seed["monitoring_period"] = {"start": "2026-03-02", "end": "2026-03-31"}
     seed["transmission_days"] = ["2026-03-02", "2026-03-31"]

@@ -15,7 +15,7 @@ from ..packs.model import CompiledPack
 from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
 from .evaluation import Run
-from .findings import outcome_findings, pack_findings, unverified_rates
+from .findings import outcome_findings, pack_findings, periods_beyond_pack, unverified_rates
 from .lines import line, rate_of, review
 from .opportunities import opportunities
 from .options import resolve_options
@@ -50,6 +50,7 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
     billable = [item for item in lines if "units" in item]
     not_billable = [item for item in lines if "units" not in item]
     findings = pack_findings(run) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
+    findings += periods_beyond_pack(run)
     decision = {
         "patient_id": facts["patient_id"],
         "month": facts["month"],

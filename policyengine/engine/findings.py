@@ -1,6 +1,6 @@
 """The decision's findings: the pack's own, and those the engine adds from the outcomes
 (a conflict that kept an earned code from billing, a code capped at its max_units, a
-rate that rests on a value marked unverified)."""
+rate that rests on a value marked unverified, a period that ends after the pack's year)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -61,3 +61,19 @@ def unverified_rates(run: Run, billable: list[dict]) -> list[dict]:
                                          f"a value marked unverified ({dated[2]})",
                               "evidence": []})
     return found
+
+
+def periods_beyond_pack(run: Run) -> list[dict]:
+    """A warning when a code's period ends after the pack's fee-schedule year: CMS has not
+    said which year decides a device period spanning two (R-50 recommends the year it ends
+    in), and this decision used this pack's values for it."""
+    beyond: dict[str, set[str]] = {}
+    for clock, day in run.dates.items():
+        if not run.pack.covers(day):
+            beyond.setdefault(day, set()).update(c.code for c in run.pack.codes.values() if c.clock == clock)
+    return [{"id": "period.beyond_pack", "severity": "warning",
+             "message": f"the monitoring period ends on {day}, after {run.pack.id} ends on {run.pack.effective_to}; "
+                        f"{', '.join(sorted(codes))} were decided with this pack's values. CMS has not said which "
+                        f"fee-schedule year decides a period spanning two; the year it ends in is the safer "
+                        f"reading: decide those codes with the pack for {day[:4]}",
+             "evidence": ["/monitoring_period/end"]} for day, codes in sorted(beyond.items())]

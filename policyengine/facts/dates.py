@@ -1,5 +1,6 @@
 """What a schema cannot check in facts it accepts: real dates, interactions and
-activities inside the month, transmission days inside the monitoring period, ids used once."""
+activities inside the month, a monitoring period that overlaps the month, transmission
+days inside that period, ids used once."""
 from __future__ import annotations
 
 import calendar
@@ -110,6 +111,13 @@ def _transmission_window(
         errors.append(_error("facts.period_too_long", ("monitoring_period",),
                              f"the monitoring period {start} to {end} is {length} days; at most {MAX_PERIOD_DAYS} are allowed",
                              f"a period that starts on {start} ends by {last}"))
+    elif month_days is not None and (end < month_days[0] or start > month_days[1]):
+        # Its device lines would be dated outside the month's fee-schedule pack (contract v1
+        # section 2, R-50): a period belongs to the decisions of the months it touches.
+        errors.append(_error("facts.period_outside_month", ("monitoring_period",),
+                             f"the monitoring period {start} to {end} has no day in the month {facts['month']}",
+                             "send the device-supply period that overlaps this month, or decide that "
+                             "period with the facts of a month it touches"))
     else:
         return start, end, f"the monitoring period {start} to {end}"
     return None

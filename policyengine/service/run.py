@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from .config import ServiceConfig
 
@@ -20,12 +22,32 @@ APP_FACTORY = "policyengine.service.app:app_from_environment"
 
 
 class ReloadingSupervisor(Multiprocess):
-    """uvicorn's supervisor, with SIGHUP passed on to each worker."""
+    """uvicorn's supervisor, with SIGHUP passed on to each worker once it serves. A worker
+    still starting has no handler yet (SIGHUP would end it) and may have compiled the packs
+    before they changed, so it is signalled as soon as it is ready."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        self._to_reload: list[Process] = []
 
     def handle_hup(self) -> None:
-        for process in self.processes:
-            if process.pid is not None:
+        self._to_reload = list(self.processes)
+        self._pass_reloads_on()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        self._pass_reloads_on()
+
+    def _pass_reloads_on(self) -> None:
+        waiting = []
+        for process in self._to_reload:
+            if process not in self.processes or process.pid is None:
+                continue  # replaced since: the new worker compiled the packs as they are now
+            if process.is_ready(timeout=1):
                 os.kill(process.pid, signal.SIGHUP)
+            else:
+                waiting.append(process)
+        self._to_reload = waiting
 
 
 def serve(config: ServiceConfig) -> None:
