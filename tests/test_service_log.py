@@ -17,6 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+import policyengine
 from packcopy import copy_chain
 from policyengine.cli import main
 from policyengine.decisionlog import Query, SqliteDecisionStore
@@ -144,6 +145,38 @@ def test_sighup_reloads_both_workers_while_a_client_keeps_deciding(tmp_path):
     assert statuses and set(statuses) == {200}
     assert _settled(shas, signalled + 0.5, old), "the new pack did not serve from every worker"
     assert output.read_text().count("packs reloaded (generation 2)") == 2  # each worker said so
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is a POSIX signal")
+def test_sighup_while_the_workers_start_reloads_each_once_it_serves(tmp_path):
+    """A reload asked for while the workers are still compiling their packs: no worker dies
+    of the signal, and each compiles the packs again once it serves (it may have read them
+    before they changed)."""
+    pack = copy_chain(tmp_path)["cms-rpm-2026"]
+    port = free_port()
+    output = tmp_path / "server.log"
+    with output.open("wb") as sink:
+        server = subprocess.Popen([*POLICYENGINE, "serve", "--workers", "2", "--port", str(port), "--pack", str(pack)],
+                                  stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while "Started parent process" not in output.read_text() and time.monotonic() < deadline:
+            assert server.poll() is None, output.read_text()
+            time.sleep(0.01)
+        change_rate(pack)
+        os.kill(server.pid, signal.SIGHUP)
+        _wait_until_up(f"http://127.0.0.1:{port}", server, output)
+        while output.read_text().count("packs reloaded (generation 2)") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        decided = [httpx.post(f"http://127.0.0.1:{port}/v1/decisions", params={"pack": "cms-rpm-2026", "trace": "none"},
+                              content=SEED.read_bytes(), headers={"Connection": "close"}) for _ in range(10)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    log = output.read_text()
+    assert log.count("packs reloaded (generation 2)") == 2 and "died" not in log, log
+    changed = policyengine.evaluate(json.loads(SEED.read_text()), str(pack), trace="none")["total"]
+    assert {response.json()["total"] for response in decided} == {changed}, "every worker serves the changed rate"
 
 
 def _settled(shas: list[tuple[float, str]], after: float, old: str) -> bool:
