@@ -1,13 +1,12 @@
 """The Python API billing systems call: one function per job."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .engine.decide import decide
 from .engine.tracing import Tracer
-from .engine.values import compact_json
+from .engine.values import compact_json, pretty_json
 from .diagnostics import Diagnostic, DiagnosticError
 from .facts import check_facts, check_with_schema
 from .lang.runtime import last_day
@@ -44,5 +43,5 @@ def to_json(decision: dict, pretty: bool = True) -> str:
     """The canonical serialization: same decision, same bytes. `pretty=False` gives one
     line (JSON Lines), several times faster to write."""
     if pretty:
-        return json.dumps(decision, ensure_ascii=False, indent=2) + "\n"
+        return pretty_json(decision) + "\n"
     return compact_json(decision) + "\n"

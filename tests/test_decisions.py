@@ -173,8 +173,8 @@ def test_an_expression_failing_at_run_time_is_an_error_naming_its_place(tmp_path
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_fast_json_writes_the_same_bytes_as_the_standard_library(path):
-    """Hashes and one-line decisions are written with orjson; they must stay what
-    json.dumps writes, or every stored facts_sha256 would change."""
+    """Hashes and decisions (one-line and pretty) are written with orjson; they must stay
+    what json.dumps writes, or every stored facts_sha256 and decision hash would change."""
     from policyengine.engine.values import canonical_json, compact_json
 
     facts = json.loads(path.read_text())
@@ -185,3 +185,4 @@ def test_fast_json_writes_the_same_bytes_as_the_standard_library(path):
     except policyengine.DiagnosticError:
         return
     assert compact_json(decision) == json.dumps(decision, ensure_ascii=False, separators=(",", ":"))
+    assert policyengine.to_json(decision) == json.dumps(decision, ensure_ascii=False, indent=2) + "\n"

@@ -53,6 +53,8 @@ def test_valid_facts_are_decided(facts: dict) -> None:
     assert error is None, error
     assert decision["patient_id"] == facts["patient_id"] and not any(
         finding["id"] == "facts.unknown_field" for finding in decision["findings"])
+    # the decision's bytes are the standard library's, whatever text the facts carry
+    assert policyengine.to_json(decision) == json.dumps(decision, ensure_ascii=False, indent=2) + "\n"
 
 
 @given(facts=broken_facts())
