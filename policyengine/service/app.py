@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..batch.run import CHUNK_LINES
-from ..decisionlog import DecisionStore, SqliteDecisionStore
+from ..decisionlog import DecisionStore, GroupCommitter, LoggedDecision, SqliteDecisionStore
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..explain import FORMATS, explain, render
 from ..limits import MAX_FACTS_BYTES
@@ -42,6 +42,11 @@ from .work import BatchDecider, Settings, decide_one, verify_body
 logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
 
 JSON_TYPE = "application/json"
+#: threads a worker process decides in. Deciding holds the GIL, so more threads add little
+#: throughput and put waits for the GIL in every answer (16 clients, 2 workers, log on:
+#: 1 thread 2,900/s, 2 threads 3,000/s, 4 threads 2,600/s with p99 2 ms higher); two let a
+#: light request be decided beside a heavy one.
+DECIDING_THREADS = 2
 EXPLANATION_TYPES = {"text": "text/plain; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
                      "html": "text/html; charset=utf-8"}
 
@@ -54,12 +59,18 @@ class Service:
     tokens: Tokens | None
     packs: ServedPacks
     store: DecisionStore | None
+    log: GroupCommitter | None
     metrics: Metrics
     threads: ThreadPoolExecutor
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` in a worker thread (CPU work off the event loop)."""
         return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
+
+    async def commit(self, rows: Sequence[LoggedDecision]) -> None:
+        """Return once `rows` are in the decision log (committed with whatever else waits)."""
+        if self.log is not None and rows:
+            await asyncio.wrap_future(self.log.submit(rows))
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -153,9 +164,12 @@ def _query(request: Request, default_trace: str) -> Settings:
 async def post_decision(service: Service, request: Request, caller: Caller | None) -> Response:
     settings = _query(request, "full")
     body = await read_body(request, service.config.max_body_bytes)
-    decided = await service.run(decide_one, body, settings, service.packs.current, service.store,
+    decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None,
                                 caller_name(request, caller), service.metrics)
-    headers = {"X-Decision-Id": decided.logged_id} if decided.logged_id else None
+    if decided.row is None:
+        return Response(decided.text, 200, None, JSON_TYPE)
+    await service.commit([decided.row])
+    headers = {"X-Decision-Id": decided.row.id}
     return Response(decided.text, 200, headers, JSON_TYPE)
 
 
@@ -176,7 +190,8 @@ async def post_batch(service: Service, request: Request, caller: Caller | None) 
     limit = service.config.max_batch_bytes
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
-    decider = BatchDecider(settings, service.packs.current, service.store, caller_name(request, caller), service.metrics)
+    decider = BatchDecider(settings, service.packs.current, service.log is not None, caller_name(request, caller),
+                           service.metrics)
     try:
         decider.check()
     except DiagnosticError as error:
@@ -192,7 +207,7 @@ async def _batch_output(service: Service, request: Request, decider: BatchDecide
         received += len(piece)
         if received > limit:
             if pending.rfind(b"\n") >= 0:
-                yield await service.run(decider.decide, bytes(pending[:pending.rfind(b"\n") + 1]))
+                yield await _decided(service, decider, bytes(pending[:pending.rfind(b"\n") + 1]))
             yield json.dumps({"line": decider.next_line, "error": too_large(limit).diagnostics[0].as_json()}) + "\n"
             return
         pending += piece
@@ -200,9 +215,16 @@ async def _batch_output(service: Service, request: Request, decider: BatchDecide
         if cut >= 0 and (pending.count(b"\n", 0, cut + 1) >= CHUNK_LINES or cut > MAX_FACTS_BYTES):
             whole = bytes(pending[:cut + 1])
             del pending[:cut + 1]
-            yield await service.run(decider.decide, whole)
+            yield await _decided(service, decider, whole)
     if pending:
-        yield await service.run(decider.decide, bytes(pending))
+        yield await _decided(service, decider, bytes(pending))
+
+
+async def _decided(service: Service, decider: BatchDecider, lines: bytes) -> str:
+    """The output for whole lines, sent once their decisions are logged."""
+    output, rows = await service.run(decider.decide, lines)
+    await service.commit(rows)
+    return output
 
 
 async def post_verify(service: Service, request: Request, caller: Caller | None) -> Response:
@@ -325,8 +347,8 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
     """The application for one worker process: the packs compiled and the log opened now,
     before it serves (a pack that does not compile raises DiagnosticError here)."""
     store = SqliteDecisionStore(config.log) if config.log else None
-    service = Service(config, tokens, ServedPacks(config.packs), store, Metrics(),
-                      ThreadPoolExecutor(max_workers=4, thread_name_prefix="policyengine-decide"))
+    service = Service(config, tokens, ServedPacks(config.packs), store, GroupCommitter(store) if store else None,
+                      Metrics(), ThreadPoolExecutor(max_workers=DECIDING_THREADS, thread_name_prefix="policyengine-decide"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -340,6 +362,8 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
             if on_signals:
                 loop.remove_signal_handler(signal.SIGHUP)
             service.threads.shutdown(wait=True)
+            if service.log is not None:
+                service.log.close()
             if service.store is not None:
                 service.store.close()
 

@@ -5,8 +5,8 @@ decided) and a time limit can answer for them.
 Each calls the public API the command line calls: `parse_facts_text` and `evaluate` for
 a decision (so the bytes are `policyengine evaluate`'s), the batch's `Evaluator` and
 `read_chunks` for JSON Lines (so each line's output is `policyengine batch`'s), and
-`verify_decision` for verify. A decision is appended to the decision log before the
-function returns, so before the answer is sent.
+`verify_decision` for verify. A decision comes back with its decision log row, which
+the service commits before it sends the answer.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..api import evaluate, to_json
 from ..batch import Evaluator, check_arguments, read_chunks
-from ..decisionlog import DecisionStore, LoggedDecision, new_row
+from ..decisionlog import LoggedDecision, new_row
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine import resolve_options
 from ..engine.decide import TRACE_FORMS
@@ -72,14 +72,16 @@ def body_text(body: bytes) -> str:
 
 @dataclass(frozen=True)
 class Decided:
+    """A decision as served, and its row for the decision log (None: no log is kept)."""
+
     text: str
     decision: dict
-    logged_id: str | None
+    row: LoggedDecision | None
 
 
-def decide_one(body: bytes, settings: Settings, packs: PackSet, store: DecisionStore | None, caller: str,
+def decide_one(body: bytes, settings: Settings, packs: PackSet, logging: bool, caller: str,
                metrics: Metrics) -> Decided:
-    """The decision for a facts body, as `policyengine evaluate` prints it, logged."""
+    """The decision for a facts body, as `policyengine evaluate` prints it, and its log row."""
     served = settings.served(packs)
     try:
         text = body_text(body)
@@ -91,23 +93,21 @@ def decide_one(body: bytes, settings: Settings, packs: PackSet, store: DecisionS
     output = to_json(decision)
     metrics.decision(decision["pack"]["id"], outcome(decision))
     row = None
-    if store is not None:
+    if logging:
         row = new_row(decision, output, text, caller=caller, pack_ref=served.ref if served else decision["pack"]["id"],
                       trace=settings.trace, compact=False)
-        store.append([row])
-    return Decided(output, decision, row.id if row else None)
+    return Decided(output, decision, row)
 
 
 class BatchDecider:
     """Decides the lines of a batch body as they arrive, a chunk at a time, each line as
     `policyengine batch` does (one output line per input line, in order)."""
 
-    def __init__(self, settings: Settings, packs: PackSet, store: DecisionStore | None, caller: str,
-                 metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, packs: PackSet, logging: bool, caller: str, metrics: Metrics) -> None:
         self.served = settings.served(packs)
         self.settings = settings
         self.evaluator = Evaluator(self.served.pack if self.served else None, settings.options, settings.trace)
-        self.store, self.caller, self.metrics = store, caller, metrics
+        self.logging, self.caller, self.metrics = logging, caller, metrics
         self.next_line = 1
 
     def check(self) -> None:
@@ -117,8 +117,9 @@ class BatchDecider:
         else:
             check_arguments(None, self.settings.options, self.settings.trace)
 
-    def decide(self, complete_lines: bytes) -> str:
-        """The output for whole lines (the body's last line may lack its line end)."""
+    def decide(self, complete_lines: bytes) -> tuple[str, list[LoggedDecision]]:
+        """The output for whole lines (the body's last line may lack its line end), and the
+        log rows of their decisions."""
         out: list[str] = []
         rows: list[LoggedDecision] = []
         for first, lines, _ in read_chunks(io.BytesIO(complete_lines), first=self.next_line):
@@ -126,14 +127,12 @@ class BatchDecider:
                 line, decision, error_code = self.evaluator.decide(number, raw)
                 out.append(line + "\n")
                 self._count(decision, error_code)
-                if decision is not None and self.store is not None:
+                if decision is not None and self.logging:
                     rows.append(new_row(decision, line, body_text(raw).rstrip("\n"), caller=self.caller,
                                         pack_ref=self.served.ref if self.served else decision["pack"]["id"],
                                         trace=self.settings.trace, compact=True))
             self.next_line = first + len(lines)
-        if self.store is not None:
-            self.store.append(rows)
-        return "".join(out)
+        return "".join(out), rows
 
     def _count(self, decision: dict | None, error_code: str | None) -> None:
         if decision is not None:
