@@ -101,16 +101,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is a POSIX signal")
-def test_sighup_reloads_both_workers_while_a_client_keeps_deciding(tmp_path):
-    """`serve --workers 2`, a client deciding all the while; SIGHUP to the server after the
-    pack changes: every request succeeds, and the new pack serves from both workers."""
+def serve_two_workers(tmp_path: Path) -> tuple[Path, int, Path, subprocess.Popen]:
+    """`serve --workers 2` of a copy of the bundled packs: (the 2026 pack's folder, the port,
+    the file the server's output goes to, the server)."""
     pack = copy_chain(tmp_path)["cms-rpm-2026"]
     port = free_port()
     output = tmp_path / "server.log"
     with output.open("wb") as sink:
         server = subprocess.Popen([*POLICYENGINE, "serve", "--workers", "2", "--port", str(port), "--pack", str(pack)],
                                   stdout=sink, stderr=subprocess.STDOUT)
+    return pack, port, output, server
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is a POSIX signal")
+def test_sighup_reloads_both_workers_while_a_client_keeps_deciding(tmp_path):
+    """`serve --workers 2`, a client deciding all the while; SIGHUP to the server after the
+    pack changes: every request succeeds, and the new pack serves from both workers."""
+    pack, port, output, server = serve_two_workers(tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, server, output)
@@ -152,12 +159,7 @@ def test_sighup_while_the_workers_start_reloads_each_once_it_serves(tmp_path):
     """A reload asked for while the workers are still compiling their packs: no worker dies
     of the signal, and each compiles the packs again once it serves (it may have read them
     before they changed)."""
-    pack = copy_chain(tmp_path)["cms-rpm-2026"]
-    port = free_port()
-    output = tmp_path / "server.log"
-    with output.open("wb") as sink:
-        server = subprocess.Popen([*POLICYENGINE, "serve", "--workers", "2", "--port", str(port), "--pack", str(pack)],
-                                  stdout=sink, stderr=subprocess.STDOUT)
+    pack, port, output, server = serve_two_workers(tmp_path)
     try:
         deadline = time.monotonic() + 30
         while "Started parent process" not in output.read_text() and time.monotonic() < deadline:
