@@ -8,7 +8,7 @@ and replay it months later.
     for result in replay(store.scan()): ...      # re-decided with the recorded pack
 
 `DecisionStore` is the interface; SQLite is the embedded implementation (one host). A
-server database for several hosts implements the same five methods.
+server database for several hosts implements the same six methods.
 """
 from __future__ import annotations
 

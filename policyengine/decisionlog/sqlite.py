@@ -25,6 +25,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 COLUMNS = tuple(f.name for f in fields(LoggedDecision))
+_INSERT = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -96,12 +97,10 @@ class SqliteDecisionStore:
     def append(self, rows: Sequence[LoggedDecision]) -> None:
         if not rows:
             return
-        placeholders = ", ".join("?" for _ in COLUMNS)
         with self._lock, self._writer_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                                     [tuple(getattr(row, column) for column in COLUMNS) for row in rows])
+                self._db.executemany(_INSERT, [tuple(getattr(row, column) for column in COLUMNS) for row in rows])
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

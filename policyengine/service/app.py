@@ -69,7 +69,7 @@ class Service:
 
     async def commit(self, rows: Sequence[LoggedDecision]) -> None:
         """Return once `rows` are in the decision log (committed with whatever else waits)."""
-        if self.log is not None and rows:
+        if self.log is not None:
             await asyncio.wrap_future(self.log.submit(rows))
 
 
@@ -166,10 +166,10 @@ async def post_decision(service: Service, request: Request, caller: Caller | Non
     body = await read_body(request, service.config.max_body_bytes)
     decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None,
                                 caller_name(request, caller), service.metrics)
-    if decided.row is None:
-        return Response(decided.text, 200, None, JSON_TYPE)
-    await service.commit([decided.row])
-    headers = {"X-Decision-Id": decided.row.id}
+    headers = None
+    if decided.row is not None:
+        await service.commit([decided.row])
+        headers = {"X-Decision-Id": decided.row.id}
     return Response(decided.text, 200, headers, JSON_TYPE)
 
 

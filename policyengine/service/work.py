@@ -79,7 +79,7 @@ class Decided:
     row: LoggedDecision | None
 
 
-def decide_one(body: bytes, settings: Settings, packs: PackSet, logging: bool, caller: str,
+def decide_one(body: bytes, settings: Settings, packs: PackSet, logged: bool, caller: str,
                metrics: Metrics) -> Decided:
     """The decision for a facts body, as `policyengine evaluate` prints it, and its log row."""
     served = settings.served(packs)
@@ -93,7 +93,7 @@ def decide_one(body: bytes, settings: Settings, packs: PackSet, logging: bool, c
     output = to_json(decision)
     metrics.decision(decision["pack"]["id"], outcome(decision))
     row = None
-    if logging:
+    if logged:
         row = new_row(decision, output, text, caller=caller, pack_ref=served.ref if served else decision["pack"]["id"],
                       trace=settings.trace, compact=False)
     return Decided(output, decision, row)
@@ -103,11 +103,11 @@ class BatchDecider:
     """Decides the lines of a batch body as they arrive, a chunk at a time, each line as
     `policyengine batch` does (one output line per input line, in order)."""
 
-    def __init__(self, settings: Settings, packs: PackSet, logging: bool, caller: str, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, packs: PackSet, logged: bool, caller: str, metrics: Metrics) -> None:
         self.served = settings.served(packs)
         self.settings = settings
         self.evaluator = Evaluator(self.served.pack if self.served else None, settings.options, settings.trace)
-        self.logging, self.caller, self.metrics = logging, caller, metrics
+        self.logged, self.caller, self.metrics = logged, caller, metrics
         self.next_line = 1
 
     def check(self) -> None:
@@ -127,7 +127,7 @@ class BatchDecider:
                 line, decision, error_code = self.evaluator.decide(number, raw)
                 out.append(line + "\n")
                 self._count(decision, error_code)
-                if decision is not None and self.logging:
+                if decision is not None and self.logged:
                     rows.append(new_row(decision, line, body_text(raw).rstrip("\n"), caller=self.caller,
                                         pack_ref=self.served.ref if self.served else decision["pack"]["id"],
                                         trace=self.settings.trace, compact=True))
