@@ -342,10 +342,14 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
 
     The packs are compiled once at start; SIGHUP (or POST /v1/packs:reload) compiles them
     again, and a pack that then fails leaves the ones before it serving."""
-    from .service.auth import TokenFileError, load_tokens
-    from .service.config import ServiceConfig, is_loopback
-    from .service.packs import compile_packs
-    from .service.run import serve as run_service
+    try:
+        from .service.auth import TokenFileError, load_tokens
+        from .service.config import ServiceConfig, is_loopback
+        from .service.packs import compile_packs
+        from .service.run import serve as run_service
+    except ImportError as error:  # the core install: the service is an extra
+        raise click.UsageError(f"serve needs the service extra ({error.name} is not installed): "
+                               "pip install 'rpm-policyengine[service]'") from None
     try:
         tokens = load_tokens(tokens_path)
     except TokenFileError as error:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,13 @@ def test_a_request_over_the_time_limit_is_408():
         response = http.post("/v1/decisions", content=slow())
         assert response.status_code == 408 and response.json()["code"] == "request.timeout"
         assert http.get("/healthz").status_code == 200
+
+
+def test_serve_without_the_service_extra_says_how_to_install_it(monkeypatch):
+    """The core install has no uvicorn: `serve` says which extra it needs, not a traceback."""
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "policyengine.service.run", raising=False)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "serve needs the service extra (uvicorn is not installed): pip install 'rpm-policyengine[service]'" \
+        in result.stderr
