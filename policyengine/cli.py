@@ -18,6 +18,7 @@ from .api import evaluate as evaluate_facts
 from .api import to_json
 from .diagnostics import DiagnosticError, render_all
 from .engine import EvaluationFailed
+from .engine.values import pretty_json
 from .facts import parse_facts_text
 from .optionpairs import parse_option_pairs
 from .packs import CompiledPack, PackNotFound, load_pack
@@ -243,7 +244,6 @@ def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: 
     """Re-derive a decision from FACTS and confirm it byte for byte, or list what differs.
 
     Exit 0 verified, 1 differs (facts, pack, engine or result changed), 2 bad input."""
-    import json
     from .explain.verify import VerifyInputError, pack_for_decision, render_verification, verify_decision
     decision, recorded_text = _read_decision(decision_path)
     text, name = _read_text(facts)
@@ -257,7 +257,7 @@ def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: 
         click.echo(f"{decision_path}: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     if output_format == "json":
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        click.echo(pretty_json(result.as_json()))
     else:
         click.echo(render_verification(result), nl=False)
     sys.exit(0 if result.verified else EXIT_FAILURES)

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from ..batch.run import CHUNK_LINES
 from ..decisionlog import DecisionStore, GroupCommitter, LoggedDecision, SqliteDecisionStore
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..engine.values import pretty_json
 from ..explain import FORMATS, explain, render
 from ..limits import MAX_FACTS_BYTES
 from .auth import Caller, Tokens, bearer, load_tokens
@@ -74,7 +75,7 @@ class Service:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, indent=2) + "\n", status, headers, JSON_TYPE)
+    return Response(pretty_json(data) + "\n", status, headers, JSON_TYPE)
 
 
 Handler = Callable[[Service, Request, Caller | None], Awaitable[Response]]

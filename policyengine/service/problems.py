@@ -9,13 +9,13 @@ limits are 401/403/404/408/413/415; 500 only for a fault of the service itself.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from starlette.responses import Response
 
 from ..diagnostics import Diagnostic, DiagnosticError, render_all
 from ..engine import EvaluationFailed
+from ..engine.values import pretty_json
 from .openapi import PROBLEM_TYPE
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -48,6 +48,6 @@ class Problem(Exception):
                 "errors": [d.as_json() for d in errors]}
 
     def response(self) -> Response:
-        return Response(json.dumps(self.body(), ensure_ascii=False, indent=2) + "\n", self.status,
+        return Response(pretty_json(self.body()) + "\n", self.status,
                         headers=self.headers, media_type=PROBLEM_TYPE)
 
