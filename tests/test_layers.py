@@ -2,7 +2,7 @@
 
    10  cli | dask_batch                          the commands
     9  service                                    the decision service (HTTP)
-    8  decisionlog                                the decision log and its replay
+    8  decisionlog | authoring                    the decision log and its replay; next year's pack
     7  explain | testing | batch | render        built on decisions (none imports another)
     6  api                                        the Python API
     5  engine                                     deciding one patient-month
@@ -31,7 +31,7 @@ LAYERS = [
     [("engine",)],
     [("api",)],
     [("explain",), ("testing",), ("batch",), ("render",)],
-    [("decisionlog",)],
+    [("decisionlog",), ("authoring",)],
     [("service",)],
     [("cli",), ("dask_batch",)],
 ]
