@@ -306,14 +306,17 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
 
 @main.command("test")
 @click.argument("pack_ref", metavar="PACK")
-def test_command(pack_ref: str) -> None:
+@click.option("--whole-pack", is_flag=True,
+              help="Count the coverage of every condition, the packs' it extends too (by default an overlay's "
+                   "cases answer for the conditions it writes and those reading the parameters it sets).")
+def test_command(pack_ref: str, whole_pack: bool) -> None:
     """Run the pack's own test cases (PACK/tests/*.yaml) and report condition coverage.
 
     Exit 1 when a case fails or coverage is below the pack's coverage_threshold."""
     from .testing import test_pack
     pack = _load(pack_ref)
     try:
-        report = test_pack(pack, pack_ref)
+        report = test_pack(pack, pack_ref, whole_pack)
     except DiagnosticError as error:  # a case file that cannot be read
         _fail(error, EXIT_FAILURES)
     click.echo(report.render(), nl=False)

@@ -8,9 +8,12 @@ location. The schemas in `schemas/` stay the single source of truth.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -31,6 +34,17 @@ _TYPE_NAMES = {
     "boolean": "true or false",
     "null": "null",
 }
+
+
+def bundled_schema_path(name: str) -> Path:
+    """Where a schema of `schemas/` is installed with the package (`facts.schema.json`, ...)."""
+    return Path(str(files("policyengine.bundled.schemas") / name))
+
+
+def bundled_schema(name: str) -> dict:
+    """A schema of `schemas/` as installed with the package, parsed (a new copy each call)."""
+    parsed: dict = json.loads(bundled_schema_path(name).read_text(encoding="utf-8"))
+    return parsed
 
 
 def describe(value: Any) -> str:

@@ -9,11 +9,9 @@ diagnostics. The schema is the single source of truth for both.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from importlib.resources import files
 from typing import Any
 
 import jsonschema
@@ -30,9 +28,7 @@ except ImportError:  # optional: the reference validator alone gives the same an
 @functools.cache
 def facts_schema() -> dict:
     """The facts schema, parsed once (shared: do not mutate it)."""
-    resource = files("policyengine.bundled.schemas") / "facts.schema.json"
-    schema: dict = json.loads(resource.read_text(encoding="utf-8"))
-    return schema
+    return schemacheck.bundled_schema("facts.schema.json")
 
 
 @functools.cache

@@ -90,8 +90,7 @@ class SourcePack:
 
 @functools.cache
 def _pack_validator() -> jsonschema.Draft202012Validator:
-    text = (files("policyengine.bundled.schemas") / "rulepack.schema.json").read_text(encoding="utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return jsonschema.Draft202012Validator(schemacheck.bundled_schema("rulepack.schema.json"))
 
 
 def bundled_root() -> Path:

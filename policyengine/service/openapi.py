@@ -10,22 +10,15 @@ goes where.
 from __future__ import annotations
 
 import functools
-import json
-from importlib.resources import files
 from typing import Any
 
+from ..schemacheck import bundled_schema
 from ..version import __version__
 
 #: the component each schema file becomes
 COMPONENTS = {"facts.schema.json": "Facts", "decision.schema.json": "Decision", "service.schema.json": "Service"}
 PROBLEM_TYPE = "application/problem+json"
 JSON_LINES = "application/jsonl"
-
-
-def read_schema(name: str) -> dict:
-    """A bundled schema file, parsed (a new copy each call)."""
-    parsed: dict = json.loads((files("policyengine.bundled.schemas") / name).read_text(encoding="utf-8"))
-    return parsed
 
 
 def as_component(schema: dict, name: str, ids: dict[str, str]) -> dict:
@@ -51,7 +44,7 @@ def as_component(schema: dict, name: str, ids: dict[str, str]) -> dict:
 
 
 def components() -> dict[str, dict]:
-    schemas = {name: read_schema(name) for name in COMPONENTS}
+    schemas = {name: bundled_schema(name) for name in COMPONENTS}
     ids = {schema["$id"]: f"#/components/schemas/{COMPONENTS[name]}" for name, schema in schemas.items()}
     return {COMPONENTS[name]: as_component(schema, name, ids) for name, schema in schemas.items()}
 

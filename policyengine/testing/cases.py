@@ -19,18 +19,25 @@ A case file (`<pack>/tests/*.yaml`):
           total: "26.05"
           error: facts.outside_month                  # the facts are rejected with this code
 
-The bundled packs' `tests/` folders are complete examples.
+The bundled packs' `tests/` folders are complete examples; `schemas/testcases.schema.json`
+is the form. A case cannot pass without testing something: a misspelt key (`billabel`) is
+an error with "did you mean", and so is a case with no expectation, or a list of what must
+be present (`findings: []`) that names nothing.
 In facts, the value "$absent" removes a key the defaults set. In expectations a string
 `params.<name>` stands for that parameter's value in the case's month.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
+from .. import schemacheck
 from ..api import evaluate
-from ..diagnostics import Diagnostic, DiagnosticError
+from ..diagnostics import Diagnostic, DiagnosticError, sort_diagnostics
 from ..engine import EvaluationFailed
 from ..engine.values import to_json_value
 from ..lang.runtime import last_day
@@ -85,20 +92,36 @@ def _with_item_defaults(facts: dict, items: dict) -> dict:
     return facts
 
 
+@functools.cache
+def _cases_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schemacheck.bundled_schema("testcases.schema.json"))
+
+
+def _problems(doc: YamlDocument) -> list[Diagnostic]:
+    """What is wrong with a case file's form, each at its file:line:col."""
+    if not isinstance(doc.data, dict):
+        return [Diagnostic("cases.invalid", "a case file is a mapping with a list of cases", doc.span(""),
+                           hint="cases: [{name: ..., facts: ..., expect: ...}]")]
+    cases = doc.data.get("cases")
+    empty = [f"/cases/{i}/expect" for i, case in enumerate(cases if isinstance(cases, list) else ())
+             if isinstance(case, dict) and case.get("expect") == {}]
+    vacuous = [Diagnostic("cases.no_expectation", "the case expects nothing, so it would pass whatever the pack decides",
+                          doc.span(where), hint="expect at least one of: billable, not_billable, findings, no_findings, "
+                          "opportunities, claim_review, total, error") for where in empty]
+    return sort_diagnostics(vacuous + schemacheck.check(doc.data, _cases_validator(), kind="cases", locate=doc.locate))
+
+
 def load_cases(path: Path) -> list[Case]:
     """The cases of one file; raises DiagnosticError for a malformed file."""
     doc = load_yaml_file(path)
-    data = doc.data or {}
-    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
-        raise DiagnosticError([Diagnostic("cases.invalid", "a case file is a mapping with a list of cases",
-                                          doc.span(""), hint="cases: [{name: ..., facts: ..., expect: ...}]")])
+    problems = _problems(doc)
+    if problems:
+        raise DiagnosticError(problems)
+    data = doc.data
     defaults = data.get("defaults") or {}
     cases = []
     for i, raw in enumerate(data["cases"]):
         pointer = f"/cases/{i}"
-        if not isinstance(raw, dict) or "name" not in raw or "expect" not in raw:
-            raise DiagnosticError([Diagnostic("cases.invalid", "each case needs a name and an expect",
-                                              doc.span(pointer))])
         facts = _with_item_defaults(_merge(defaults.get("facts") or {}, raw.get("facts") or {}),
                                     defaults.get("items") or {})
         cases.append(Case(str(raw["name"]), facts, raw.get("options") or {}, raw["expect"], doc, pointer))

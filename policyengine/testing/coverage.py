@@ -5,15 +5,21 @@ every expression of a pack; each has two sides, true and false. The tracer used 
 test cases reads each expression fully (its recording function), which sees every
 item inside `where` filters, and notes the sides it saw. What no case reached is reported
 at its file:line:col.
+
+An overlay's cases answer for what the overlay says (`OwnConditions`): the conditions
+written in its own file and those that read a parameter it gives values to. Its parents'
+conditions are their own tests' business, unless the whole pack is asked for.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..engine.tracing import Tracer
 from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
+from ..packs.loader import load_source
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
 
@@ -35,11 +41,38 @@ def _points(expression: CompiledExpression) -> Iterator[int]:
                     yield index[id(operand)]
 
 
+@dataclass(frozen=True)
+class OwnConditions:
+    """What a pack itself says, as against what it inherits: the file it is written in and
+    the parameters that file gives values to."""
+
+    file: str
+    parameters: frozenset[str]
+
+    @classmethod
+    def of(cls, pack_dir: Path) -> OwnConditions:
+        source = load_source(pack_dir)
+        own = source.meta.doc
+        return cls(own.source.name, frozenset(name for name, dated in source.parameter_values.items()
+                                              if any(entry.doc is own for entry in dated.values())))
+
+    def hold(self, expression: CompiledExpression, k: int) -> bool:
+        """Whether the condition at node `k` is the pack's own: written in its file, or
+        reading one of its parameters."""
+        node = expression.nodes[k]
+        if node.span is not None and node.span.source.name == self.file:
+            return True
+        own_reads = {number for number, name in expression.parameter_nodes if name in self.parameters}
+        return any(expression.index[id(inner)] in own_reads for inner in nodes.walk(node))
+
+
 @dataclass
 class Coverage:
-    """Sides seen per (expression, node); built for one pack, fed by every case."""
+    """Sides seen per (expression, node); built for one pack, fed by every case. With
+    `own`, only the conditions it holds are counted."""
 
     pack: CompiledPack
+    own: OwnConditions | None = None
     seen: dict[tuple[int, int], set[bool]] = field(default_factory=dict)
     expressions: dict[int, CompiledExpression] = field(default_factory=dict)
 
@@ -49,7 +82,8 @@ class Coverage:
                 continue
             self.expressions[id(expression)] = expression
             for k in _points(expression):
-                self.seen[(id(expression), k)] = set()
+                if self.own is None or self.own.hold(expression, k):
+                    self.seen[(id(expression), k)] = set()
 
     def observe(self, expression: CompiledExpression, args: tuple) -> None:
         facts, defs, *namespaces = args
