@@ -130,3 +130,29 @@ def test_a_pack_directory_is_compiled_once_and_again_when_a_file_changes(tmp_pat
     os.utime(overlay / "pack.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     second = load_pack(overlay)
     assert second is not first and second.options["addon_max_units"].default == 2
+
+
+def test_a_misspelt_overlay_of_a_parameter_says_which_one_was_meant(tmp_path):
+    text = HEADER + "parameters:\n  time_treshold:\n    values:\n      2026-06-01: {value: 21 min}\n"
+    (diagnostic,) = errors_of(pack_dir(tmp_path, text))
+    assert diagnostic.code == "pack.missing_field"
+    assert "pack.yaml:4:3: parameter 'time_treshold' needs type (did you mean 'time_threshold'?)" in diagnostic.headline()
+
+
+def _fields(node, where=""):
+    """(pointer, field schema) of every named field a schema declares."""
+    if isinstance(node, dict):
+        for name, field in node.get("properties", {}).items():
+            yield f"{where}/{name}", field
+        for key, child in node.items():
+            yield from _fields(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _fields(child, f"{where}/{i}")
+
+
+def test_every_field_of_a_pack_has_a_description_an_editor_shows():
+    schema = json.loads((ROOT / "schemas" / "rulepack.schema.json").read_text())
+    bare = [where for where, field in _fields(schema)
+            if isinstance(field, dict) and "$ref" not in field and not field.get("description")]
+    assert bare == []

@@ -72,11 +72,15 @@ class _Compiler:
             return None
 
     def complete(self, kind: str, name: str, entry: Entry, keys: tuple[str, ...]) -> bool:
-        """Whether a merged entry has every key it needs (an overlay may omit what its base has)."""
+        """Whether a merged entry has every key it needs (an overlay may omit what its base has).
+        An incomplete one named like an entry of its base is most likely a misspelt overlay
+        of it, and the message says so."""
         missing = [key for key in keys if key not in entry.value]
         if missing:
+            others = [other for other in getattr(self.source, f"{kind}s") if other != name]
             self.diagnostics.append(Diagnostic(
-                "pack.missing_field", f"{kind} '{name}' needs {', '.join(missing)}", entry.doc.span(entry.pointer, key=True),
+                "pack.missing_field", f"{kind} '{name}' needs {', '.join(missing)}{suggestion_suffix(name, others)}",
+                entry.doc.span(entry.pointer, key=True),
                 hint=f"a new {kind} states {', '.join(keys)}; an overlay of an existing one may state only what changes"))
         return not missing
 
