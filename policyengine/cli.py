@@ -304,6 +304,26 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
     sys.exit(EXIT_FAILURES if skipped else 0)
 
 
+@main.command()
+@click.argument("pack_ref", metavar="PACK")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-suppressed", is_flag=True, help="Also list the findings lint.yaml accepts, with its reasons.")
+def lint(pack_ref: str, output_format: str, show_suppressed: bool) -> None:
+    """Find what validate cannot: conditions that can never be true or never be false, blocked
+    entries that never apply, rules a conflict always wins over (errors); parameter gaps,
+    overlaps, unverified or uncited values, codes without a rate, options never read (warnings).
+
+    A lint.yaml beside pack.yaml accepts a finding with a reason. Exit 0 with warnings only,
+    1 on errors (or an invalid pack), 2 when there is no pack at PACK."""
+    from .authoring.lint import lint_pack
+    report = lint_pack(_load(pack_ref))
+    if output_format == "json":
+        click.echo(pretty_json(report.as_json(show_suppressed)))
+    else:
+        click.echo(report.render(show_suppressed))
+    sys.exit(report.exit_status)
+
+
 @main.command("test")
 @click.argument("pack_ref", metavar="PACK")
 @click.option("--whole-pack", is_flag=True,
