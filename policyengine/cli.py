@@ -324,6 +324,25 @@ def lint(pack_ref: str, output_format: str, show_suppressed: bool) -> None:
     sys.exit(report.exit_status)
 
 
+@main.command("new-pack")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--extends", "parent_ref", required=True, metavar="PACK", help="The pack it builds on: a bundled id or a directory.")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The fee-schedule year of the new pack.")
+@click.option("--id", "pack_id", help="The new pack's id (default: the parent's with its year replaced).")
+def new_pack_command(directory: Path, parent_ref: str, year: int, pack_id: str | None) -> None:
+    """Start next year's pack in DIR (new or empty): an overlay of PACK for YEAR that decides as
+    PACK does until it is edited, with its header, effective dates, a README to say what
+    changed, and tests/ holding one of PACK's cases moved into YEAR (it passes)."""
+    from .authoring.scaffold import new_pack
+    _load(parent_ref)  # a missing or invalid parent reads as it does for every command
+    try:
+        made = new_pack(parent_ref, year, directory, pack_id)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
+    click.echo(f"{made.pack_id} in {made.directory}: pack.yaml, README.md, tests/ (from {made.case_from})")
+    click.echo(f"next: policyengine validate {made.directory} && policyengine test {made.directory}")
+
+
 @main.command("test")
 @click.argument("pack_ref", metavar="PACK")
 @click.option("--whole-pack", is_flag=True,
