@@ -343,6 +343,21 @@ def new_pack_command(directory: Path, parent_ref: str, year: int, pack_id: str |
     click.echo(f"next: policyengine validate {made.directory} && policyengine test {made.directory}")
 
 
+@main.command()
+@click.argument("old_ref", metavar="OLD")
+@click.argument("new_ref", metavar="NEW")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="text for a terminal, markdown for a change request, json for tools.")
+def diff(old_ref: str, new_ref: str, output_format: str) -> None:
+    """What changed from pack OLD to pack NEW (bundled ids or directories), each resolved through
+    extends: what changes money and billability first (codes, rates per unit, thresholds,
+    conflicts, rules), then every parameter, code, rule, conflict, gate, finding, definition
+    and option in detail. Exit 0 whether or not they differ."""
+    from .authoring.diff import diff_packs
+    from .authoring.diff_render import render_diff
+    click.echo(render_diff(diff_packs(_load(old_ref), _load(new_ref)), output_format), nl=False)
+
+
 @main.command("test")
 @click.argument("pack_ref", metavar="PACK")
 @click.option("--whole-pack", is_flag=True,
