@@ -1,5 +1,7 @@
 """Running a batch: chunks read lazily, decided here or by a pool of worker processes
-(each loads the pack once), and written in input order with a bounded read-ahead."""
+(each loads the pack once), and written in input order with a bounded read-ahead.
+`decide_chunks` is that pool for any work done chunk by chunk (`impact` decides each line
+under two packs with it)."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ..diagnostics import DiagnosticError
 from ..engine.decide import TRACE_FORMS
@@ -32,18 +34,53 @@ CHUNK_LINES = 256
 CHUNKS_PER_WORKER = 4
 
 
+#: What one chunk gives back: a batch's ChunkResult, or another command's share of its report.
+Result = TypeVar("Result")
+#: Decides one chunk: (its first line number, its lines) to its result.
+ChunkDecider = Callable[[int, list[bytes]], Result]
+
+#: In a worker process: the chunk decider its setup made.
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(pack_ref: str | None, options: dict[str, Any], trace: str, with_csv: bool) -> None:
+def _start_worker(setup: Callable[..., ChunkDecider], setup_args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle: no worker tracebacks
-    _worker["evaluator"] = Evaluator(pack_ref, options, trace)
-    _worker["with_csv"] = with_csv
+    _worker["decide"] = setup(*setup_args)
 
 
-def _worker_chunk(task: tuple[int, list[bytes]]) -> ChunkResult:
+def _worker_chunk(task: tuple[int, list[bytes]]) -> Any:
     first, lines = task
-    return decide_chunk(_worker["evaluator"], first, lines, _worker["with_csv"])
+    return _worker["decide"](first, lines)
+
+
+def decide_chunks(chunks: Iterator[tuple[int, list[bytes], int]], emit: Callable[[Result, int], None],
+                  setup: Callable[..., ChunkDecider[Result]], setup_args: tuple, *, workers: int = 1,
+                  start_method: str | None = None) -> None:
+    """Each chunk decided by the decider `setup(*setup_args)` makes, and emitted with its size
+    in input order. With `workers > 1` a pool of processes decides, each calling `setup`
+    once (where packs are loaded once per worker), at most `CHUNKS_PER_WORKER` chunks per
+    worker in flight; `setup`, its arguments and the results must pickle. Raises WorkerLost
+    when a worker dies."""
+    if workers <= 1:
+        decide = setup(*setup_args)
+        for first, lines, size in chunks:
+            emit(decide(first, lines), size)
+        return
+    context = multiprocessing.get_context(start_method or _default_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload([setup.__module__])
+    with ProcessPoolExecutor(workers, context, _start_worker, (setup, setup_args)) as pool:
+        try:
+            _decide_in(pool, chunks, workers * CHUNKS_PER_WORKER, emit)
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _batch_decider(pack_ref: str | None, options: dict[str, Any], trace: str,
+                   with_csv: bool) -> ChunkDecider[ChunkResult]:
+    """A batch's chunks decided in one process: the pack loaded once, into an Evaluator."""
+    evaluator = Evaluator(pack_ref, options, trace)
+    return lambda first, lines: decide_chunk(evaluator, first, lines, with_csv)
 
 
 def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES, first: int = 1) -> Iterator[tuple[int, list[bytes], int]]:
@@ -132,19 +169,8 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
         if progress is not None:
             progress(size)
 
-    if workers <= 1:
-        evaluator = Evaluator(pack_ref, options, trace)
-        for first, lines, size in read_chunks(source, chunk_lines, first_line):
-            emit(decide_chunk(evaluator, first, lines, with_csv), size)
-    else:
-        context = multiprocessing.get_context(start_method or _default_start_method())
-        if context.get_start_method() == "forkserver":
-            context.set_forkserver_preload(["policyengine.batch"])
-        with ProcessPoolExecutor(workers, context, _init_worker, (pack_ref, dict(options or {}), trace, with_csv)) as pool:
-            try:
-                _decide_in(pool, read_chunks(source, chunk_lines, first_line), workers * CHUNKS_PER_WORKER, emit)
-            finally:
-                pool.shutdown(cancel_futures=True)
+    decide_chunks(read_chunks(source, chunk_lines, first_line), emit, _batch_decider,
+                  (pack_ref, dict(options or {}), trace, with_csv), workers=workers, start_method=start_method)
     out.flush()
     if csv_out is not None:
         csv_out.flush()
@@ -157,11 +183,11 @@ class WorkerLost(RuntimeError):
 
 
 def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes], int]], window: int,
-               emit: Callable[[ChunkResult, int], None]) -> None:
+               emit: Callable[[Any, int], None]) -> None:
     """Chunks decided by the pool and emitted in input order, at most `window` in flight
     (memory stays flat however fast the input comes). Raises WorkerLost when a worker dies,
     rather than wait forever for its chunk."""
-    in_flight: deque[tuple[Future[ChunkResult], int, int, int]] = deque()
+    in_flight: deque[tuple[Future[Any], int, int, int]] = deque()
 
     def submit(first: int, lines: list[bytes], size: int) -> None:
         in_flight.append((pool.submit(_worker_chunk, (first, lines)), first, len(lines), size))
