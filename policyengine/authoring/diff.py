@@ -322,7 +322,10 @@ def parameter_diffs(old: CompiledPack, new: CompiledPack) -> tuple[ParameterDiff
 # --- rates -------------------------------------------------------------------------------
 
 def conversion_factor_amounts(pack: CompiledPack) -> tuple[str, ...]:
-    return tuple(name for name in pack.analysis.reads[CONVERSION_FACTOR].params if pack.parameters[name].type == MONEY)
+    """The amounts the conversion factor reads, in the order the pack declares them (the
+    first year's own first)."""
+    read = pack.analysis.reads[CONVERSION_FACTOR].params
+    return tuple(name for name, parameter in pack.parameters.items() if name in read and parameter.type == MONEY)
 
 
 def rvu_before_facts(pack: CompiledPack, code: Code, params: Mapping[str, Any]) -> Any | None:

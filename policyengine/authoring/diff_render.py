@@ -168,7 +168,7 @@ def doubtful_items(diff: PackDiff, q: Quote) -> Iterable[Item]:
     """The values the new pack's year rests on that its authors could not confirm."""
     for parameter in diff.parameters:
         for value in parameter.new_in_force:
-            if value.confidence in DOUBTFUL and value not in (change.old for change in parameter.dated):
+            if value.confidence in DOUBTFUL and value in (change.new for change in parameter.dated):
                 yield Item(f"{q(parameter.name)} = {value.words} from {value.effective}, {value.confidence}: {value.citation}")
 
 
