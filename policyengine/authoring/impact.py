@@ -14,9 +14,10 @@ A code changes in a record in one of four ways: gained (billable under NEW only)
 (under OLD only), its units changed, or repriced (the same units for another amount: a new
 rate). A decision has changed when one of its codes is gained, lost or billed for other
 units; one whose codes are only repriced is counted apart. Money before and after (Decimal)
-is over the records both packs decide. A line either pack cannot decide (not JSON, invalid
-facts, a pack that fails on it, a month that cannot be re-dated) is an error with its code
-and line number, and every other line is still decided.
+is over the records both packs decide, in all, per code and per billing practitioner (the
+facts' `billing_practitioner.id`; they name no practice). A line either pack cannot decide
+(not JSON, invalid facts, a pack that fails on it, a month that cannot be re-dated) is an
+error with its code and line number, and every other line is still decided.
 
 It streams on the batch's worker pool (`batch.run.decide_chunks`): each worker loads both
 packs once and adds its chunks up into tallies (and CSV rows), so no decision outlives its
@@ -239,8 +240,13 @@ class ImpactTally:
     csv: str = ""
 
     @property
+    def failed(self) -> int:
+        """Records not decided under both packs."""
+        return sum(self.errors.values())
+
+    @property
     def decided(self) -> int:
-        return self.records - sum(self.errors.values())
+        return self.records - self.failed
 
     def add_error(self, error: LineError) -> None:
         self.records += 1
@@ -296,6 +302,8 @@ class ImpactTally:
 
 
 class LineFailed(Exception):
+    """A line that is not decided under both packs, and why."""
+
     def __init__(self, error: LineError) -> None:
         super().__init__(error.code)
         self.error = error
@@ -328,8 +336,8 @@ class ImpactDecider:
         return tally
 
     def compared(self, number: int, raw: bytes) -> Compared:
-        """Line `number` decided under OLD as it is, and under NEW re-dated into NEW's year.
-        Raises LineFailed."""
+        """Line `number` decided under OLD as it is, and under NEW re-dated into NEW's year
+        when the years differ. Raises LineFailed."""
         old = self._decided(self.old, number, raw, "old")
         facts = parse_facts_line(raw)  # OLD decided it, so it reads
         new_raw: bytes | str = raw

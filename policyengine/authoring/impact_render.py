@@ -65,7 +65,7 @@ def _summary(report: ImpactReport) -> Section:
     return Section("Summary", [
         (0, _redating(report)),
         (0, f"records: {tally.records:,} read, {tally.decided:,} decided under both packs, "
-            f"{sum(tally.errors.values()):,} errors"),
+            f"{_counted(tally.failed, 'error')}"),
         (0, f"decisions: {tally.changed:,} changed (a code gained, lost or billed for other units), "
             f"{tally.repriced_only:,} repriced only, {unchanged:,} unchanged"),
         (0, f"money: before {_dollars(money.before)}, after {_dollars(money.after)}, "
@@ -78,7 +78,7 @@ def _redating(report: ImpactReport) -> str:
     if report.redated_years == 0:
         return f"both packs are of fee-schedule year {old_year}: each record is decided as it is under both"
     years = abs(report.redated_years)
-    return (f"re-dated: for the new pack each month and every date moves {years} year{'s' if years != 1 else ''}, "
+    return (f"re-dated: for the new pack each month and every date moves {_counted(years, 'year')}, "
             f"{old_year} to {new_year} (February 29 becomes February 28; the day of the week is not kept)")
 
 
@@ -114,7 +114,7 @@ def _example_items(tally: ImpactTally) -> list[tuple[int, str]]:
     items: list[tuple[int, str]] = []
     for (code, kind), examples in sorted(tally.examples.items(), key=_by_code_and_kind):
         count = tally.by_code[code].changes[kind]
-        items.append((0, f"{code} {_KIND_TITLES[kind]}: {count:,} record{'s' if count != 1 else ''}"))
+        items.append((0, f"{code} {_KIND_TITLES[kind]}: {_counted(count, 'record')}"))
         for example in examples:
             items += _example_lines(example)
     return items or [(0, "no decision changed")]
@@ -140,7 +140,7 @@ def _reason(reason: str | None, side: str, code: str) -> str:
 def _billed(billed: Billed | None) -> str:
     if billed is None:
         return "not billable"
-    return f"{billed.units} unit{'s' if billed.units != 1 else ''}, {_dollars(billed.amount)}"
+    return f"{_counted(billed.units, 'unit')}, {_dollars(billed.amount)}"
 
 
 def _error_items(tally: ImpactTally) -> list[tuple[int, str]]:
@@ -148,6 +148,10 @@ def _error_items(tally: ImpactTally) -> list[tuple[int, str]]:
     items.append((0, f"the first {len(tally.first_errors)}:" if len(tally.first_errors) > 1 else "the first:"))
     items += [(1, f"line {error.line:,}: {error.code} ({_UNDER[error.under]})") for error in tally.first_errors]
     return items
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"
 
 
 def _dollars(amount: Decimal) -> str:
@@ -211,7 +215,7 @@ def as_json(report: ImpactReport) -> dict:
     return {
         "old": _pack_json(report.old), "new": _pack_json(report.new), "facts": report.source,
         "redated_years": report.redated_years,
-        "records": tally.records, "decided": tally.decided, "errors": sum(tally.errors.values()),
+        "records": tally.records, "decided": tally.decided, "errors": tally.failed,
         "changed": tally.changed, "repriced_only": tally.repriced_only,
         "money": _money_json(tally.money),
         "by_code": {code: _code_json(counted) for code, counted in sorted(tally.by_code.items())},
