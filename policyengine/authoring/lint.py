@@ -66,7 +66,7 @@ from ..facts.dates import MAX_PERIOD_DAYS
 from ..lang import CompiledExpression
 from ..lang import nodes as n
 from ..packs.clocks import CALENDAR_MONTH
-from ..packs.loader import PACK_FILE, Entry, SourcePack, load_source
+from ..packs.loader import Entry, SourcePack, load_source
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import CODE, PACK, RULE, Slot
 from ..yamlsource import YamlDocument, load_yaml_file
@@ -202,7 +202,7 @@ def _as_json(finding: Finding, show_suppressed: bool) -> dict[str, Any]:
 
 def lint_pack(pack: CompiledPack) -> LintReport:
     """Every finding about a compiled pack, its own lint.yaml's suppressions applied."""
-    source = load_source(_own_directory(pack))
+    source = load_source(pack.directory)
     segments = _segments(pack)
     views = {at_month_end: _views(pack, segments, at_month_end) for at_month_end in (True, False)}
     findings = [*(f for site in _sites(pack) for f in _judged(site, views[site.at_month_end])),
@@ -212,12 +212,6 @@ def lint_pack(pack: CompiledPack) -> LintReport:
     every = _accepted(findings, suppressions) + [Finding(problem, None) for problem in problems]
     order = {id(d): i for i, d in enumerate(sort_diagnostics(f.diagnostic for f in every))}
     return LintReport(f"{pack.id} {pack.version}", tuple(sorted(every, key=lambda f: order[id(f.diagnostic)])))
-
-
-def _own_directory(pack: CompiledPack) -> Path:
-    """The pack's own directory: that of the last pack file it was compiled from (the loader
-    reads the packs it extends first)."""
-    return next(path.parent for path in reversed(pack.source_files) if path.name == PACK_FILE)
 
 
 # --- segments and the parameters each expression reads -----------------------------------------
@@ -518,7 +512,7 @@ def _before(pack: CompiledPack, day: str) -> str:
 
 def _bases(pack: CompiledPack) -> dict[Path, SourcePack]:
     """Each pack file of the chain but the first, and the pack it extends, merged."""
-    files = [path for path in pack.source_files if path.name == PACK_FILE]
+    files = pack.pack_files
     return {file: load_source(base.parent) for base, file in zip(files, files[1:])}
 
 

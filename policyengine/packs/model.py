@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
 from ..lang import CompiledExpression, Environment, Type
+from .loader import PACK_FILE
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 
 if TYPE_CHECKING:
@@ -258,6 +259,17 @@ class CompiledPack:
     environment: Environment = field(repr=False)
     #: what the compiler warned about (a deprecated `excludes:`, ...), each at its file:line:col
     warnings: tuple[Diagnostic, ...] = ()
+
+    @functools.cached_property
+    def pack_files(self) -> tuple[Path, ...]:
+        """The pack files of the chain, the first base first and the pack's own last (the
+        loader reads the packs it extends first)."""
+        return tuple(path for path in self.source_files if path.name == PACK_FILE)
+
+    @property
+    def directory(self) -> Path:
+        """The pack's own directory."""
+        return self.pack_files[-1].parent
 
     @functools.cached_property
     def trace_slots(self) -> tuple[Slot, ...]:

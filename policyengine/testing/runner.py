@@ -61,7 +61,7 @@ def test_pack(pack: CompiledPack, pack_ref: str | Path, whole_pack: bool = False
     """Run every case file of the pack directory against the compiled pack. Coverage
     counts the conditions the pack itself says (`OwnConditions`), or with `whole_pack`
     every condition of the pack and the packs it extends."""
-    coverage = Coverage(pack, None if whole_pack else OwnConditions.of(resolve_pack_dir(pack_ref)))
+    coverage = Coverage(pack, None if whole_pack else OwnConditions.of(pack.directory))
     results = []
     for path in case_files(pack_ref):
         for case in load_cases(path):
