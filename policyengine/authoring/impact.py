@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import IO
 
 from ..batch import Evaluator
+from ..batch.records import errors_of
 from ..batch.files import check_paths
 from ..batch.run import CHUNK_LINES, decide_chunks, read_chunks
 from ..diagnostics import DiagnosticError
-from ..engine.values import compact_json
 from ..facts import parse_facts_line
 from ..packs import CompiledPack, load_pack
 from .redate import redate
@@ -338,19 +338,22 @@ class ImpactDecider:
     def compared(self, number: int, raw: bytes) -> Compared:
         """Line `number` decided under OLD as it is, and under NEW re-dated into NEW's year
         when the years differ. Raises LineFailed."""
-        old = self._decided(self.old, number, raw, "old")
-        facts = parse_facts_line(raw)  # OLD decided it, so it reads
-        new_raw: bytes | str = raw
+        try:
+            facts = parse_facts_line(raw)  # read once, for both packs
+        except DiagnosticError as error:
+            raise LineFailed(LineError(number, errors_of(error.diagnostics)[0].code, "old")) from None
+        old = self._decided(self.old, number, facts, "old")
+        moved = facts
         if self.new_year != self.old_year:
             try:
-                new_raw = compact_json(redate(facts, self.old_year, self.new_year))
+                moved = redate(facts, self.old_year, self.new_year)
             except DiagnosticError as error:
                 raise LineFailed(LineError(number, error.diagnostics[0].code, "redate")) from None
-        return compare(number, facts, old, self._decided(self.new, number, new_raw, "new"))
+        return compare(number, facts, old, self._decided(self.new, number, moved, "new"))
 
     @staticmethod
-    def _decided(evaluator: Evaluator, number: int, raw: bytes | str, under: str) -> dict:
-        _, decision, error_code = evaluator.decide(number, raw)
+    def _decided(evaluator: Evaluator, number: int, facts: dict, under: str) -> dict:
+        _, decision, error_code = evaluator.decide_read(number, facts)
         if decision is None:
             raise LineFailed(LineError(number, str(error_code), under))
         return decision

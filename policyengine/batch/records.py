@@ -46,9 +46,15 @@ class Evaluator:
         """For input line `number`: the output line (without newline), the decision (None
         for an error record) and the error code (None for a decision). Whatever the line
         holds, this returns: a fault is an error record, never a lost line or a stopped batch."""
-        data = None
         try:
             data = parse_facts_line(raw)
+        except DiagnosticError as error:
+            return self._error(number, error.diagnostics)
+        return self.decide_read(number, data)
+
+    def decide_read(self, number: int, data: Any) -> tuple[str, dict | None, str | None]:
+        """`decide` for the facts of line `number` already read from it."""
+        try:
             decision = evaluate(data, self.pack, self.options, self.trace)
             return compact_json(decision), decision, None
         except DiagnosticError as error:
@@ -58,14 +64,17 @@ class Evaluator:
 
     @staticmethod
     def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:
-        line = error_line(number, diagnostics, data)
-        errors = [d for d in diagnostics if d.severity == "error"] or diagnostics
-        return line, None, errors[0].code
+        return error_line(number, diagnostics, data), None, errors_of(diagnostics)[0].code
+
+
+def errors_of(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """What an error record reports: the errors among the diagnostics (all of them when none is)."""
+    return [d for d in diagnostics if d.severity == "error"] or list(diagnostics)
 
 
 def error_line(number: int, diagnostics: list[Diagnostic], data: Any = None) -> str:
     """The error record for input line `number`, as one JSON line."""
-    errors = [d for d in diagnostics if d.severity == "error"] or list(diagnostics)
+    errors = errors_of(diagnostics)
     record: dict[str, Any] = {"line": number}
     if isinstance(data, dict):
         for key in ("patient_id", "month"):
