@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from ..engine.values import pretty_json
 from ..packs import CompiledPack
+from ..wording import counted
 from .impact import CHANGE_KINDS, Billed, CodeTally, Example, ImpactReport, ImpactTally, Money, PractitionerTally
 
 #: Practitioners a text or Markdown report lists (the largest differences); JSON lists all.
@@ -65,7 +66,7 @@ def _summary(report: ImpactReport) -> Section:
     return Section("Summary", [
         (0, _redating(report)),
         (0, f"records: {tally.records:,} read, {tally.decided:,} decided under both packs, "
-            f"{_counted(tally.failed, 'error')}"),
+            f"{counted(tally.failed, 'error')}"),
         (0, f"decisions: {tally.changed:,} changed (a code gained, lost or billed for other units), "
             f"{tally.repriced_only:,} repriced only, {unchanged:,} unchanged"),
         (0, f"money: before {_dollars(money.before)}, after {_dollars(money.after)}, "
@@ -78,21 +79,21 @@ def _redating(report: ImpactReport) -> str:
     if report.redated_years == 0:
         return f"both packs are of fee-schedule year {old_year}: each record is decided as it is under both"
     years = abs(report.redated_years)
-    return (f"re-dated: for the new pack each month and every date moves {_counted(years, 'year')}, "
+    return (f"re-dated: for the new pack each month and every date moves {counted(years, 'year')}, "
             f"{old_year} to {new_year} (February 29 becomes February 28; the day of the week is not kept)")
 
 
 def _code_table(tally: ImpactTally) -> Table:
     header = ("code", *(_KIND_TITLES[kind] for kind in CHANGE_KINDS), "before", "after", "difference")
-    rows = [(code, *(f"{counted.changes[kind]:,}" for kind in CHANGE_KINDS), *_money_cells(counted.money))
-            for code, counted in sorted(tally.by_code.items())]
+    rows = [(code, *(f"{tallied.changes[kind]:,}" for kind in CHANGE_KINDS), *_money_cells(tallied.money))
+            for code, tallied in sorted(tally.by_code.items())]
     return Table(header, rows)
 
 
 def _practitioners(tally: ImpactTally) -> Section:
     ranked = sorted(tally.by_practitioner.items(), key=_largest_difference_first)
-    rows = [(practitioner, f"{counted.records:,}", f"{counted.changed:,}", *_money_cells(counted.money))
-            for practitioner, counted in ranked[:PRACTITIONERS_SHOWN]]
+    rows = [(practitioner, f"{tallied.records:,}", f"{tallied.changed:,}", *_money_cells(tallied.money))
+            for practitioner, tallied in ranked[:PRACTITIONERS_SHOWN]]
     items = []
     if len(ranked) > PRACTITIONERS_SHOWN:
         items.append((0, f"the {PRACTITIONERS_SHOWN} largest differences of {len(ranked):,} practitioners "
@@ -102,8 +103,8 @@ def _practitioners(tally: ImpactTally) -> Section:
 
 
 def _largest_difference_first(item: tuple[str, PractitionerTally]) -> tuple[Decimal, int, str]:
-    practitioner, counted = item
-    return -abs(counted.money.difference), -counted.changed, practitioner
+    practitioner, tallied = item
+    return -abs(tallied.money.difference), -tallied.changed, practitioner
 
 
 def _money_cells(money: Money) -> tuple[str, str, str]:
@@ -114,7 +115,7 @@ def _example_items(tally: ImpactTally) -> list[tuple[int, str]]:
     items: list[tuple[int, str]] = []
     for (code, kind), examples in sorted(tally.examples.items(), key=_by_code_and_kind):
         count = tally.by_code[code].changes[kind]
-        items.append((0, f"{code} {_KIND_TITLES[kind]}: {_counted(count, 'record')}"))
+        items.append((0, f"{code} {_KIND_TITLES[kind]}: {counted(count, 'record')}"))
         for example in examples:
             items += _example_lines(example)
     return items or [(0, "no decision changed")]
@@ -140,7 +141,7 @@ def _reason(reason: str | None, side: str, code: str) -> str:
 def _billed(billed: Billed | None) -> str:
     if billed is None:
         return "not billable"
-    return f"{_counted(billed.units, 'unit')}, {_dollars(billed.amount)}"
+    return f"{counted(billed.units, 'unit')}, {_dollars(billed.amount)}"
 
 
 def _error_items(tally: ImpactTally) -> list[tuple[int, str]]:
@@ -149,9 +150,6 @@ def _error_items(tally: ImpactTally) -> list[tuple[int, str]]:
     items += [(1, f"line {error.line:,}: {error.code} ({_UNDER[error.under]})") for error in tally.first_errors]
     return items
 
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'s' if count != 1 else ''}"
 
 
 def _dollars(amount: Decimal) -> str:
@@ -218,10 +216,10 @@ def as_json(report: ImpactReport) -> dict:
         "records": tally.records, "decided": tally.decided, "errors": tally.failed,
         "changed": tally.changed, "repriced_only": tally.repriced_only,
         "money": _money_json(tally.money),
-        "by_code": {code: _code_json(counted) for code, counted in sorted(tally.by_code.items())},
-        "by_practitioner": {practitioner: {"records": counted.records, "changed": counted.changed,
-                                           **_money_json(counted.money)}
-                            for practitioner, counted in sorted(tally.by_practitioner.items())},
+        "by_code": {code: _code_json(tallied) for code, tallied in sorted(tally.by_code.items())},
+        "by_practitioner": {practitioner: {"records": tallied.records, "changed": tallied.changed,
+                                           **_money_json(tallied.money)}
+                            for practitioner, tallied in sorted(tally.by_practitioner.items())},
         "examples": [_example_json(example) for _, examples in sorted(tally.examples.items(), key=_by_code_and_kind)
                      for example in examples],
         "error_codes": dict(sorted(tally.errors.items())),
@@ -238,8 +236,8 @@ def _money_json(money: Money) -> dict:
             "difference": str(money.difference.quantize(_CENT))}
 
 
-def _code_json(counted: CodeTally) -> dict:
-    return {**{kind: counted.changes[kind] for kind in CHANGE_KINDS}, **_money_json(counted.money)}
+def _code_json(tallied: CodeTally) -> dict:
+    return {**{kind: tallied.changes[kind] for kind in CHANGE_KINDS}, **_money_json(tallied.money)}
 
 
 def _example_json(example: Example) -> dict:

@@ -69,6 +69,7 @@ from ..packs.clocks import CALENDAR_MONTH
 from ..packs.loader import Entry, SourcePack, load_source
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import CODE, PACK, RULE, Slot
+from ..wording import counted
 from ..yamlsource import YamlDocument, load_yaml_file
 from .ranges import Ranges
 
@@ -164,7 +165,7 @@ class LintReport:
         return [f for f in self.findings if show_suppressed or f.suppressed is None]
 
     def summary(self) -> str:
-        return (f"{self.pack}: {_counted(self.errors, 'error')}, {_counted(self.warnings, 'warning')}, "
+        return (f"{self.pack}: {counted(self.errors, 'error')}, {counted(self.warnings, 'warning')}, "
                 f"{self.suppressed} suppressed")
 
     def render(self, show_suppressed: bool = False) -> str:
@@ -174,9 +175,6 @@ class LintReport:
     def as_json(self, show_suppressed: bool = False) -> list[dict[str, Any]]:
         return [_as_json(f, show_suppressed) for f in self.shown(show_suppressed)]
 
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _rendered(finding: Finding) -> str:
