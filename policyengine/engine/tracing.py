@@ -13,6 +13,7 @@ go through `compute`.
   node number), the facts it read (JSON pointers) and, per filter, each item kept or
   dropped and the condition that dropped it; the parameters actually read, each with the
   dated value in force; the dates of service; the codes billed elsewhere.
+Both traces carry the facts' provenance, when they have any, under `sources`.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 from ..lang import NOT_EVALUATED, CompiledExpression, Recording
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
+from ..pointers import tokens
 from .filters import filters, pointers_by_identity
 from .state import Evaluated
 from .values import SharedJson, compact, to_json_value
@@ -68,7 +70,7 @@ class CompactTracer(Tracer):
         return result
 
     def output(self, state: Evaluated) -> dict:
-        return {"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}
+        return with_sources({"form": "compact", "pack_sha256": self.pack.sha256, "values": self.values}, state)
 
 
 class FullTracer(Tracer):
@@ -104,9 +106,9 @@ class FullTracer(Tracer):
                 self.read[(name, day)] = None
 
     def output(self, state: Evaluated) -> dict:
-        return {"form": "full", "entries": self._entries(), "parameters": self._parameters(),
-                "service_dates": dict(state.service_dates),
-                "billed_elsewhere": [item.as_json() for item in state.elsewhere]}
+        return with_sources({"form": "full", "entries": self._entries(), "parameters": self._parameters(),
+                             "service_dates": dict(state.service_dates),
+                             "billed_elsewhere": [item.as_json() for item in state.elsewhere]}, state)
 
     def _entries(self) -> list[dict]:
         """Per evaluation: the expression, its value, every part's value outside filter
@@ -138,6 +140,21 @@ class FullTracer(Tracer):
                 used[(name, dated[0])] = {"name": name, "effective": dated[0], "value": to_json_value(dated[1]),
                                           "citation": dated[2], "confidence": dated[3]}
         return [used[key] for key in sorted(used)]
+
+
+def with_sources(trace: dict, state: Evaluated) -> dict:
+    """The trace with the facts' provenance (pointer -> source records, in pointer order)
+    under `sources`, when the facts carry any: what an auditor follows from a fact to the
+    records it was derived from."""
+    provenance = (state.facts or {}).get("provenance")
+    if provenance:
+        trace["sources"] = {at: list(provenance[at]) for at in sorted(provenance, key=pointer_order)}
+    return trace
+
+
+def pointer_order(at: str) -> tuple:
+    """Pointers in document order: '/interactions/2' before '/interactions/10'."""
+    return tuple((0, int(token), "") if token.isdigit() else (1, 0, token) for token in tokens(at))
 
 
 def tracer_for(pack: CompiledPack, form: str) -> Tracer:

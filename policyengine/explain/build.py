@@ -13,13 +13,18 @@ from typing import Any
 
 from ..engine.recorded import entries_by_slot, full_trace, recorded_state
 from ..engine.resolve import resolve
+from ..engine.tracing import pointer_order
 from ..engine.whatif import WhatIf
 from ..lang import DURATION, CompiledExpression, ListOf
 from ..packs.model import CompiledPack
+from ..pointers import tokens
 from .codes import code_line, disagreements, documentation_gaps, outcome_line, unlock_fields
 from .ledger import build_ledger
-from .model import DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, Step, short_value
+from .model import (DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, SOURCE_GROUPS,
+                    SourceLine, Step, short_value)
 
+#: the facts' lists whose items a source row can name (from the full trace), and their groups
+SOURCE_LISTS = {"transmission_days": "Transmission days", "interactions": "Interactions"}
 FULL_TRACE_SECTIONS = ("time ledger", "days counted", "derivation (values of each part)",
                        "documentation fields that would unlock a code")
 
@@ -50,6 +55,7 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
                      decision.get("total", "?"), form, codes, _findings(decision, pack), _options(decision, pack),
                      [], [], [], [], [] if form == "full" else list(FULL_TRACE_SECTIONS),
                      list(decision.get("opportunities", ())))
+    ex.sources = _sources(trace)
     state = recorded_state(pack, decision) if pack is not None and info.matches else None
     if pack is not None and state is not None:
         _from_full_trace(ex, decision, pack, state)
@@ -89,6 +95,36 @@ def _from_full_trace(ex: Explanation, decision: dict, pack: CompiledPack, state:
             documentation_gaps(line, rule, pack.analysis.actual_definitions.get(rule.id), ex.ledgers, whatif)
     ex.steps = _full_steps(pack, trace)
     ex.parameters = [_parameter(p, pack) for p in trace.get("parameters", ())]
+
+
+def _sources(trace: dict) -> list[SourceLine]:
+    """The facts' provenance the trace repeats, a row per pointer: by group as the views
+    show them (`SOURCE_GROUPS`), in document order within a group."""
+    provenance = trace.get("sources") or {}
+    listed = {name: _listed(trace, name) for name in SOURCE_LISTS} if provenance else {}
+    lines = [_source_line(pointer, records, listed) for pointer, records in provenance.items()]
+    return sorted(lines, key=lambda line: (SOURCE_GROUPS.index(line.group), pointer_order(line.pointer)))
+
+
+def _listed(trace: dict, name: str) -> list:
+    """The facts' list `name` as the full trace shows it: the value of the part `name` of
+    an entry that read it ([] without a full trace, or when no rule read the list)."""
+    return next((part["value"] for entry in trace.get("entries", ()) if f"/{name}" in entry.get("reads", ())
+                 for part in entry["parts"] if part["expr"] == name and isinstance(part["value"], list)), [])
+
+
+def _source_line(pointer: str, records: list, listed: dict[str, list]) -> SourceLine:
+    """A source row, labelled as a reader knows the fact when it is an item of a traced
+    list: a transmission day by its date, an interaction (a record) by its id and date."""
+    at = tokens(pointer)
+    items = listed.get(at[0], []) if at else []
+    index = int(at[1]) if len(at) == 2 and at[1].isdigit() else len(items)
+    item = items[index] if index < len(items) else None
+    if isinstance(item, dict):
+        label: str | None = f"{item.get('id', '?')} on {item.get('date', '?')}"
+    else:
+        label = None if item is None else str(item)
+    return SourceLine(SOURCE_LISTS.get(at[0] if at else "", "Other facts"), pointer, label, [str(r) for r in records])
 
 
 def _findings(decision: dict, pack: CompiledPack | None) -> list[FindingLine]:

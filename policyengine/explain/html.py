@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
-                    trace_note)
+                    source_groups, trace_note)
 
 STYLE = """
 :root { --ok: #1b6e3a; --no: #9b1c1c; --doc: #8a5a00; --muted: #5b6470; --rule: #d8dde3; }
@@ -161,6 +161,19 @@ def _days_and_options(ex: Explanation) -> list[str]:
     return out + ["</table>"]
 
 
+def _sources(ex: Explanation) -> list[str]:
+    out = ["<h2>Sources</h2>", "<p>The records each fact was derived from.</p>"] if ex.sources else []
+    for group, rows in source_groups(ex):
+        out += [f"<h3>{_e(group)}</h3>", "<table><tr><th>fact</th><th>pointer</th><th>source records</th></tr>"]
+        for s in rows:
+            fact = _e(s.label) if s.label else f"<code>{_e(s.pointer)}</code>"
+            pointer = f"<code>{_e(s.pointer)}</code>" if s.label else ""
+            records = "<br>".join(f"<code>{_e(r)}</code>" for r in s.records)
+            out.append(f"<tr><td>{fact}</td><td>{pointer}</td><td>{records}</td></tr>")
+        out.append("</table>")
+    return out
+
+
 def _derivation(ex: Explanation) -> list[str]:
     out = []
     if ex.parameters:
@@ -184,7 +197,7 @@ def render_html(ex: Explanation) -> str:
                           '<div class="codes">']
     body += [line for c in ex.codes for line in _card(c)] + ["</div>"]
     body += _findings(ex) + [line for ledger in ex.ledgers for line in _ledger(ledger)]
-    body += _days_and_options(ex) + _derivation(ex)
+    body += _days_and_options(ex) + _sources(ex) + _derivation(ex)
     return _page(f"{ex.patient_id} {ex.month}", body)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
-                    trace_note)
+                    source_groups, trace_note)
 
 
 def _cell(text: object) -> str:
@@ -94,6 +94,16 @@ def _days_and_options(ex: Explanation) -> list[str]:
     return out + [""]
 
 
+def _sources(ex: Explanation) -> list[str]:
+    out = ["## Sources", "", "The records each fact was derived from.", ""] if ex.sources else []
+    for group, rows in source_groups(ex):
+        out += [f"### {group}", "", "| fact | pointer | source records |", "|---|---|---|"]
+        out += [f"| {_cell(s.label) if s.label else f'`{s.pointer}`'} | {f'`{s.pointer}`' if s.label else ''} | "
+                f"{_cell(', '.join(s.records))} |" for s in rows]
+        out.append("")
+    return out
+
+
 def _derivation(ex: Explanation) -> list[str]:
     out = ["## Derivation", ""] if ex.steps else []
     for step in ex.steps:
@@ -114,5 +124,5 @@ def render_markdown(ex: Explanation) -> str:
     out += [line for c in ex.codes for line in _code(c)]
     out += _findings(ex)
     out += [line for ledger in ex.ledgers for line in _ledger(ledger)]
-    out += _days_and_options(ex) + _derivation(ex)
+    out += _days_and_options(ex) + _sources(ex) + _derivation(ex)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -173,6 +173,26 @@ class FindingLine:
 
 
 @dataclass
+class SourceLine:
+    """A fact with provenance and the source records it was derived from."""
+
+    #: "Transmission days", "Interactions" or "Other facts" (`SOURCE_GROUPS`)
+    group: str
+    pointer: str
+    #: the fact in a reader's words ("2026-03-02", "IX-1 on 2026-03-05"); None when only
+    #: the pointer can name it (a compact trace does not hold the values)
+    label: str | None
+    records: list[str]
+
+    @property
+    def fact(self) -> str:
+        return self.label or self.pointer
+
+
+SOURCE_GROUPS = ("Transmission days", "Interactions", "Other facts")
+
+
+@dataclass
 class Explanation:
     patient_id: str
     month: str
@@ -192,6 +212,13 @@ class Explanation:
     opportunities: list[dict]
     #: where the decision's lines do not follow from its own trace (an edited decision)
     disagreements: list[str] = field(default_factory=list)
+    #: the facts' provenance (empty when the facts carry none, or the trace is none)
+    sources: list[SourceLine] = field(default_factory=list)
+
+
+def source_groups(ex: Explanation) -> list[tuple[str, list[SourceLine]]]:
+    """The sources by group, in the order every view shows them; empty groups left out."""
+    return [(group, rows) for group in SOURCE_GROUPS if (rows := [s for s in ex.sources if s.group == group])]
 
 
 def duration_words(seconds: int | None) -> str:

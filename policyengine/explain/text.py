@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
-                    trace_note)
+                    source_groups, trace_note)
 
 
 def _code(c: CodeLine) -> list[str]:
@@ -100,6 +100,21 @@ def _days_and_options(ex: Explanation) -> list[str]:
     return out
 
 
+def _sources(ex: Explanation) -> list[str]:
+    """Each fact, its pointer (when a label names the fact) and its source records, in columns."""
+    if not ex.sources:
+        return []
+    width = max(len(s.fact) for s in ex.sources)
+    at = max((len(s.pointer) for s in ex.sources if s.label), default=0)
+    out = ["", "Sources: the records each fact was derived from"]
+    for group, rows in source_groups(ex):
+        out.append(f"  {group}")
+        for s in rows:
+            pointer = f"{s.pointer if s.label else '':<{at}}  " if at else ""
+            out.append(f"    {s.fact:<{width}}  {pointer}{', '.join(s.records)}")
+    return out
+
+
 def _derivation(ex: Explanation) -> list[str]:
     out = ["", "Derivation"] if ex.steps else []
     for step in ex.steps:
@@ -120,5 +135,5 @@ def render_text(ex: Explanation) -> str:
     lines += _findings_and_opportunities(ex)
     for ledger in ex.ledgers:
         lines += [""] + ledger_lines(ledger)
-    lines += _days_and_options(ex) + _derivation(ex)
+    lines += _days_and_options(ex) + _sources(ex) + _derivation(ex)
     return "\n".join(lines) + "\n"

@@ -6,8 +6,9 @@ a document beyond the limits of `policyengine.limits` and what only its text sho
 given twice, a YAML alias: `reading.py`). `check_facts` makes sure the data is JSON data
 facts can hold (`jsondata.py`: integers in 64 bits, Unicode text, bounded nesting), checks it
 against `schemas/facts.schema.json` (`schema.py`), then checks the calendar, which a schema
-cannot (`dates.py`). Every error is reported at once, each located by its JSON pointer; an
-unknown key is only a warning, with "did you mean" where a known key is close.
+cannot (`dates.py`), and that each provenance pointer names a fact (`provenance.py`). Every
+error is reported at once, each located by its JSON pointer; an unknown key is only a
+warning, with "did you mean" where a known key is close.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .. import schemacheck
 from ..diagnostics import Diagnostic, DiagnosticError
 from .dates import MAX_PERIOD_DAYS, calendar_errors
 from .jsondata import check_json_data
+from .provenance import provenance_errors
 from .reading import parse_facts_line, parse_facts_text
 from .schema import facts_schema, validators
 
@@ -40,7 +42,7 @@ def check_facts(data: Any) -> CheckedFacts:
     diagnostics = validators(facts_schema()).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
-        errors = schemacheck.capped(calendar_errors(data))
+        errors = schemacheck.capped(calendar_errors(data) + provenance_errors(data))
     if errors:
         raise DiagnosticError(errors)
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
