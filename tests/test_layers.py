@@ -3,14 +3,14 @@
    10  cli | dask_batch                          the commands
     9  service                                    the decision service (HTTP)
     8  decisionlog | authoring                    the decision log and its replay; next year's pack
-    7  explain | testing | batch | render        built on decisions (none imports another)
+    7  explain | testing | batch | render | timeline  built on decisions (none imports another)
     6  api                                        the Python API
     5  engine                                     deciding one patient-month
     4  packs                                      reading and compiling rule packs
-    3  facts                                      reading and checking facts
+    3  facts | fhir                               reading and checking facts; reading FHIR records
     2  lang                                       the expression language
     1  yamlsource | schemacheck                   reading YAML, checking JSON Schemas
-    0  diagnostics | pointers | version | limits | optionpairs  what every layer is bounded by and says
+    0  diagnostics | pointers | version | limits | optionpairs | wording  what every layer is bounded by and says
 
 The package root (`policyengine/__init__.py`) is the face of the top and is imported by no
 module of the package.
@@ -23,14 +23,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 #: each layer's parts; a part is the modules (or packages) it holds
 LAYERS = [
-    [("diagnostics",), ("pointers",), ("version",), ("limits",), ("optionpairs",)],
+    [("diagnostics",), ("pointers",), ("version",), ("limits",), ("optionpairs",), ("wording",)],
     [("yamlsource",), ("schemacheck",)],
     [("lang",)],
-    [("facts",)],
+    [("facts",), ("fhir",)],
     [("packs",)],
     [("engine",)],
     [("api",)],
-    [("explain",), ("testing",), ("batch",), ("render",)],
+    [("explain",), ("testing",), ("batch",), ("render",), ("timeline",)],
     [("decisionlog",), ("authoring",)],
     [("service",)],
     [("cli",), ("dask_batch",)],

@@ -9,6 +9,8 @@ from ..lang.runtime import last_day
 
 #: the clock of time codes; every other clock (30-day period, episode) dates a line by the monitoring period
 CALENDAR_MONTH = "calendar_month"
+#: the clock of codes billed once per episode of care (set-up)
+EPISODE = "episode"
 
 
 def service_date(clock: str, facts: Mapping) -> str:

@@ -1,0 +1,77 @@
+"""Each patient's events, from inputs of any size, with memory that does not grow with them.
+
+A bulk export holds every patient's Observations in one file, so events are first spilled
+to temporary files, one per partition of patients (a patient's partition is a hash of
+the patient's Type/id), then read back a partition at a time. Inputs up to
+`PARTITION_BYTES` are one partition; patients come out sorted by id within a partition,
+so the order depends on the input's content, never on the order of its files.
+"""
+from __future__ import annotations
+
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from datetime import tzinfo
+from pathlib import Path
+
+import orjson
+
+from .mapping import map_resource
+from .patient import Directory, PatientRecord, patient_record
+from .problems import Problem
+from .read import Located, input_files, resources
+
+#: input bytes per spill partition: what one partition's events hold in memory is bounded by this
+PARTITION_BYTES = 32 * 1024 * 1024
+MAX_PARTITIONS = 256
+
+Validator = Callable[[Located], list[Problem]]
+
+
+def patients(paths: Iterable[str | Path], report: Callable[[Problem], None], zone: tzinfo | None = None,
+             validate: Validator | None = None) -> Iterator[PatientRecord]:
+    """Every patient's record from the FHIR input at `paths`; every problem goes to `report`."""
+    files = input_files(paths)
+    count = min(MAX_PARTITIONS, max(1, sum(f.stat().st_size for f in files if f.exists()) // PARTITION_BYTES + 1))
+    directory = Directory()
+    with tempfile.TemporaryDirectory(prefix="policyengine-fhir-") as spill:
+        parts = [Path(spill) / f"{n}.jsonl" for n in range(count)]
+        _spill(files, parts, directory, report, zone, validate)
+        for part in parts:
+            yield from _partition(part, directory, report)
+
+
+def _spill(files: list[Path], parts: list[Path], directory: Directory, report: Callable[[Problem], None],
+           zone: tzinfo | None, validate: Validator | None) -> None:
+    outs = [part.open("wb") for part in parts]
+    try:
+        for found in resources(files):
+            if isinstance(found, Problem):
+                report(found)
+                continue
+            refused = validate(found) if validate is not None else []
+            for problem in refused:
+                report(problem)
+            if refused:
+                continue
+            for mapped in map_resource(found, zone):
+                if isinstance(mapped, Problem):
+                    report(mapped)
+                elif mapped["patient"] is None:
+                    directory.add(mapped, report)
+                else:
+                    out = outs[zlib.crc32(mapped["patient"].encode()) % len(outs)]
+                    out.write(orjson.dumps(mapped) + b"\n")
+    finally:
+        for out in outs:
+            out.close()
+
+
+def _partition(part: Path, directory: Directory, report: Callable[[Problem], None]) -> Iterator[PatientRecord]:
+    events: dict[str, list[dict]] = {}
+    with part.open("rb") as lines:
+        for line in lines:
+            event = orjson.loads(line)
+            events.setdefault(event["patient"], []).append(event)
+    for key in sorted(events):
+        yield patient_record(key, events.pop(key), directory, report)

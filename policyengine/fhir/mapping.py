@@ -1,0 +1,340 @@
+"""One FHIR resource -> one event for the timeline, or the problems that say why not.
+
+An event is plain JSON data (it may be spilled to disk): `kind`, `ref` (the resource's
+`Type/id`), `patient` (the patient's `Type/id`, for what belongs to one), `at` (the
+resource's location in the input), `version` (meta.lastUpdated, to choose between two
+copies of one resource) and what the kind needs. References to practitioners stay
+unresolved here: a practitioner may come later in the input (`patient.py` joins them).
+docs/fhir-mapping.md is this module in a table; a change here is a change there.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import tzinfo
+from typing import Any
+
+from . import codes as c
+from .problems import Problem
+from .read import Located
+from .references import local_id, referenced
+from .times import duration_seconds, local_day, moment_of, seconds_between
+
+Event = dict[str, Any]
+Mapped = Iterator["Event | Problem"]
+
+#: statuses of a resource that record something that happened
+_DONE = {"Observation": {"final", "amended", "corrected"}, "Encounter": {"finished"},
+         "Procedure": {"completed"}, "Communication": {"completed"}}
+
+
+def map_resource(item: Located, zone: tzinfo | None) -> Mapped:
+    """The event `item` gives, and the problems found in it."""
+    kind = item.resource["resourceType"]
+    mapper = _MAPPERS.get(kind)
+    if mapper is None:
+        yield _problem(item, "", "info", "fhir.not_read", f"a {kind} holds nothing the facts need; not read")
+        return
+    yield from mapper(item, zone)
+
+
+def _event(item: Located, kind: str, patient: str | None = None, **fields: Any) -> Event:
+    resource = item.resource
+    version = (resource.get("meta") or {}).get("lastUpdated") if isinstance(resource.get("meta"), dict) else None
+    return {"kind": kind, "ref": f"{resource['resourceType']}/{resource['id']}", "patient": patient, "at": item.location,
+            "version": version if isinstance(version, str) else "", **fields}
+
+
+def _problem(item: Located, element: str, severity: str, code: str, message: str) -> Problem:
+    location = item.location + element if "#" in item.location else f"{item.location}{'#' if element else ''}{element}"
+    return Problem(location, severity, code, message, f"{item.resource['resourceType']}/{item.resource['id']}")
+
+
+def _patient(item: Located, element: str) -> str | Problem:
+    key = referenced(item.resource.get(element))
+    if key is None or not key.startswith("Patient/"):
+        return _problem(item, f"/{element}", "error", "fhir.no_patient",
+                        f"a {item.resource['resourceType']} without a Patient in {element} belongs to no patient-month")
+    return key
+
+
+def _not_done(item: Located) -> Problem | None:
+    status = item.resource.get("status")
+    if status in _DONE[item.resource["resourceType"]]:
+        return None
+    return _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: it records nothing that happened")
+
+
+def _observation(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "subject")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    if (skipped := _not_done(item)) is not None:
+        yield skipped
+        return
+    device = referenced(r.get("device"))
+    if device is None or not device.startswith("Device/"):
+        yield _problem(item, "/device", "info", "fhir.not_from_device",
+                       "no Device: a value typed in or reported by the patient is not an automatic transmission (R-10)")
+        return
+    element, when = next(((f"/{name}", r.get(name)) for name in ("effectiveDateTime", "effectiveInstant")
+                          if name in r), ("/effectivePeriod/start", (r.get("effectivePeriod") or {}).get("start")))
+    day = local_day(when, zone)
+    if day is None:
+        yield _problem(item, element if when is not None else "", "error", "fhir.no_time",
+                       "an Observation without the day of its reading cannot count toward a transmission day")
+        return
+    loinc = c.code_in(r.get("code"), c.LOINC)
+    yield _event(item, "reading", patient, day=day.isoformat(), device=device, data_type=c.LOINC_DATA_TYPE.get(loinc or ""))
+
+
+def _device(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "patient")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    if r.get("status") == "entered-in-error":
+        yield _problem(item, "/status", "info", "fhir.not_done", "status 'entered-in-error': not a device the patient had")
+        return
+    flag = c.extension(r, c.MEETS_FDA_DEFINITION)
+    if flag is not None and isinstance(flag.get("valueBoolean"), bool):
+        fda = flag["valueBoolean"]
+    else:
+        fda = bool(r.get("udiCarrier"))
+        if not fda:
+            yield _problem(item, "", "warning", "fhir.fda_unknown",
+                           "no UDI and no meets-fda-definition flag: taken as not meeting the FDA definition")
+    assigned = (c.extension(r, c.ASSIGNMENT_PERIOD) or {}).get("valuePeriod") or {}
+    start, end = local_day(assigned.get("start"), zone), local_day(assigned.get("end"), zone)
+    kind = c.code_in(r.get("type"), c.DEVICE_TYPE) or _text_code((r.get("type") or {}).get("text"))
+    yield _event(item, "device", patient, type=kind, fda=fda, start=start and start.isoformat(), end=end and end.isoformat())
+
+
+def _text_code(text: Any) -> str | None:
+    return "_".join(text.lower().split()) if isinstance(text, str) and text.strip() else None
+
+
+def _consent(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "patient")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    status = r.get("status")
+    if status not in ("active", "inactive", "rejected"):
+        yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: no consent was given or refused")
+        return
+    denied = (r.get("provision") or {}).get("type") == "deny" if isinstance(r.get("provision"), dict) else False
+    day = local_day(r.get("dateTime"), zone)
+    method = (c.extension(r, c.CONSENT_METHOD) or {}).get("valueCode")
+    performers = [key for p in r.get("performer") or () if (key := referenced(p))]
+    yield _event(item, "consent", patient, obtained=status == "active" and not denied, day=day and day.isoformat(),
+                 method=method if method in c.CONSENT_METHODS else None,
+                 recorded_by=local_id(performers[0]) if performers else None)
+
+
+def _patient_resource(item: Located, zone: tzinfo | None) -> Mapped:
+    practitioners = [key for p in item.resource.get("generalPractitioner") or ()
+                     if (key := referenced(p)) and key.split("/")[0] in ("Practitioner", "PractitionerRole")]
+    yield _event(item, "patient", f"Patient/{item.resource['id']}", practitioner=practitioners[0] if practitioners else None)
+
+
+def _practitioner(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    npis = [i.get("value") for i in r.get("identifier") or () if isinstance(i, dict) and i.get("system") == c.NPI]
+    degrees = [c.DEGREE_ROLE[code] for q in r.get("qualification") or () if isinstance(q, dict)
+               for code in c.codes_in(q.get("code"), c.DEGREE) if code in c.DEGREE_ROLE]
+    qp = (c.extension(r, c.QUALIFYING_APM_PARTICIPANT) or {}).get("valueBoolean")
+    yield _event(item, "practitioner", npi=npis[0] if npis and isinstance(npis[0], str) else None,
+                 role=degrees[0] if degrees else None, qp=qp if isinstance(qp, bool) else None)
+
+
+def _practitioner_role(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    role = next((code for code in c.codes_in(r.get("code"), c.PERFORMER_ROLE) if code in c.PERFORMER_ROLES), None)
+    yield _event(item, "practitioner_role", practitioner=referenced(r.get("practitioner")), role=role)
+
+
+def _program(item: Located, element: str) -> str | Problem:
+    programs = c.codes_in(item.resource.get(element.strip("/")), c.PROGRAM)
+    if len(programs) != 1:
+        return _problem(item, element, "error", "fhir.no_program",
+                        f"{'no' if not programs else 'more than one'} program coding ({c.PROGRAM}) in {element.strip('/')}: "
+                        "time counts for exactly one program")
+    return programs[0]
+
+
+def _documentation(r: dict, summary: str | None) -> dict:
+    topics = c.codes_in(r.get("reasonCode"), c.CLINICAL_TOPIC)
+    return {"clinical_topics": topics, "summary": summary}
+
+
+def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "subject")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    if (skipped := _not_done(item)) is not None:
+        yield skipped
+        return
+    period: dict = r["period"] if isinstance(r.get("period"), dict) else {}
+    if not c.codes_in(r.get("serviceType"), c.PROGRAM):
+        day = local_day(period.get("start"), zone)
+        if day is None:
+            yield _problem(item, "/period/start", "error", "fhir.no_time",
+                           "a visit without its day cannot show an established patient")
+        else:
+            yield _event(item, "visit", patient, day=day.isoformat(), practitioners=[key for key, _ in _participants(r)])
+        return
+    program = _program(item, "/serviceType")
+    modality = _encounter_modality(r)
+    day = local_day(period.get("start"), zone) if moment_of(period.get("start")) else None
+    seconds = seconds_between(period.get("start"), period.get("end"))
+    if seconds is None:
+        seconds = duration_seconds(r.get("length"))
+    if isinstance(program, Problem):
+        yield program
+    elif modality is None:
+        klass = r["class"].get("code") if isinstance(r.get("class"), dict) else None
+        yield _problem(item, "/class", "error", "fhir.unsupported_class",
+                       f"class {klass!r} is not a communication with the patient (AMB, HH or VR)")
+    elif day is None:
+        yield _problem(item, "/period/start", "error", "fhir.no_time",
+                       "an interaction without its start time cannot be placed in a month")
+    elif seconds is None or seconds < 0:
+        yield _problem(item, "/period/end", "error", "fhir.no_duration",
+                       "an interaction without an end (or a length) has no duration")
+    else:
+        participants = _participants(r)
+        summary = (c.extension(r, c.INTERACTION_SUMMARY) or {}).get("valueString")
+        yield _event(item, "interaction", patient, day=day.isoformat(), seconds=seconds, modality=modality, two_way=True,
+                     program=program, performer=participants[0] if participants else None,
+                     **_documentation(r, summary if isinstance(summary, str) else None))
+
+
+def _participants(r: dict) -> list[tuple[str, str | None]]:
+    """(Type/id, role coded in participant.type) of each individual, the primary performer first."""
+    found = []
+    for p in r.get("participant") or ():
+        key = referenced(p.get("individual")) if isinstance(p, dict) else None
+        if key is not None:
+            types = p.get("type")
+            role = next((x for x in c.codes_in(types, c.PERFORMER_ROLE) if x in c.PERFORMER_ROLES), None)
+            primary = "PPRF" in c.codes_in(types, "http://terminology.hl7.org/CodeSystem/v3-ParticipationType")
+            found.append((not primary, key, role))
+    return [(key, role) for _, key, role in sorted(found, key=lambda x: x[0])]
+
+
+def _encounter_modality(r: dict) -> str | None:
+    klass = r["class"].get("code") if isinstance(r.get("class"), dict) else None
+    modality = c.ENCOUNTER_CLASS_MODALITY.get(klass or "")
+    if klass in c.REFINED_BY_MODE:
+        mode = next((m for m in c.codes_in(r.get("type"), c.PARTICIPATION_MODE) if m in c.ENCOUNTER_MODE), None)
+        modality = c.ENCOUNTER_MODE[mode] if mode else modality
+    return modality
+
+
+def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "subject")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    if (skipped := _not_done(item)) is not None:
+        yield skipped
+        return
+    kind = next((k for k in c.codes_in(r.get("code"), c.ACTIVITY_KIND) if k in c.ACTIVITY_KINDS), None)
+    if kind is None:
+        yield _problem(item, "/code", "info", "fhir.not_read",
+                       f"no activity kind ({c.ACTIVITY_KIND}) in code: not management time; not read")
+        return
+    program = _program(item, "/category")
+    period: dict = r["performedPeriod"] if isinstance(r.get("performedPeriod"), dict) else {}
+    day = local_day(period.get("start"), zone) if moment_of(period.get("start")) else None
+    seconds = seconds_between(period.get("start"), period.get("end"))
+    if isinstance(program, Problem):
+        yield program
+        return
+    if day is None or seconds is None or seconds < 0:
+        yield _problem(item, "/performedPeriod", "error", "fhir.no_duration",
+                       "an activity needs a performedPeriod with its start and end times")
+        return
+    performers = [(key, role) for p in r.get("performer") or () if isinstance(p, dict) and (key := referenced(p.get("actor")))
+                  for role in [next((x for x in c.codes_in(p.get("function"), c.PERFORMER_ROLE)), None)]]
+    yield _event(item, "activity", patient, day=day.isoformat(), seconds=seconds, activity=kind, program=program,
+                 performer=performers[0] if performers else None)
+
+
+def _communication(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "subject")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    if (skipped := _not_done(item)) is not None:
+        yield skipped
+        return
+    sender = referenced(r.get("sender"))
+    replies_to = [key for ref in r.get("inResponseTo") or () if (key := referenced(ref))]
+    element = "/sent" if "sent" in r else "/received"
+    day = local_day(r.get(element[1:]), zone)
+    if day is None:
+        yield _problem(item, element, "error", "fhir.no_time", "a message without the day it was sent cannot be placed")
+        return
+    if sender is None or sender.split("/")[0] in ("Patient", "RelatedPerson"):
+        yield _event(item, "patient_message", patient, day=day.isoformat(), replies_to=replies_to)
+        return
+    program = _program(item, "/category")
+    if isinstance(program, Problem):
+        yield program
+        return
+    from_device = sender.startswith("Device/")
+    mode = next((m for m in c.codes_in(r.get("medium"), c.PARTICIPATION_MODE) if m in c.MESSAGE_MEDIUM), None)
+    modality = c.DEVICE_MESSAGE if from_device else c.MESSAGE_MEDIUM[mode] if mode else c.MESSAGE_DEFAULT
+    texts = [p["contentString"] for p in r.get("payload") or ()
+             if isinstance(p, dict) and isinstance(p.get("contentString"), str)]
+    role = c.DEVICE_SENDER_ROLE if from_device else None
+    yield _event(item, "interaction", patient, day=day.isoformat(), seconds=0, modality=modality, two_way=False,
+                 program=program, performer=(sender, role), replies_to=replies_to,
+                 **_documentation(r, " ".join(texts) if texts else None))
+
+
+def _claim(item: Located, zone: tzinfo | None) -> Mapped:
+    r = item.resource
+    patient = _patient(item, "patient")
+    if isinstance(patient, Problem):
+        yield patient
+        return
+    status = r.get("status")
+    if status not in ("active", "draft"):
+        yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: neither billed nor proposed")
+        return
+    end = (r.get("billablePeriod") or {}).get("end") if isinstance(r.get("billablePeriod"), dict) else None
+    lines = []
+    for n, line in enumerate(r.get("item") or ()):
+        code = c.code_in((line or {}).get("productOrService"), c.CPT) if isinstance(line, dict) else None
+        day = local_day(line.get("servicedDate") or (line.get("servicedPeriod") or {}).get("end") or end, zone) \
+            if isinstance(line, dict) else None
+        units = ((line.get("quantity") or {}).get("value") if isinstance(line, dict) else None) or 1
+        if code is None or day is None or not isinstance(units, int):
+            yield _problem(item, f"/item/{n}", "error", "fhir.bad_claim_line",
+                           f"a claim line needs a CPT code ({c.CPT}), a service date and whole units")
+            continue
+        lines.append({"code": code, "day": day.isoformat(), "units": units})
+    if lines:
+        yield _event(item, "claim", patient, billed=status == "active", provider=referenced(r.get("provider")), lines=lines)
+
+
+def _coverage(item: Located, zone: tzinfo | None) -> Mapped:
+    yield _problem(item, "", "info", "fhir.not_read",
+                   "Coverage is not read: the packs decide Medicare billing, and the facts hold no payer")
+
+
+_MAPPERS: dict[str, Callable[[Located, tzinfo | None], Mapped]] = {
+    "Observation": _observation, "Device": _device, "Consent": _consent, "Patient": _patient_resource,
+    "Practitioner": _practitioner, "PractitionerRole": _practitioner_role, "Encounter": _encounter,
+    "Procedure": _procedure, "Communication": _communication, "Claim": _claim, "Coverage": _coverage,
+}

@@ -1,0 +1,28 @@
+"""What the mapping could not place, or placed with a gap, per resource."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about the input: `error` a resource (or a part of one) that could not be
+    placed, `warning` one placed with a gap the decision will show, `info` one read for
+    nothing the facts hold. `location` points into the input: `file#/entry/3/resource` in
+    a Bundle, `file:12` for line 12 of an NDJSON file, with a JSON pointer to the element."""
+
+    location: str
+    severity: str
+    code: str
+    message: str
+    reference: str = ""
+
+    def line(self) -> str:
+        about = f" ({self.reference})" if self.reference else ""
+        return f"{self.location}: {self.severity}: {self.message}{about} [{self.code}]"
+
+    def as_json(self) -> dict:
+        return {"location": self.location, "severity": self.severity, "code": self.code,
+                "message": self.message, "reference": self.reference}

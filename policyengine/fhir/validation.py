@@ -1,0 +1,38 @@
+"""Full FHIR validation of each resource, with `fhir.resources` (the `fhir` extra).
+
+The mapping reads the elements it needs and checks those itself, which is what lets a
+bulk export of millions of Observations be read at orjson's pace (about 3 us a resource
+against 175 us to build its model). `--validate` adds the whole resource's conformance,
+for a feed being onboarded or a sample of one: a resource that does not conform is
+refused, each error at its element. fhir.resources ships R4B, the technical correction of
+R4; the resources the mapping reads have the same elements in both.
+"""
+from __future__ import annotations
+
+from ..pointers import pointer
+from .grouping import Validator
+from .problems import Problem
+from .read import Located
+
+
+def fhir_validator() -> Validator:
+    """The validator; ImportError when the `fhir` extra is not installed."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    def validate(item: Located) -> list[Problem]:
+        kind = item.resource["resourceType"]
+        reference = f"{kind}/{item.resource['id']}"
+        try:
+            model = get_fhir_model_class(kind)
+        except ValueError:
+            return [Problem(item.location, "error", "fhir.invalid", f"{kind} is not an R4 resource type", reference)]
+        try:
+            model.model_validate(item.resource)
+        except ValidationError as error:
+            base = item.location if "#" in item.location else item.location + "#"
+            return [Problem(base + pointer(e["loc"]), "error", "fhir.invalid", e["msg"], reference)
+                    for e in error.errors()]
+        return []
+
+    return validate

@@ -1,0 +1,132 @@
+"""A patient's months decided in order, carrying forward what the timeline billed.
+
+What one decision bills changes the facts of a later one in a single way: a code on the
+pack's episode clock (set-up, R-16) is billed once per episode, so once a decision or an
+active claim in the input bills it, every later document of that episode says
+`setup_billed: true`, with that decision or claim as its source (and before, `false`:
+the timeline knows it was not billed). Nothing else carries over: each month's time
+codes and each period's device codes are decided exactly once, so the timeline never
+billed a code earlier in the same month or period; claims in the input already billed
+are in `other_services` (`months.py`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..api import evaluate
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..fhir import PatientRecord, Problem
+from ..packs import CompiledPack, load_pack, pack_for_month
+from ..packs.clocks import EPISODE
+from .months import MonthFacts, month_facts
+from .periods import Episode
+
+#: the source named for setup_billed when the timeline's own decision billed the set-up code
+BILLED_BY_TIMELINE = "policyengine:timeline/{patient}/{month}#{code}"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One document of the timeline: its facts and their decision, or the errors that kept
+    it from being decided."""
+
+    facts: dict
+    decision: dict | None
+    errors: tuple[Diagnostic, ...] = ()
+
+
+@dataclass
+class MonthTotals:
+    units: dict[str, int] = field(default_factory=dict)
+    amount: Decimal = Decimal("0.00")
+    errors: int = 0
+
+
+@dataclass
+class PatientSummary:
+    """Codes (units) and money by month of one patient's timeline."""
+
+    patient_id: str
+    months: dict[str, MonthTotals] = field(default_factory=dict)
+
+    def add(self, decided: Decided) -> None:
+        totals = self.months.setdefault(decided.facts["month"], MonthTotals())
+        if decided.decision is None:
+            totals.errors += 1
+            return
+        for line in decided.decision["billable"]:
+            totals.units[line["code"]] = totals.units.get(line["code"], 0) + line["units"]
+            totals.amount += Decimal(line["amount"])
+
+    @property
+    def total(self) -> Decimal:
+        return sum((m.amount for m in self.months.values()), Decimal("0.00"))
+
+    def as_json(self) -> dict:
+        return {"patient_id": self.patient_id, "total": str(self.total),
+                "months": [{"month": month, "codes": dict(sorted(m.units.items())), "amount": str(m.amount),
+                            "errors": m.errors} for month, m in sorted(self.months.items())]}
+
+
+def decide_timeline(record: PatientRecord, months: list[str], report: Callable[[Problem], None],
+                    pack: CompiledPack | str | Path | None = None, options: dict[str, Any] | None = None,
+                    trace: str = "compact") -> Iterator[Decided]:
+    """Each document of the patient's `months`, in order, decided: with the pack given, or
+    the bundled pack effective in each month."""
+    fixed = pack if pack is None or isinstance(pack, CompiledPack) else load_pack(pack)
+    billed_by: dict[int, list[str]] = {}  # episode number -> the sources that billed its set-up
+    for document in month_facts(record, months, report):
+        try:
+            compiled = fixed or pack_for_month(document.facts["month"])
+            once = episode_codes(compiled)
+            facts = _with_setup(document, record, once, billed_by)
+            decision = evaluate(facts, compiled, options, trace)
+        except DiagnosticError as error:
+            yield Decided(document.facts, None, tuple(error.diagnostics))
+            continue
+        setup = [line["code"] for line in decision["billable"] if line["code"] in once]
+        if document.period is not None and setup:
+            billed_by.setdefault(document.period.episode.number, [
+                BILLED_BY_TIMELINE.format(patient=record.patient_id, month=facts["month"], code=setup[0])])
+        yield Decided(facts, decision)
+
+
+def episode_codes(pack: CompiledPack) -> frozenset[str]:
+    """The codes `pack` bills once per episode."""
+    return frozenset(code.code for code in pack.codes.values() if code.clock == EPISODE)
+
+
+def _with_setup(document: MonthFacts, record: PatientRecord, once: frozenset[str],
+                billed_by: dict[int, list[str]]) -> dict:
+    """The document's facts with `episode.setup_billed`: true with its sources when the
+    timeline or an active claim in the input billed the episode's set-up, else false."""
+    facts = document.facts
+    if document.period is None:
+        return facts
+    episode = document.period.episode
+    sources = billed_by.get(episode.number) or _setup_claims(record, episode, once)
+    facts = {**facts, "episode": {**facts["episode"], "setup_billed": bool(sources)}}
+    if sources:
+        facts["provenance"] = {**facts["provenance"], "/episode/setup_billed": sources}
+    return facts
+
+
+def _setup_claims(record: PatientRecord, episode: Episode, once: frozenset[str]) -> list[str]:
+    """The input's active claims with a line of a set-up code dated in `episode`."""
+    start, end = episode.start.isoformat(), episode.end.isoformat() if episode.end else "9999"
+    return sorted(claim["ref"] for claim in record.claims
+                  if claim["billed"] and any(line["code"] in once and start <= line["day"] <= end for line in claim["lines"]))
+
+
+def summary_text(summary: PatientSummary) -> str:
+    """A patient's codes and money by month, as a small table."""
+    rows = [f"{summary.patient_id}: ${summary.total}"]
+    for month, totals in sorted(summary.months.items()):
+        codes = ", ".join(f"{code} x{units}" if units > 1 else code for code, units in sorted(totals.units.items()))
+        errors = f"  ({totals.errors} not decided)" if totals.errors else ""
+        rows.append(f"  {month}  {totals.amount:>9}  {codes or '-'}{errors}")
+    return "\n".join(rows) + "\n"
