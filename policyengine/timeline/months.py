@@ -150,7 +150,8 @@ def _established(record: PatientRecord, last: date) -> tuple[bool, list[str]] | 
     input has no visits at all (then it is not documented either way)."""
     if not record.visits or record.practitioner is None:
         return None
-    since = last.replace(year=last.year - ESTABLISHED_YEARS, day=min(last.day, 28)).isoformat()
+    year = last.year - ESTABLISHED_YEARS
+    since = (last.replace(year=year) if not (last.month == 2 and last.day == 29) else date(year, 2, 28)).isoformat()
     seen = [v["ref"] for v in record.visits
             if record.practitioner["ref"] in v["practitioners"] and since <= v["day"] <= last.isoformat()]
     return bool(seen), seen
