@@ -61,6 +61,13 @@ def call(cid: str = "call", start: str = "2026-03-10T14:00:00-05:00", end: str =
     return resource
 
 
+def visit(start: str, with_practitioner: str = "dr-1") -> dict:
+    return {"resourceType": "Encounter", "id": "visit", "status": "finished", "class": {"system": ACT, "code": "AMB"},
+            "subject": {"reference": "Patient/p1"},
+            "participant": [{"individual": {"reference": f"Practitioner/{with_practitioner}"}}],
+            "period": {"start": start}}
+
+
 def message(mid: str, sent: str = "2026-03-12T09:00:00-05:00", sender: str = "Practitioner/rn-1", **extra) -> dict:
     return {"resourceType": "Communication", "id": mid, "status": "completed", "subject": {"reference": "Patient/p1"},
             "sender": {"reference": sender}, "sent": sent, "category": [coded(f"{BASE}/CodeSystem/program", "rpm")],
@@ -84,9 +91,7 @@ def patient_month(*changes: dict, readings: int = 16) -> list[dict]:
         {"resourceType": "Consent", "id": "consent", "status": "active", "patient": {"reference": "Patient/p1"},
          "dateTime": "2026-03-01T10:00:00-05:00", "performer": [{"reference": "Practitioner/rn-1"}],
          "extension": [{"url": f"{BASE}/StructureDefinition/consent-method", "valueCode": "verbal"}]},
-        {"resourceType": "Encounter", "id": "visit", "status": "finished", "class": {"system": ACT, "code": "AMB"},
-         "subject": {"reference": "Patient/p1"}, "participant": [{"individual": {"reference": "Practitioner/dr-1"}}],
-         "period": {"start": "2025-11-04T09:00:00-05:00", "end": "2025-11-04T09:30:00-05:00"}},
+        visit("2025-11-04T09:00:00-05:00"),
         *(reading(n, f"2026-03-{n:02d}T07:00:00-05:00") for n in range(1, readings + 1)),
     ]
     replaced = {(r["resourceType"], r["id"]) for r in changes}
@@ -313,22 +318,14 @@ def test_the_qualifying_apm_flag_of_the_billing_practitioner_is_read(tmp_path):
     assert facts["billing_practitioner"] == {"id": "dr-1", "qualifying_apm_participant": True}
 
 
-def test_a_visit_more_than_three_years_before_the_months_end_does_not_establish_the_patient(tmp_path):
-    old = {"resourceType": "Encounter", "id": "visit", "status": "finished", "class": {"system": ACT, "code": "AMB"},
-           "subject": {"reference": "Patient/p1"}, "participant": [{"individual": {"reference": "Practitioner/dr-1"}}],
-           "period": {"start": "2023-03-30T09:00:00-05:00"}}
-    facts, _ = ingested(tmp_path, patient_month(old))
-    assert facts["established_patient"] is False
-    within = {**old, "period": {"start": "2023-03-31T09:00:00-05:00"}}
-    facts, _ = ingested(tmp_path, patient_month(within))
-    assert facts["established_patient"] is True
+@pytest.mark.parametrize("seen, established", [("2023-03-30T09:00:00-05:00", False), ("2023-03-31T09:00:00-05:00", True)])
+def test_a_visit_in_the_three_years_to_the_months_end_establishes_the_patient(tmp_path, seen, established):
+    facts, _ = ingested(tmp_path, patient_month(visit(seen)))
+    assert facts["established_patient"] is established
 
 
 def test_a_visit_with_another_practitioner_does_not_establish_the_patient(tmp_path):
-    other = {"resourceType": "Encounter", "id": "visit", "status": "finished", "class": {"system": ACT, "code": "AMB"},
-             "subject": {"reference": "Patient/p1"}, "participant": [{"individual": {"reference": "Practitioner/rn-1"}}],
-             "period": {"start": "2025-11-04T09:00:00-05:00"}}
-    facts, _ = ingested(tmp_path, patient_month(other))
+    facts, _ = ingested(tmp_path, patient_month(visit("2025-11-04T09:00:00-05:00", with_practitioner="rn-1")))
     assert facts["established_patient"] is False
 
 

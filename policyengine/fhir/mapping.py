@@ -57,6 +57,13 @@ def _patient(item: Located, element: str) -> str | Problem:
     return key
 
 
+def _patient_of_done(item: Located) -> str | Problem:
+    """The patient (`subject`) of a resource that records something that happened, or the
+    problem that keeps it out."""
+    patient = _patient(item, "subject")
+    return patient if isinstance(patient, Problem) else _not_done(item) or patient
+
+
 def _not_done(item: Located) -> Problem | None:
     status = item.resource.get("status")
     if status in _DONE[item.resource["resourceType"]]:
@@ -66,12 +73,9 @@ def _not_done(item: Located) -> Problem | None:
 
 def _observation(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    patient = _patient(item, "subject")
+    patient = _patient_of_done(item)
     if isinstance(patient, Problem):
         yield patient
-        return
-    if (skipped := _not_done(item)) is not None:
-        yield skipped
         return
     device = referenced(r.get("device"))
     if device is None or not device.startswith("Device/"):
@@ -173,12 +177,9 @@ def _documentation(r: dict, summary: str | None) -> dict:
 
 def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    patient = _patient(item, "subject")
+    patient = _patient_of_done(item)
     if isinstance(patient, Problem):
         yield patient
-        return
-    if (skipped := _not_done(item)) is not None:
-        yield skipped
         return
     period: dict = r["period"] if isinstance(r.get("period"), dict) else {}
     if not c.codes_in(r.get("serviceType"), c.PROGRAM):
@@ -239,12 +240,9 @@ def _encounter_modality(r: dict) -> str | None:
 
 def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    patient = _patient(item, "subject")
+    patient = _patient_of_done(item)
     if isinstance(patient, Problem):
         yield patient
-        return
-    if (skipped := _not_done(item)) is not None:
-        yield skipped
         return
     kind = next((k for k in c.codes_in(r.get("code"), c.ACTIVITY_KIND) if k in c.ACTIVITY_KINDS), None)
     if kind is None:
@@ -270,12 +268,9 @@ def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
 
 def _communication(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    patient = _patient(item, "subject")
+    patient = _patient_of_done(item)
     if isinstance(patient, Problem):
         yield patient
-        return
-    if (skipped := _not_done(item)) is not None:
-        yield skipped
         return
     sender = referenced(r.get("sender"))
     replies_to = [key for ref in r.get("inResponseTo") or () if (key := referenced(ref))]
