@@ -28,7 +28,7 @@ def _code(c: CodeLine) -> list[str]:
     return out
 
 
-def _row(row: LedgerRow, ledger: Ledger) -> list[str]:
+def _row(row: LedgerRow, ledger: Ledger, width: int) -> list[str]:
     note = ""
     if not row.counted:
         where = f" [{row.excluded_in}]" if row.excluded_in else ""
@@ -36,17 +36,18 @@ def _row(row: LedgerRow, ledger: Ledger) -> list[str]:
         note = f"{row.why_not(ledger)}: {row.excluded_by}{where}{seen}"
     elif row.capped:
         note = f"counted, but past the cap ({ledger.cap}): earns no further unit"
-    out = [f"  {row.date or '?':<10}  {row.id or '?':<16} {row.pointer:<17} {duration_words(row.seconds):>11}  "
+    out = [f"  {row.date or '?':<10}  {row.id or '?':<{width}} {row.pointer:<17} {duration_words(row.seconds):>11}  "
            f"{'yes' if row.counted else 'no':<7} {clock(row.running):>7}  {note}".rstrip()]
     out += [f"  {'':<10}  -> crossed {crossing.clock}: {crossing_words(crossing)}" for crossing in row.crossings]
     return out
 
 
 def ledger_lines(ledger: Ledger) -> list[str]:
+    width = max([16, *(len(row.id or "?") for row in ledger.rows)])  # ids of FHIR resources run long
     out = [f"Time ledger: {ledger.definition} = {ledger.expression}",
-           f"  {'date':<10}  {'item':<16} {'pointer':<17} {'time':>11}  {'counted':<7} {'running':>7}  note"]
+           f"  {'date':<10}  {'item':<{width}} {'pointer':<17} {'time':>11}  {'counted':<7} {'running':>7}  note"]
     for row in ledger.rows:
-        out += _row(row, ledger)
+        out += _row(row, ledger, width)
     out.append(f"  total counted: {duration_words(ledger.total)} ({clock(ledger.total)})")
     if ledger.failed_gates:
         out.append(f"  no threshold earns a code: gate(s) {', '.join(ledger.failed_gates)} not passed")
