@@ -1,10 +1,10 @@
 """Each patient's events, from inputs of any size, with memory that does not grow with them.
 
 A bulk export holds every patient's Observations in one file, so events are first spilled
-to temporary files, one per partition of patients (a patient's partition is a hash of
-the patient's Type/id), then read back a partition at a time. Inputs up to
-`PARTITION_BYTES` are one partition; patients come out sorted by id within a partition,
-so the order depends on the input's content, never on the order of its files.
+to temporary files, one per partition of patients, then read back a partition at a time.
+There are more partitions for more input (one per `PARTITION_BYTES`), and a patient's
+partition is a range of a hash of the patient's Type/id, so patients come out in one
+order, by that hash and then by id, whatever the input's size, layout or file order.
 """
 from __future__ import annotations
 
@@ -60,11 +60,16 @@ def _spill(files: list[Path], parts: list[Path], directory: Directory, report: C
                 elif mapped["patient"] is None:
                     directory.add(mapped, report)
                 else:
-                    out = outs[zlib.crc32(mapped["patient"].encode()) % len(outs)]
+                    out = outs[_rank(mapped["patient"])[0] * len(outs) >> 32]
                     out.write(orjson.dumps(mapped) + b"\n")
     finally:
         for out in outs:
             out.close()
+
+
+def _rank(patient: str) -> tuple[int, str]:
+    """Where a patient comes in the output: its hash (32 bits), then its reference."""
+    return zlib.crc32(patient.encode()), patient
 
 
 def _partition(part: Path, directory: Directory, report: Callable[[Problem], None]) -> Iterator[PatientRecord]:
@@ -73,5 +78,5 @@ def _partition(part: Path, directory: Directory, report: Callable[[Problem], Non
         for line in lines:
             event = orjson.loads(line)
             events.setdefault(event["patient"], []).append(event)
-    for key in sorted(events):
+    for key in sorted(events, key=_rank):
         yield patient_record(key, events.pop(key), directory, report)

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..api import evaluate
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..facts import MAX_PERIOD_DAYS
 from ..fhir import PatientRecord, Problem
 from ..packs import CompiledPack, load_pack, pack_for_month
 from ..packs.clocks import EPISODE
-from .months import MonthFacts, month_facts
-from .periods import Episode
+from .months import MonthFacts, month_facts, months_between
+from .periods import Episode, episodes
 
 #: the source named for setup_billed when the timeline's own decision billed the set-up code
 BILLED_BY_TIMELINE = "policyengine:timeline/{patient}/{month}#{code}"
@@ -79,20 +81,42 @@ def decide_timeline(record: PatientRecord, months: list[str], report: Callable[[
     the bundled pack effective in each month."""
     fixed = pack if pack is None or isinstance(pack, CompiledPack) else load_pack(pack)
     billed_by: dict[int, list[str]] = {}  # episode number -> the sources that billed its set-up
-    for document in month_facts(record, months, report):
+    undecided: set[int] = set()  # episodes with a period that could not be decided: set-up unknown
+    replayed = _replayed(record, months)
+    for document in month_facts(record, replayed + months, report):
         try:
             compiled = fixed or pack_for_month(document.facts["month"])
             once = episode_codes(compiled)
-            facts = _with_setup(document, record, once, billed_by)
+            facts = _with_setup(document, record, once, billed_by, undecided)
             decision = evaluate(facts, compiled, options, trace)
         except DiagnosticError as error:
-            yield Decided(document.facts, None, tuple(error.diagnostics))
+            if document.period is not None:
+                undecided.add(document.period.episode.number)
+            if document.facts["month"] >= months[0]:
+                yield Decided(document.facts, None, tuple(error.diagnostics))
             continue
         setup = [line["code"] for line in decision["billable"] if line["code"] in once]
         if document.period is not None and setup:
             billed_by.setdefault(document.period.episode.number, [
                 BILLED_BY_TIMELINE.format(patient=record.patient_id, month=facts["month"], code=setup[0])])
-        yield Decided(facts, decision)
+        if facts["month"] >= months[0]:
+            yield Decided(facts, decision)
+
+
+def _replayed(record: PatientRecord, months: list[str]) -> list[str]:
+    """The months before `months` back to the start of the episode in progress when they
+    begin: decided again, not written, so that a set-up billed in them is known (deciding
+    from the middle of an episode must not bill its set-up a second time)."""
+    if not months:
+        return []
+    first = date.fromisoformat(f"{months[0]}-01")
+    # a period that starts before an episode's last day may end up to a period later
+    reach = timedelta(days=MAX_PERIOD_DAYS)
+    started = [e.start for e in episodes(record.devices, record.readings)
+               if e.start < first and (e.end is None or e.end + reach >= first)]
+    if not started:
+        return []
+    return [month for month in months_between(min(started).isoformat()[:7], months[0]) if month < months[0]]
 
 
 def episode_codes(pack: CompiledPack) -> frozenset[str]:
@@ -101,14 +125,18 @@ def episode_codes(pack: CompiledPack) -> frozenset[str]:
 
 
 def _with_setup(document: MonthFacts, record: PatientRecord, once: frozenset[str],
-                billed_by: dict[int, list[str]]) -> dict:
+                billed_by: dict[int, list[str]], undecided: set[int]) -> dict:
     """The document's facts with `episode.setup_billed`: true with its sources when the
-    timeline or an active claim in the input billed the episode's set-up, else false."""
+    timeline or an active claim in the input billed the episode's set-up, else false; left
+    out (the decision then takes set-up as billed, and says so) when an earlier period of
+    the episode could not be decided."""
     facts = document.facts
     if document.period is None:
         return facts
     episode = document.period.episode
     sources = billed_by.get(episode.number) or _setup_claims(record, episode, once)
+    if not sources and episode.number in undecided:
+        return facts
     facts = {**facts, "episode": {**facts["episode"], "setup_billed": bool(sources)}}
     if sources:
         facts["provenance"] = {**facts["provenance"], "/episode/setup_billed": sources}
