@@ -66,6 +66,16 @@ DEGREE_ROLE: dict[str, str] = VOCABULARY["degree_role"]
 LOINC_DATA_TYPE: dict[str, str] = {str(k): v for k, v in VOCABULARY["loinc_data_type"].items()}
 
 
+def items(value: Any) -> list:
+    """A list element, or [] when it is missing or not a list: the mapping reads what it can."""
+    return value if isinstance(value, list) else []
+
+
+def element(value: Any) -> dict:
+    """An object element, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def codings(concepts: Any) -> list[dict]:
     """The codings of a CodeableConcept or a list of them."""
     if isinstance(concepts, dict):
@@ -89,7 +99,7 @@ def code_in(concepts: Any, system: str) -> str | None:
 
 
 def extension(resource: dict, url: str) -> dict | None:
-    for item in resource.get("extension") or ():
+    for item in items(resource.get("extension")):
         if isinstance(item, dict) and item.get("url") == url:
             return item
     return None

@@ -39,7 +39,7 @@ def map_resource(item: Located, zone: tzinfo | None) -> Mapped:
 
 def _event(item: Located, kind: str, patient: str | None = None, **fields: Any) -> Event:
     resource = item.resource
-    version = (resource.get("meta") or {}).get("lastUpdated") if isinstance(resource.get("meta"), dict) else None
+    version = c.element(resource.get("meta")).get("lastUpdated")
     return {"kind": kind, "ref": f"{resource['resourceType']}/{resource['id']}", "patient": patient, "at": item.location,
             "version": version if isinstance(version, str) else "", **fields}
 
@@ -66,7 +66,7 @@ def _patient_of_done(item: Located) -> str | Problem:
 
 def _not_done(item: Located) -> Problem | None:
     status = item.resource.get("status")
-    if status in _DONE[item.resource["resourceType"]]:
+    if isinstance(status, str) and status in _DONE[item.resource["resourceType"]]:
         return None
     return _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: it records nothing that happened")
 
@@ -83,7 +83,7 @@ def _observation(item: Located, zone: tzinfo | None) -> Mapped:
                        "no Device: a value typed in or reported by the patient is not an automatic transmission (R-10)")
         return
     element, when = next(((f"/{name}", r.get(name)) for name in ("effectiveDateTime", "effectiveInstant")
-                          if name in r), ("/effectivePeriod/start", (r.get("effectivePeriod") or {}).get("start")))
+                          if name in r), ("/effectivePeriod/start", c.element(r.get("effectivePeriod")).get("start")))
     day = local_day(when, zone)
     if day is None:
         yield _problem(item, element if when is not None else "", "error", "fhir.no_time",
@@ -110,9 +110,9 @@ def _device(item: Located, zone: tzinfo | None) -> Mapped:
         if not fda:
             yield _problem(item, "", "warning", "fhir.fda_unknown",
                            "no UDI and no meets-fda-definition flag: taken as not meeting the FDA definition")
-    assigned = (c.extension(r, c.ASSIGNMENT_PERIOD) or {}).get("valuePeriod") or {}
+    assigned = c.element(c.element(c.extension(r, c.ASSIGNMENT_PERIOD)).get("valuePeriod"))
     start, end = local_day(assigned.get("start"), zone), local_day(assigned.get("end"), zone)
-    kind = c.code_in(r.get("type"), c.DEVICE_TYPE) or _text_code((r.get("type") or {}).get("text"))
+    kind = c.code_in(r.get("type"), c.DEVICE_TYPE) or _text_code(c.element(r.get("type")).get("text"))
     yield _event(item, "device", patient, type=kind, fda=fda, start=start and start.isoformat(), end=end and end.isoformat())
 
 
@@ -130,27 +130,27 @@ def _consent(item: Located, zone: tzinfo | None) -> Mapped:
     if status not in ("active", "inactive", "rejected"):
         yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: no consent was given or refused")
         return
-    denied = (r.get("provision") or {}).get("type") == "deny" if isinstance(r.get("provision"), dict) else False
+    denied = c.element(r.get("provision")).get("type") == "deny"
     day = local_day(r.get("dateTime"), zone)
-    method = (c.extension(r, c.CONSENT_METHOD) or {}).get("valueCode")
-    performers = [key for p in r.get("performer") or () if (key := referenced(p))]
+    method = c.element(c.extension(r, c.CONSENT_METHOD)).get("valueCode")
+    performers = [key for p in c.items(r.get("performer")) if (key := referenced(p))]
     yield _event(item, "consent", patient, obtained=status == "active" and not denied, day=day and day.isoformat(),
                  method=method if method in c.CONSENT_METHODS else None,
                  recorded_by=local_id(performers[0]) if performers else None)
 
 
 def _patient_resource(item: Located, zone: tzinfo | None) -> Mapped:
-    practitioners = [key for p in item.resource.get("generalPractitioner") or ()
+    practitioners = [key for p in c.items(item.resource.get("generalPractitioner"))
                      if (key := referenced(p)) and key.split("/")[0] in ("Practitioner", "PractitionerRole")]
     yield _event(item, "patient", f"Patient/{item.resource['id']}", practitioner=practitioners[0] if practitioners else None)
 
 
 def _practitioner(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    npis = [i.get("value") for i in r.get("identifier") or () if isinstance(i, dict) and i.get("system") == c.NPI]
-    degrees = [c.DEGREE_ROLE[code] for q in r.get("qualification") or () if isinstance(q, dict)
+    npis = [i.get("value") for i in c.items(r.get("identifier")) if isinstance(i, dict) and i.get("system") == c.NPI]
+    degrees = [c.DEGREE_ROLE[code] for q in c.items(r.get("qualification")) if isinstance(q, dict)
                for code in c.codes_in(q.get("code"), c.DEGREE) if code in c.DEGREE_ROLE]
-    qp = (c.extension(r, c.QUALIFYING_APM_PARTICIPANT) or {}).get("valueBoolean")
+    qp = c.element(c.extension(r, c.QUALIFYING_APM_PARTICIPANT)).get("valueBoolean")
     yield _event(item, "practitioner", npi=npis[0] if npis and isinstance(npis[0], str) else None,
                  role=degrees[0] if degrees else None, qp=qp if isinstance(qp, bool) else None)
 
@@ -199,9 +199,8 @@ def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
     if isinstance(program, Problem):
         yield program
     elif modality is None:
-        klass = r["class"].get("code") if isinstance(r.get("class"), dict) else None
         yield _problem(item, "/class", "error", "fhir.unsupported_class",
-                       f"class {klass!r} is not a communication with the patient (AMB, HH or VR)")
+                       f"class {_class_code(r)!r} is not a communication with the patient (AMB, HH or VR)")
     elif day is None:
         yield _problem(item, "/period/start", "error", "fhir.no_time",
                        "an interaction without its start time cannot be placed in a month")
@@ -210,7 +209,7 @@ def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
                        "an interaction without an end (or a length) has no duration")
     else:
         participants = _participants(r)
-        summary = (c.extension(r, c.INTERACTION_SUMMARY) or {}).get("valueString")
+        summary = c.element(c.extension(r, c.INTERACTION_SUMMARY)).get("valueString")
         yield _event(item, "interaction", patient, day=day.isoformat(), seconds=seconds, modality=modality, two_way=True,
                      program=program, performer=participants[0] if participants else None,
                      **_documentation(r, summary if isinstance(summary, str) else None))
@@ -219,7 +218,7 @@ def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
 def _participants(r: dict) -> list[tuple[str, str | None]]:
     """(Type/id, role coded in participant.type) of each individual, the primary performer first."""
     found = []
-    for p in r.get("participant") or ():
+    for p in c.items(r.get("participant")):
         key = referenced(p.get("individual")) if isinstance(p, dict) else None
         if key is not None:
             types = p.get("type")
@@ -229,8 +228,13 @@ def _participants(r: dict) -> list[tuple[str, str | None]]:
     return [(key, role) for _, key, role in sorted(found, key=lambda x: x[0])]
 
 
+def _class_code(r: dict) -> str | None:
+    code = c.element(r.get("class")).get("code")
+    return code if isinstance(code, str) else None
+
+
 def _encounter_modality(r: dict) -> str | None:
-    klass = r["class"].get("code") if isinstance(r.get("class"), dict) else None
+    klass = _class_code(r)
     modality = c.ENCOUNTER_CLASS_MODALITY.get(klass or "")
     if klass in c.REFINED_BY_MODE:
         mode = next((m for m in c.codes_in(r.get("type"), c.PARTICIPATION_MODE) if m in c.ENCOUNTER_MODE), None)
@@ -260,7 +264,7 @@ def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
         yield _problem(item, "/performedPeriod", "error", "fhir.no_duration",
                        "an activity needs a performedPeriod with its start and end times")
         return
-    performers = [(key, role) for p in r.get("performer") or () if isinstance(p, dict) and (key := referenced(p.get("actor")))
+    performers = [(key, role) for p in c.items(r.get("performer")) if isinstance(p, dict) and (key := referenced(p.get("actor")))
                   for role in [next((x for x in c.codes_in(p.get("function"), c.PERFORMER_ROLE)), None)]]
     yield _event(item, "activity", patient, day=day.isoformat(), seconds=seconds, activity=kind, program=program,
                  performer=performers[0] if performers else None)
@@ -273,7 +277,7 @@ def _communication(item: Located, zone: tzinfo | None) -> Mapped:
         yield patient
         return
     sender = referenced(r.get("sender"))
-    replies_to = [key for ref in r.get("inResponseTo") or () if (key := referenced(ref))]
+    replies_to = [key for ref in c.items(r.get("inResponseTo")) if (key := referenced(ref))]
     element = "/sent" if "sent" in r else "/received"
     day = local_day(r.get(element[1:]), zone)
     if day is None:
@@ -289,7 +293,7 @@ def _communication(item: Located, zone: tzinfo | None) -> Mapped:
     from_device = sender.startswith("Device/")
     mode = next((m for m in c.codes_in(r.get("medium"), c.PARTICIPATION_MODE) if m in c.MESSAGE_MEDIUM), None)
     modality = c.DEVICE_MESSAGE if from_device else c.MESSAGE_MEDIUM[mode] if mode else c.MESSAGE_DEFAULT
-    texts = [p["contentString"] for p in r.get("payload") or ()
+    texts = [p["contentString"] for p in c.items(r.get("payload"))
              if isinstance(p, dict) and isinstance(p.get("contentString"), str)]
     role = c.DEVICE_SENDER_ROLE if from_device else None
     yield _event(item, "interaction", patient, day=day.isoformat(), seconds=0, modality=modality, two_way=False,
@@ -307,14 +311,14 @@ def _claim(item: Located, zone: tzinfo | None) -> Mapped:
     if status not in ("active", "draft"):
         yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: neither billed nor proposed")
         return
-    end = (r.get("billablePeriod") or {}).get("end") if isinstance(r.get("billablePeriod"), dict) else None
+    end = c.element(r.get("billablePeriod")).get("end")
     lines = []
-    for n, line in enumerate(r.get("item") or ()):
-        code = c.code_in((line or {}).get("productOrService"), c.CPT) if isinstance(line, dict) else None
-        day = local_day(line.get("servicedDate") or (line.get("servicedPeriod") or {}).get("end") or end, zone) \
-            if isinstance(line, dict) else None
-        units = ((line.get("quantity") or {}).get("value") if isinstance(line, dict) else None) or 1
-        if code is None or day is None or not isinstance(units, int):
+    for n, line in enumerate(c.items(r.get("item"))):
+        line = c.element(line)
+        code = c.code_in(line.get("productOrService"), c.CPT)
+        day = local_day(line.get("servicedDate") or c.element(line.get("servicedPeriod")).get("end") or end, zone)
+        units = c.element(line.get("quantity")).get("value", 1)
+        if code is None or day is None or isinstance(units, bool) or not isinstance(units, int) or units < 1:
             yield _problem(item, f"/item/{n}", "error", "fhir.bad_claim_line",
                            f"a claim line needs a CPT code ({c.CPT}), a service date and whole units")
             continue
