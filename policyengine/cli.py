@@ -411,6 +411,13 @@ def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, 
     return Reading(inputs, first, last, zone, validator)
 
 
+def _writable(*paths: str | None) -> None:
+    """Fail before reading any input when an output file's directory does not exist."""
+    for path in paths:
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            raise click.UsageError(f"cannot write {path}: no such directory {Path(path).parent}")
+
+
 def _fhir_options(command: Callable) -> Callable:
     for decorate in reversed((
             click.argument("inputs", metavar="INPUT...", nargs=-1, required=True),
@@ -458,6 +465,7 @@ def ingest_fhir(inputs: tuple[str, ...], first: str | None, last: str | None, ti
     """
     from .timeline.files import ingest as ingest_files
     reading = _fhir_reading(inputs, first, last, timezone, validate)
+    _writable(out_path, report_path)
     try:
         run = ingest_files(reading, out_path, report_path)
     except OSError as error:
@@ -494,9 +502,15 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
     """
     from .timeline.decide import summary_text
     from .timeline.files import decide as decide_files
+    from .batch.run import check_arguments
     reading = _fhir_reading(inputs, first, last, timezone, validate)
+    _writable(out_path, report_path, facts_path)
     pack = _load(pack_ref) if pack_ref else None
     options = _options(option_pairs)
+    try:
+        check_arguments(pack, options, trace)
+    except DiagnosticError as error:
+        _fail(error, EXIT_BAD_INPUT)
 
     def show(summary: Any) -> None:
         if output_format == "text":

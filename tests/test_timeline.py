@@ -581,6 +581,26 @@ def test_a_bad_argument_exits_2_with_a_message_naming_it(tmp_path, command, argu
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", [("ingest", "fhir"), ("timeline", "decide")])
+def test_an_output_in_a_directory_that_does_not_exist_exits_2_before_reading(tmp_path, command):
+    result = run(*command, EXAMPLES, "--out", tmp_path / "nowhere" / "out.jsonl")
+    assert result.exit_code == 2
+    assert f"cannot write {tmp_path / 'nowhere' / 'out.jsonl'}: no such directory" in result.stderr
+
+
+@pytest.mark.parametrize(("arguments", "named"), [
+    (("--option", "messaging_count=true"), "unknown option 'messaging_count' (did you mean 'messaging_counts'?)"),
+    (("--option", "addon_max_units=many"), "option 'addon_max_units' cannot be 'many'"),
+    (("--pack", "cms-rpm-2031"), "no rule pack at 'cms-rpm-2031'"),
+])
+def test_timeline_decide_refuses_options_and_packs_before_deciding_anything(tmp_path, arguments, named):
+    out = tmp_path / "out.jsonl"
+    result = run("timeline", "decide", EXAMPLES, *arguments, "--out", out)
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert not out.exists()
+
+
 def _with_refused(tmp_path: Path) -> Path:
     """16 good reading days, one Observation without a time and one from a Device not in the input."""
     return write_bundle(tmp_path / "input.json", [
