@@ -117,7 +117,7 @@ def _read_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
         yield line, length
 
 
-def check_arguments(pack: str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
+def check_arguments(pack: CompiledPack | str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
     """Fail before any record is read: the pack loads, and the options fit it (or, with no
     pack named, at least one bundled pack). Raises DiagnosticError or ValueError."""
     if trace not in TRACE_FORMS:
