@@ -35,3 +35,29 @@ def tokens(text: str) -> list[str]:
     if not text.startswith("/"):
         raise ValueError(f"not a JSON pointer: {text!r}")
     return [token.replace("~1", "/").replace("~0", "~") for token in text[1:].split("/")]
+
+
+def array_index(token: str) -> int | None:
+    """The index a token names in an array ('0', '12'; not '012' or '-1'), or None."""
+    if token.isdigit() and (token == "0" or not token.startswith("0")):
+        return int(token)
+    return None
+
+
+def resolves(document: Any, text: str) -> bool:
+    """Whether the pointer names a value in `document`."""
+    node = document
+    for token in tokens(text):
+        index = array_index(token) if isinstance(node, list) else None
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif index is not None and index < len(node):
+            node = node[index]
+        else:
+            return False
+    return True
+
+
+def document_order(text: str) -> tuple:
+    """A sort key for pointers in document order: '/interactions/2' before '/interactions/10'."""
+    return tuple((0, int(token), "") if token.isdigit() else (1, 0, token) for token in tokens(text))

@@ -22,7 +22,7 @@ from typing import Any
 from ..lang import NOT_EVALUATED, CompiledExpression, Recording
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
-from ..pointers import tokens
+from ..pointers import document_order
 from .filters import filters, pointers_by_identity
 from .state import Evaluated
 from .values import SharedJson, compact, to_json_value
@@ -148,13 +148,8 @@ def with_sources(trace: dict, state: Evaluated) -> dict:
     records it was derived from."""
     provenance = (state.facts or {}).get("provenance")
     if provenance:
-        trace["sources"] = {at: list(provenance[at]) for at in sorted(provenance, key=pointer_order)}
+        trace["sources"] = {at: list(provenance[at]) for at in sorted(provenance, key=document_order)}
     return trace
-
-
-def pointer_order(at: str) -> tuple:
-    """Pointers in document order: '/interactions/2' before '/interactions/10'."""
-    return tuple((0, int(token), "") if token.isdigit() else (1, 0, token) for token in tokens(at))
 
 
 def tracer_for(pack: CompiledPack, form: str) -> Tracer:

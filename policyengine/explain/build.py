@@ -13,11 +13,10 @@ from typing import Any
 
 from ..engine.recorded import entries_by_slot, full_trace, recorded_state
 from ..engine.resolve import resolve
-from ..engine.tracing import pointer_order
 from ..engine.whatif import WhatIf
 from ..lang import DURATION, CompiledExpression, ListOf
 from ..packs.model import CompiledPack
-from ..pointers import tokens
+from ..pointers import array_index, document_order, tokens
 from .codes import code_line, disagreements, documentation_gaps, outcome_line, unlock_fields
 from .ledger import build_ledger
 from .model import (DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, SOURCE_GROUPS,
@@ -103,7 +102,7 @@ def _sources(trace: dict) -> list[SourceLine]:
     provenance = trace.get("sources") or {}
     listed = {name: _listed(trace, name) for name in SOURCE_LISTS} if provenance else {}
     lines = [_source_line(pointer, records, listed) for pointer, records in provenance.items()]
-    return sorted(lines, key=lambda line: (SOURCE_GROUPS.index(line.group), pointer_order(line.pointer)))
+    return sorted(lines, key=lambda line: (SOURCE_GROUPS.index(line.group), document_order(line.pointer)))
 
 
 def _listed(trace: dict, name: str) -> list:
@@ -118,7 +117,8 @@ def _source_line(pointer: str, records: list, listed: dict[str, list]) -> Source
     list: a transmission day by its date, an interaction (a record) by its id and date."""
     at = tokens(pointer)
     items = listed.get(at[0], []) if at else []
-    index = int(at[1]) if len(at) == 2 and at[1].isdigit() else len(items)
+    found = array_index(at[1]) if len(at) == 2 else None
+    index = len(items) if found is None else found
     item = items[index] if index < len(items) else None
     if isinstance(item, dict):
         label: str | None = f"{item.get('id', '?')} on {item.get('date', '?')}"

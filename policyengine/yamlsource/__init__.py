@@ -134,8 +134,8 @@ class YamlDocument:
     def _child(self, node: Node | None, part: str) -> tuple[Node | None, Node] | None:
         if isinstance(node, MappingNode):
             return self._entries.get(id(node), {}).get(part)
-        if isinstance(node, SequenceNode) and re.fullmatch(r"0|[1-9][0-9]*", part):
-            index = int(part)
+        index = pointers.array_index(part) if isinstance(node, SequenceNode) else None
+        if isinstance(node, SequenceNode) and index is not None:
             return (None, node.value[index]) if index < len(node.value) else None
         return None
 
