@@ -17,11 +17,12 @@ import click
 
 from .api import evaluate as evaluate_facts
 from .api import to_json
-from .diagnostics import DiagnosticError, render_all
+from .diagnostics import Diagnostic, DiagnosticError, render_all
 from .engine import EvaluationFailed
 from .engine.values import pretty_json
 from .facts import parse_facts_text
 from .optionpairs import parse_option_pairs
+from .outputs import output_problems
 from .packs import CompiledPack, PackNotFound, load_pack
 from .render import render_text
 from .version import __version__
@@ -411,11 +412,19 @@ def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, 
     return Reading(inputs, first, last, zone, validator)
 
 
-def _writable(*paths: str | None) -> None:
-    """Fail before reading any input when an output file's directory does not exist."""
-    for path in paths:
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            raise click.UsageError(f"cannot write {path}: no such directory {Path(path).parent}")
+def _writable(inputs: tuple[str, ...], **outputs: str | None) -> None:
+    """Exit 2 before reading any input when an output cannot be written, would overwrite an
+    input or another output, or would be read as FHIR input by the next run."""
+    from .fhir.read import NDJSON_SUFFIXES, input_files
+    given = [(f"--{name}", path) for name, path in outputs.items()]
+    problems = output_problems("fhir", input_files(inputs), given)
+    folders = [Path(path).resolve() for path in inputs if Path(path).is_dir()]
+    problems += [Diagnostic("fhir.output_in_input", f"{path} is in the input folder {folder}: the next run would read it "
+                            "as FHIR", where=flag, hint="write it outside the folders read")
+                 for flag, path in given if path is not None and Path(path).suffix in (".json", *NDJSON_SUFFIXES)
+                 for folder in folders if folder in Path(path).resolve().parents]
+    if problems:
+        _fail(DiagnosticError(problems), EXIT_BAD_INPUT)
 
 
 def _fhir_options(command: Callable) -> Callable:
@@ -465,7 +474,7 @@ def ingest_fhir(inputs: tuple[str, ...], first: str | None, last: str | None, ti
     """
     from .timeline.files import ingest as ingest_files
     reading = _fhir_reading(inputs, first, last, timezone, validate)
-    _writable(out_path, report_path)
+    _writable(inputs, out=out_path, report=report_path)
     try:
         run = ingest_files(reading, out_path, report_path)
     except OSError as error:
@@ -504,7 +513,7 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
     from .timeline.files import decide as decide_files
     from .batch.run import check_arguments
     reading = _fhir_reading(inputs, first, last, timezone, validate)
-    _writable(out_path, report_path, facts_path)
+    _writable(inputs, out=out_path, report=report_path, facts=facts_path)
     pack = _load(pack_ref) if pack_ref else None
     options = _options(option_pairs)
     try:

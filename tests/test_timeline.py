@@ -585,7 +585,22 @@ def test_a_bad_argument_exits_2_with_a_message_naming_it(tmp_path, command, argu
 def test_an_output_in_a_directory_that_does_not_exist_exits_2_before_reading(tmp_path, command):
     result = run(*command, EXAMPLES, "--out", tmp_path / "nowhere" / "out.jsonl")
     assert result.exit_code == 2
-    assert f"cannot write {tmp_path / 'nowhere' / 'out.jsonl'}: no such directory" in result.stderr
+    assert f"--out: the folder {tmp_path / 'nowhere'} does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("ingest", "fhir"), ("timeline", "decide")])
+def test_an_output_that_would_overwrite_or_later_be_read_as_input_is_refused(tmp_path, command):
+    export = tmp_path / "export"
+    export.mkdir()
+    source = write_bundle(export / "bundle.json", [*practitioners(), *patient("p1")])
+    before = source.read_bytes()
+    for arguments, named in ((("--out", source), f"{source} is the input"),
+                             (("--out", export / "facts.jsonl"), "the next run would read it as FHIR"),
+                             (("--out", tmp_path / "a.jsonl", "--report", tmp_path / "a.jsonl"), "also written by --out")):
+        result = run(*command, export, *arguments)
+        assert result.exit_code == 2 and named in result.stderr
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in export.iterdir()) == ["bundle.json"] and not list(tmp_path.glob("*.jsonl*"))
 
 
 @pytest.mark.parametrize(("arguments", "named"), [

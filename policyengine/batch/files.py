@@ -35,6 +35,7 @@ from typing import IO
 from collections.abc import Callable
 
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..outputs import output_problems, partial_path
 
 CHECKPOINT_VERSION = 1
 #: Seconds between checkpoints, at most one per chunk: syncing after every chunk of a fast
@@ -42,10 +43,6 @@ CHECKPOINT_VERSION = 1
 CHECKPOINT_SECONDS = 1.0
 _CHECKPOINT_KEYS = {"version", "settings", "lines", "input_bytes", "input_sha256", "out_bytes", "csv_bytes", "summary"}
 _BLOCK = 1 << 20
-
-
-def partial_path(path: str | Path) -> Path:
-    return Path(f"{path}.partial")
 
 
 def checkpoint_path(out_path: str | Path) -> Path:
@@ -59,36 +56,11 @@ def _temporary(path: Path) -> Path:
 def check_paths(in_path: str | Path, out_path: str | Path, csv_path: str | Path | None) -> None:
     """Raise a DiagnosticError (codes `batch.*`, located at the option) for outputs that
     would overwrite the input or each other, or that cannot be created."""
-    problems: list[Diagnostic] = []
-    written: list[tuple[str, Path]] = []
-    for flag, given in (("--out", out_path), ("--csv", csv_path)):
-        if given is None or str(given) == "-":
-            continue
-        path = Path(given)
-        if not path.parent.is_dir():
-            problems.append(Diagnostic("batch.no_folder", f"the folder {path.parent} does not exist", where=flag,
-                                       hint="create it first; nothing was written"))
-        elif path.is_dir():
-            problems.append(Diagnostic("batch.is_folder", f"{path} is a folder", where=flag,
-                                       hint="give the name of a file to write"))
-        written += [(flag, path), (flag, partial_path(path))]
-        if flag == "--out":
-            written += [(flag, checkpoint_path(path)), (flag, _temporary(checkpoint_path(path)))]
-    if str(in_path) != "-":
-        problems += [Diagnostic("batch.same_file", f"{path} is the input {in_path}: writing it would destroy the input",
-                                where=flag) for flag, path in written if _same_file(in_path, path)]
-    problems += [Diagnostic("batch.same_file", f"{path} is also written by {other_flag} ({other})", where=flag)
-                 for i, (flag, path) in enumerate(written) for other_flag, other in written[:i]
-                 if flag != other_flag and _same_file(path, other)]
+    checkpoint = [] if str(out_path) == "-" else [checkpoint_path(out_path), _temporary(checkpoint_path(out_path))]
+    problems = output_problems("batch", [] if str(in_path) == "-" else [in_path],
+                               [("--out", out_path), ("--csv", csv_path)], [("--out", path) for path in checkpoint])
     if problems:
         raise DiagnosticError(problems)
-
-
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    try:
-        return os.path.samefile(a, b)  # symlinks and hard links too
-    except OSError:  # one does not exist (yet): where each would be
-        return Path(a).resolve() == Path(b).resolve()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 FHIR input -> decisions JSON Lines and a summary per patient (`timeline decide`).
 
 An output file is written beside its final name and renamed into place when complete, so
-a run that stops leaves no half-written file under that name. Problems with the input
+a run that stops leaves no half-written file under that name (and one that fails, none). Problems with the input
 stream to an optional JSON Lines report; the first few and a count by code go to the caller.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import orjson
 from ..api import to_json
 from ..fhir import PatientRecord, Problem, patients
 from ..fhir.grouping import Validator
+from ..outputs import partial_path
 from ..packs import CompiledPack
 from .decide import Decided, PatientSummary, decide_timeline
 from .months import event_months, month_facts, months_between
@@ -83,9 +84,13 @@ def _written(path: str | None) -> Iterator[IO[bytes] | None]:
     if path is None:
         yield None
         return
-    partial = f"{path}.partial"
-    with open(partial, "wb") as out:
-        yield out
+    partial = partial_path(path)
+    try:
+        with open(partial, "wb") as out:
+            yield out
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
 
 
