@@ -540,6 +540,34 @@ def test_of_two_versions_of_a_resource_the_later_is_read_whatever_the_order(tmp_
         assert problem(problems, "fhir.superseded")["severity"] == "warning"
 
 
+def test_a_later_copy_entered_in_error_withdraws_the_reading(tmp_path):
+    counted = reading(20, "2026-03-20T08:00:00-05:00", meta={"lastUpdated": "2026-03-20T09:00:00Z"})
+    retracted = {**counted, "status": "entered-in-error", "meta": {"lastUpdated": "2026-03-21T09:00:00Z"}}
+    for order in ([counted, retracted], [retracted, counted]):
+        facts, problems = ingested(tmp_path, [*patient_month(), *order])
+        assert "2026-03-20" not in facts["transmission_days"]
+        assert problem(problems, "fhir.superseded")["reference"] == "Observation/o20"
+    earlier_mistake = {**retracted, "meta": {"lastUpdated": "2026-03-19T09:00:00Z"}}
+    facts, _ = ingested(tmp_path, [*patient_month(), earlier_mistake, counted])
+    assert "2026-03-20" in facts["transmission_days"]
+
+
+def test_versions_are_compared_as_moments_not_as_text(tmp_path):
+    # 10:00+05:00 is 05:00Z: earlier than 06:00Z, though it sorts after it as text
+    earlier = reading(20, "2026-03-20T08:00:00-05:00", meta={"lastUpdated": "2026-03-22T10:00:00+05:00"})
+    later = reading(20, "2026-03-22T08:00:00-05:00", meta={"lastUpdated": "2026-03-22T06:00:00Z"})
+    facts, _ = ingested(tmp_path, [*patient_month(), earlier, later])
+    assert "2026-03-22" in facts["transmission_days"] and "2026-03-20" not in facts["transmission_days"]
+
+
+def test_a_claim_without_items_is_reported(tmp_path):
+    empty = claim("c1", "99214", "2026-03-18")
+    del empty["item"]
+    facts, problems = ingested(tmp_path, patient_month(empty))
+    assert problem(problems, "fhir.no_claim_lines")["location"].endswith("#/item")
+    assert "other_services" not in facts
+
+
 def test_a_bundles_urn_references_resolve_to_its_entries(tmp_path):
     resources = patient_month()
     entries = [{"fullUrl": f"urn:uuid:00000000-0000-0000-0000-{n:012d}", "resource": r} for n, r in enumerate(resources)]

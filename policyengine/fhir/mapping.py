@@ -22,6 +22,9 @@ from .times import duration_seconds, local_day, moment_of, seconds_between
 Event = dict[str, Any]
 Mapped = Iterator["Event | Problem"]
 
+#: the kind of event a resource that places nothing gives (see map_resource)
+WITHDRAWN = "withdrawn"
+
 #: statuses of a resource that record something that happened
 _DONE = {"Observation": {"final", "amended", "corrected"}, "Encounter": {"finished"},
          "Procedure": {"completed"}, "Communication": {"completed"}}
@@ -34,7 +37,16 @@ def map_resource(item: Located, zone: tzinfo | None) -> Mapped:
     if mapper is None:
         yield _problem(item, "", "info", "fhir.not_read", f"a {kind} holds nothing the facts need; not read")
         return
-    yield from mapper(item, zone)
+    placed = False
+    for found in mapper(item, zone):
+        placed = placed or not isinstance(found, Problem)
+        yield found
+    patient = referenced(item.resource.get("subject") or item.resource.get("patient"))
+    if not placed and patient is not None and patient.startswith("Patient/"):
+        # a copy that places nothing (entered in error, cancelled, unreadable) still competes
+        # with the patient's other copies of the resource: when it is the later version, the
+        # earlier copy is withdrawn rather than read
+        yield _event(item, WITHDRAWN, patient)
 
 
 def _event(item: Located, kind: str, patient: str | None = None, **fields: Any) -> Event:
@@ -323,6 +335,8 @@ def _claim(item: Located, zone: tzinfo | None) -> Mapped:
                            f"a claim line needs a CPT code ({c.CPT}), a service date and whole units")
             continue
         lines.append({"code": code, "day": day.isoformat(), "units": units})
+    if not c.items(r.get("item")):
+        yield _problem(item, "/item", "warning", "fhir.no_claim_lines", "a Claim without items bills nothing; not read")
     if lines:
         yield _event(item, "claim", patient, billed=status == "active", provider=referenced(r.get("provider")), lines=lines)
 

@@ -16,6 +16,7 @@ import orjson
 from . import codes as c
 from .problems import Problem
 from .references import local_id
+from .times import moment_of
 
 Event = dict[str, Any]
 
@@ -62,11 +63,11 @@ class PatientRecord:
 
 
 def preferred(kept: Event, other: Event, report: Callable[[Problem], None]) -> Event:
-    """Of two copies of one resource, the later version (meta.lastUpdated); a copy that
-    differs only in where it was found is the same resource, so only differing copies are
-    reported. The choice does not depend on the order of the input."""
-    same = {k: v for k, v in kept.items() if k != "at"} == {k: v for k, v in other.items() if k != "at"}
-    first, second = sorted((kept, other), key=lambda e: (e["version"], orjson.dumps(e, option=orjson.OPT_SORT_KEYS)))
+    """Of two copies of one resource, the later version (meta.lastUpdated, as a moment); a
+    copy that differs only in where it was found is the same resource, so only differing
+    copies are reported. The choice does not depend on the order or layout of the input."""
+    same = _content(kept) == _content(other)
+    first, second = sorted((kept, other), key=_version_order)
     if same:
         return min(kept, other, key=lambda e: e["at"])
     report(Problem(first["at"], "warning", "fhir.superseded",
@@ -74,12 +75,22 @@ def preferred(kept: Event, other: Event, report: Callable[[Problem], None]) -> E
     return second
 
 
+def _content(event: Event) -> dict:
+    return {k: v for k, v in event.items() if k != "at"}
+
+
+def _version_order(event: Event) -> tuple:
+    """Copies by version: by the moment of meta.lastUpdated (none first), then by content."""
+    moment = moment_of(event["version"])
+    return (moment is not None, moment.timestamp() if moment else 0.0, orjson.dumps(_content(event), option=orjson.OPT_SORT_KEYS))
+
+
 def patient_record(key: str, events: list[Event], directory: Directory, report: Callable[[Problem], None]) -> PatientRecord:
     by_ref: dict[str, Event] = {}
     for event in events:
         kept = by_ref.get(event["ref"])
         by_ref[event["ref"]] = event if kept is None else preferred(kept, event, report)
-    kinds: dict[str, list[Event]] = {}
+    kinds: dict[str, list[Event]] = {}  # a withdrawn copy that won (mapping.WITHDRAWN) is read by no kind
     for ref in sorted(by_ref):
         kinds.setdefault(by_ref[ref]["kind"], []).append(by_ref[ref])
     devices = kinds.get("device", [])
