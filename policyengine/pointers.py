@@ -39,7 +39,7 @@ def tokens(text: str) -> list[str]:
 
 def array_index(token: str) -> int | None:
     """The index a token names in an array ('0', '12'; not '012' or '-1'), or None."""
-    if token.isdigit() and (token == "0" or not token.startswith("0")):
+    if token.isascii() and token.isdigit() and (token == "0" or not token.startswith("0")):
         return int(token)
     return None
 
@@ -60,4 +60,4 @@ def resolves(document: Any, text: str) -> bool:
 
 def document_order(text: str) -> tuple:
     """A sort key for pointers in document order: '/interactions/2' before '/interactions/10'."""
-    return tuple((0, int(token), "") if token.isdigit() else (1, 0, token) for token in tokens(text))
+    return tuple((1, 0, token) if (index := array_index(token)) is None else (0, index, "") for token in tokens(text))

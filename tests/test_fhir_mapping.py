@@ -329,6 +329,14 @@ def test_a_visit_with_another_practitioner_does_not_establish_the_patient(tmp_pa
     assert facts["established_patient"] is False
 
 
+def test_a_visit_with_the_billing_practitioner_through_a_practitioner_role_establishes_the_patient(tmp_path):
+    role = {"resourceType": "PractitionerRole", "id": "dr-1-clinic", "practitioner": {"reference": "Practitioner/dr-1"}}
+    seen = visit("2025-11-04T09:00:00-05:00")
+    seen["participant"] = [{"individual": {"reference": "PractitionerRole/dr-1-clinic"}}]
+    facts, _ = ingested(tmp_path, patient_month(role, seen))
+    assert facts["established_patient"] is True
+
+
 # --- Encounter (an interaction) --------------------------------------------------------
 
 def test_a_call_is_an_interaction_with_its_duration_modality_performer_and_documentation(tmp_path):
@@ -436,6 +444,13 @@ def test_a_data_review_procedure_is_an_activity(tmp_path):
     assert facts["activities"] == [{"id": "Procedure/review", "date": "2026-03-15", "kind": "data_review",
                                     "duration_seconds": 450, "program": "rpm",
                                     "performer": {"id": "rn-1", "role": "clinical_staff"}}]
+
+
+def test_a_procedure_performer_role_the_facts_do_not_know_is_left_to_the_practitioners_degree(tmp_path):
+    nurse = procedure("data_review")
+    nurse["performer"][0]["function"] = coded(f"{BASE}/CodeSystem/performer-role", "nurse")
+    facts, _ = ingested(tmp_path, patient_month(nurse))
+    assert facts["activities"][0]["performer"] == {"id": "rn-1", "role": "clinical_staff"}
 
 
 def test_another_procedure_is_not_read_and_one_without_times_is_refused(tmp_path):

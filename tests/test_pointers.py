@@ -13,7 +13,8 @@ def test_a_key_with_slash_or_tilde_is_escaped_and_read_back():
     assert tokens("/a~1b/~0") == ["a/b", "~"]
 
 
-@pytest.mark.parametrize("token, index", [("0", 0), ("12", 12), ("012", None), ("-1", None), ("x", None), ("", None)])
+@pytest.mark.parametrize("token, index", [("0", 0), ("12", 12), ("012", None), ("-1", None), ("x", None), ("", None),
+                                          ("²", None), ("١", None)])
 def test_an_array_index_is_a_whole_number_without_leading_zeros(token, index):
     assert array_index(token) == index
 

@@ -169,8 +169,12 @@ def _practitioner(item: Located, zone: tzinfo | None) -> Mapped:
 
 def _practitioner_role(item: Located, zone: tzinfo | None) -> Mapped:
     r = item.resource
-    role = next((code for code in c.codes_in(r.get("code"), c.PERFORMER_ROLE) if code in c.PERFORMER_ROLES), None)
-    yield _event(item, "practitioner_role", practitioner=referenced(r.get("practitioner")), role=role)
+    yield _event(item, "practitioner_role", practitioner=referenced(r.get("practitioner")), role=_role(r.get("code")))
+
+
+def _role(concepts: Any) -> str | None:
+    """The first performer role (code system performer-role) the facts know, or None."""
+    return next((code for code in c.codes_in(concepts, c.PERFORMER_ROLE) if code in c.PERFORMER_ROLES), None)
 
 
 def _program(item: Located, element: str) -> str | Problem:
@@ -234,7 +238,7 @@ def _participants(r: dict) -> list[tuple[str, str | None]]:
         key = referenced(p.get("individual")) if isinstance(p, dict) else None
         if key is not None:
             types = p.get("type")
-            role = next((x for x in c.codes_in(types, c.PERFORMER_ROLE) if x in c.PERFORMER_ROLES), None)
+            role = _role(types)
             primary = "PPRF" in c.codes_in(types, "http://terminology.hl7.org/CodeSystem/v3-ParticipationType")
             found.append((not primary, key, role))
     return [(key, role) for _, key, role in sorted(found, key=lambda x: x[0])]
@@ -276,8 +280,8 @@ def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
         yield _problem(item, "/performedPeriod", "error", "fhir.no_duration",
                        "an activity needs a performedPeriod with its start and end times")
         return
-    performers = [(key, role) for p in c.items(r.get("performer")) if isinstance(p, dict) and (key := referenced(p.get("actor")))
-                  for role in [next((x for x in c.codes_in(p.get("function"), c.PERFORMER_ROLE)), None)]]
+    performers = [(key, _role(p.get("function"))) for p in c.items(r.get("performer"))
+                  if isinstance(p, dict) and (key := referenced(p.get("actor")))]
     yield _event(item, "activity", patient, day=day.isoformat(), seconds=seconds, activity=kind, program=program,
                  performer=performers[0] if performers else None)
 

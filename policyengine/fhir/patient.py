@@ -101,7 +101,9 @@ def patient_record(key: str, events: list[Event], directory: Directory, report: 
         interactions=[_interaction(e, kinds.get("patient_message", []), directory, report)
                       for e in kinds.get("interaction", [])],
         activities=[_with_performer(e, directory) for e in kinds.get("activity", [])],
-        visits=kinds.get("visit", []), claims=kinds.get("claim", []))
+        visits=[{**v, "practitioners": [directory.person(k)[0] or k for k in v["practitioners"]]}
+                for v in kinds.get("visit", [])],
+        claims=kinds.get("claim", []))
 
 
 def _billing_practitioner(patients: list[Event], directory: Directory) -> dict | None:
