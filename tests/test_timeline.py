@@ -401,13 +401,16 @@ def test_a_device_assigned_after_a_gap_starts_a_new_episode_with_its_own_set_up(
 ])
 def test_an_active_claim_for_set_up_dated_in_the_episode_keeps_the_timeline_from_billing_it(tmp_path, status, day,
                                                                                             billed_by_claim):
-    # the period 2026-03-10 to 2026-04-08 (16 days) is decided in April; the claim line falls in
-    # another month, so it reaches April's decision only through episode.setup_billed
+    # the period 2026-03-10 to 2026-04-08 (16 days) is decided in April; a line of a device code
+    # (99453 is on the episode's clock) dated in that period goes with April's document, though
+    # its date is in March
     timeline = decide(tmp_path, [*patient("p1"), device("p1", "cuff", start="2026-03-10"),
                                  *readings("p1", "cuff", days("2026-03-10", 16)),
                                  claim("p1", "c-setup", "99453", day, status)])
     april, decided_april = timeline.one("p1", "2026-04")
-    assert "other_services" not in april
+    in_period = day >= "2026-03-10"
+    assert april.get("other_services") == ([{"code": "99453", "practitioner": "dr-a"}] if billed_by_claim else None)
+    assert april.get("claims") == ([{"code": "99453", "units": 1}] if status == "draft" and in_period else None)
     assert april["episode"]["setup_billed"] is billed_by_claim
     if billed_by_claim:
         assert april["provenance"]["/episode/setup_billed"] == ["Claim/c-setup"]
@@ -441,6 +444,32 @@ def test_after_a_period_that_could_not_be_decided_the_episodes_set_up_is_left_un
     assert failed["error"]["code"] == "facts.pack_not_effective" and "monitoring_period" in december
     assert "setup_billed" not in january["episode"]
     assert "99453" not in codes(decided)
+
+
+def test_a_device_code_billed_elsewhere_in_the_period_reaches_the_month_that_decides_the_period(tmp_path):
+    # the period 2025-12-10 to 2026-01-08 is decided in January; another practice's 99454 dated
+    # 2025-12-31 is in that period, so January must not bill 99454 again; its 99457 of
+    # December stays with December
+    timeline = decide(tmp_path, [*patient("p1"), device("p1", "cuff", start="2025-12-10"),
+                                 *readings("p1", "cuff", days("2025-12-10", 20)),
+                                 claim("p1", "c-supply", "99454", "2025-12-31"),
+                                 claim("p1", "c-time", "99457", "2025-12-15")])
+    december, _ = timeline.one("p1", "2025-12")
+    january, decided_january = timeline.one("p1", "2026-01")
+    assert december["other_services"] == [{"code": "99457", "practitioner": "dr-a"}]
+    assert january["other_services"] == [{"code": "99454", "practitioner": "dr-a"}]
+    assert january["provenance"]["/other_services/0"] == ["Claim/c-supply"]
+    assert "99454" not in codes(decided_january)
+
+
+def test_a_set_up_claim_dated_after_the_device_returned_but_in_its_last_period_counts(tmp_path):
+    # cuff from 03-10 to 03-20: its one period runs to 04-08; a 99453 claim of 04-02 is this episode's
+    timeline = decide(tmp_path, [*patient("p1"), device("p1", "cuff", "2026-03-10", "2026-03-20"),
+                                 *readings("p1", "cuff", days("2026-03-10", 10)),
+                                 claim("p1", "c-setup", "99453", "2026-04-02")])
+    april, decided_april = timeline.one("p1", "2026-04")
+    assert april["episode"]["setup_billed"] is True
+    assert "99453" not in codes(decided_april)
 
 
 # --- 5. ingest leaves setup_billed out -----------------------------------------------------------

@@ -24,7 +24,7 @@ from ..facts import MAX_PERIOD_DAYS
 from ..fhir import PatientRecord, Problem
 from ..packs import CompiledPack, load_pack, pack_for_month
 from ..packs.clocks import EPISODE
-from .months import MonthFacts, month_facts, months_between
+from .months import MonthFacts, bundled_clocks, clocks_of, month_facts, months_between
 from .periods import Episode, episodes
 
 #: the source named for setup_billed when the timeline's own decision billed the set-up code
@@ -83,7 +83,9 @@ def decide_timeline(record: PatientRecord, months: list[str], report: Callable[[
     billed_by: dict[int, list[str]] = {}  # episode number -> the sources that billed its set-up
     undecided: set[int] = set()  # episodes with a period that could not be decided: set-up unknown
     replayed = _replayed(record, months)
-    for document in month_facts(record, replayed + months, report):
+    fixed_clocks = clocks_of(fixed) if fixed is not None else {}
+    clocks = bundled_clocks if fixed is None else (lambda month: fixed_clocks)
+    for document in month_facts(record, replayed + months, report, clocks):
         try:
             compiled = fixed or pack_for_month(document.facts["month"])
             once = episode_codes(compiled)
@@ -144,8 +146,10 @@ def _with_setup(document: MonthFacts, record: PatientRecord, once: frozenset[str
 
 
 def _setup_claims(record: PatientRecord, episode: Episode, once: frozenset[str]) -> list[str]:
-    """The input's active claims with a line of a set-up code dated in `episode`."""
-    start, end = episode.start.isoformat(), episode.end.isoformat() if episode.end else "9999"
+    """The input's active claims with a line of a set-up code dated in one of `episode`'s
+    periods (the last may run past the device's return)."""
+    last = episode.end + timedelta(days=MAX_PERIOD_DAYS - 1) if episode.end else None
+    start, end = episode.start.isoformat(), last.isoformat() if last else "9999"
     return sorted(claim["ref"] for claim in record.claims
                   if claim["billed"] and any(line["code"] in once and start <= line["day"] <= end for line in claim["lines"]))
 

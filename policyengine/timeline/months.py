@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ..diagnostics import DiagnosticError
 from ..fhir import PatientRecord, Problem
 from ..fhir.references import local_id
+from ..packs import CompiledPack, pack_for_month
+from ..packs.clocks import CALENDAR_MONTH
 from .periods import Period, devices_in, episodes, periods
 
 Event = dict[str, Any]
+#: a month -> the clock of each code in the pack that decides it
+Clocks = Callable[[str], dict[str, str]]
 
 #: how long a visit with the billing practitioner keeps a patient established (R-01)
 ESTABLISHED_YEARS = 3
@@ -67,22 +72,39 @@ def _month_days(month: str) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def month_facts(record: PatientRecord, months: list[str], report: Callable[[Problem], None]) -> list[MonthFacts]:
-    """The facts documents of `months`, in order (a device-only document first in its month)."""
+def month_facts(record: PatientRecord, months: list[str], report: Callable[[Problem], None],
+                clocks: Clocks | None = None) -> list[MonthFacts]:
+    """The facts documents of `months`, in order (a device-only document first in its month).
+    `clocks`: the clock of each code in the pack that decides a month (by default the
+    bundled pack's), which says whether a claim line belongs to a month or a device period."""
     if not months:
         return []
+    clocks = clocks or bundled_clocks
     until = _month_days(months[-1])[1]
     all_periods = [p for episode in episodes(record.devices, record.readings) for p in periods(episode, until)]
     _report_unplaced_readings(record, all_periods, report)
+    spans = [(p.start.isoformat(), p.end.isoformat()) for p in all_periods]
     documents = []
     for month in months:
         first, last = _month_days(month)
         ending = sorted((p for p in all_periods if first <= p.end <= last), key=lambda p: p.end)
         for period in ending[:-1]:
-            documents.append(MonthFacts(_document(record, month, period, (period.start, period.end), False), period, True))
+            documents.append(MonthFacts(_document(record, month, period, False, clocks(month), spans), period, True))
         main = ending[-1] if ending else None
-        documents.append(MonthFacts(_document(record, month, main, (first, last), True), main, False))
+        documents.append(MonthFacts(_document(record, month, main, True, clocks(month), spans), main, False))
     return documents
+
+
+def bundled_clocks(month: str) -> dict[str, str]:
+    """The clock of each code of the bundled pack effective in `month` (none without one)."""
+    try:
+        return clocks_of(pack_for_month(month))
+    except DiagnosticError:
+        return {}
+
+
+def clocks_of(pack: CompiledPack) -> dict[str, str]:
+    return {code: billed.clock for code, billed in pack.codes.items()}
 
 
 def _report_unplaced_readings(record: PatientRecord, all_periods: list[Period], report: Callable[[Problem], None]) -> None:
@@ -119,7 +141,8 @@ class _Facts:
         return self.data
 
 
-def _document(record: PatientRecord, month: str, period: Period | None, window: tuple[date, date], main: bool) -> dict:
+def _document(record: PatientRecord, month: str, period: Period | None, main: bool, clocks: dict[str, str],
+              spans: list[tuple[str, str]]) -> dict:
     first, last = _month_days(month)
     facts = _Facts(record.patient_id, month)
     if record.practitioner is not None:
@@ -135,7 +158,7 @@ def _document(record: PatientRecord, month: str, period: Period | None, window: 
     if main:
         facts.put_list("interactions", [_interaction(e) for e in _in_order(record.interactions, first, last)])
         facts.put_list("activities", [_activity(e) for e in _in_order(record.activities, first, last)])
-    _claim_facts(facts, record, window, main)
+    _claim_facts(facts, record, month, period, main, clocks, spans)
     return facts.done()
 
 
@@ -216,19 +239,31 @@ def _activity(event: Event) -> tuple[dict, list[str]]:
     return item, [event["ref"]]
 
 
-def _claim_facts(facts: _Facts, record: PatientRecord, window: tuple[date, date], main: bool) -> None:
-    """Claim lines in the window: billed ones as other_services, drafts (main document) as claims to review."""
-    start, end = window[0].isoformat(), window[1].isoformat()
+def _claim_facts(facts: _Facts, record: PatientRecord, month: str, period: Period | None, main: bool,
+                 clocks: dict[str, str], spans: list[tuple[str, str]]) -> None:
+    """Claim lines of this document: a line of a device code (the pack's 30-day period or
+    episode clock) with the document whose period holds its date; any other line, or a
+    device line in none of the timeline's periods, with the main document of its month: each
+    line in one document. Billed lines are other_services, drafts claims to review."""
+    first, last = (day.isoformat() for day in _month_days(month))
     billed, proposed = [], []
     for claim in record.claims:
         for line in claim["lines"]:
-            if start <= line["day"] <= end:
-                if claim["billed"]:
-                    service = {"code": line["code"]}
-                    if claim["provider"]:
-                        service["practitioner"] = local_id(claim["provider"])
-                    billed.append((service, [claim["ref"]]))
-                elif main:
-                    proposed.append(({"code": line["code"], "units": line["units"]}, [claim["ref"]]))
+            day = line["day"]
+            device_line = clocks.get(line["code"], CALENDAR_MONTH) != CALENDAR_MONTH and \
+                any(start <= day <= end for start, end in spans)
+            if device_line:
+                placed = period is not None and period.start.isoformat() <= day <= period.end.isoformat()
+            else:
+                placed = main and first <= day <= last
+            if not placed:
+                continue
+            if claim["billed"]:
+                service = {"code": line["code"]}
+                if claim["provider"]:
+                    service["practitioner"] = local_id(claim["provider"])
+                billed.append((service, [claim["ref"]]))
+            else:
+                proposed.append(({"code": line["code"], "units": line["units"]}, [claim["ref"]]))
     facts.put_list("other_services", billed)
     facts.put_list("claims", proposed)
