@@ -311,6 +311,32 @@ def test_the_latest_consent_by_the_months_end_is_in_force(tmp_path):
     assert facts["provenance"]["/consent"] == ["Consent/withdrawn"]
 
 
+def test_of_two_consents_on_one_day_the_later_in_the_day_is_in_force(tmp_path):
+    given = {"resourceType": "Consent", "id": "z-given", "status": "active", "patient": {"reference": "Patient/p1"},
+             "dateTime": "2026-03-25T09:00:00-05:00"}
+    withdrawn = {**given, "id": "a-withdrawn", "status": "rejected", "dateTime": "2026-03-25T16:00:00-05:00"}
+    facts, _ = ingested(tmp_path, patient_month(given, withdrawn))
+    assert facts["consent"]["obtained"] is False and facts["provenance"]["/consent"] == ["Consent/a-withdrawn"]
+
+
+def test_a_consent_without_a_date_is_warned_about(tmp_path):
+    undated = {"resourceType": "Consent", "id": "consent", "status": "active", "patient": {"reference": "Patient/p1"}}
+    facts, problems = ingested(tmp_path, patient_month(undated))
+    assert problem(problems, "fhir.undated_consent")["location"].endswith("#/dateTime")
+    assert facts["consent"] == {"obtained": True}
+
+
+def test_readings_after_the_last_month_are_not_reported_as_outside_every_period(tmp_path):
+    later = reading(40, "2026-06-20T08:00:00-05:00")
+    _, problems = ingested(tmp_path, patient_month(later))
+    assert [p for p in problems if p["code"] == "fhir.outside_periods"] == []
+    early = {**device(), "extension": [{"url": f"{BASE}/StructureDefinition/assignment-period",
+                                         "valuePeriod": {"start": "2026-03-05"}}]}
+    _, problems = ingested(tmp_path, patient_month(early))
+    assert sorted(p["reference"] for p in problems if p["code"] == "fhir.outside_periods") == \
+        [f"Observation/o{n}" for n in range(1, 5)]
+
+
 def test_the_qualifying_apm_flag_of_the_billing_practitioner_is_read(tmp_path):
     dr = practitioner("dr-1", "MD", extension=[{"url": f"{BASE}/StructureDefinition/qualifying-apm-participant",
                                                "valueBoolean": True}])

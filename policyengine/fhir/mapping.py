@@ -146,7 +146,12 @@ def _consent(item: Located, zone: tzinfo | None) -> Mapped:
     day = local_day(r.get("dateTime"), zone)
     method = c.element(c.extension(r, c.CONSENT_METHOD)).get("valueCode")
     performers = [key for p in c.items(r.get("performer")) if (key := referenced(p))]
+    moment = moment_of(r.get("dateTime"))
+    if day is None:
+        yield _problem(item, "/dateTime", "warning", "fhir.undated_consent",
+                       "a consent without its date: in force in every month, and the decision says it is incomplete")
     yield _event(item, "consent", patient, obtained=status == "active" and not denied, day=day and day.isoformat(),
+                 moment=moment.timestamp() if moment else None,
                  method=method if method in c.CONSENT_METHODS else None,
                  recorded_by=local_id(performers[0]) if performers else None)
 

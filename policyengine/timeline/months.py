@@ -82,7 +82,7 @@ def month_facts(record: PatientRecord, months: list[str], report: Callable[[Prob
     clocks = clocks or bundled_clocks
     until = _month_days(months[-1])[1]
     all_periods = [p for episode in episodes(record.devices, record.readings) for p in periods(episode, until)]
-    _report_unplaced_readings(record, all_periods, report)
+    _report_unplaced_readings(record, all_periods, until, report)
     spans = [(p.start.isoformat(), p.end.isoformat()) for p in all_periods]
     documents = []
     for month in months:
@@ -107,11 +107,14 @@ def clocks_of(pack: CompiledPack) -> dict[str, str]:
     return {code: billed.clock for code, billed in pack.codes.items()}
 
 
-def _report_unplaced_readings(record: PatientRecord, all_periods: list[Period], report: Callable[[Problem], None]) -> None:
+def _report_unplaced_readings(record: PatientRecord, all_periods: list[Period], until: date,
+                               report: Callable[[Problem], None]) -> None:
+    """Readings up to `until` in no period (later ones are only beyond the months decided)."""
     spans = [(p.start.isoformat(), p.end.isoformat(), {d["ref"] for d in p.episode.devices}) for p in all_periods]
+    last = until.isoformat()
     for reading in record.readings:
         day = reading["day"]
-        if not any(start <= day <= end and reading["device"] in refs for start, end, refs in spans):
+        if day <= last and not any(start <= day <= end and reading["device"] in refs for start, end, refs in spans):
             report(Problem(reading["at"], "info", "fhir.outside_periods",
                            f"a reading on {day} falls in no monitoring period of the timeline", reading["ref"]))
 
@@ -185,7 +188,7 @@ def _consent(record: PatientRecord, last: date) -> tuple[dict, list[str]] | None
     dated = [c for c in record.consents if c["day"] is None or c["day"] <= last.isoformat()]
     if not dated:
         return None
-    latest = max(dated, key=lambda c: (c["day"] or "", c["ref"]))
+    latest = max(dated, key=lambda c: (c["day"] or "", c["moment"] or 0.0, c["ref"]))  # a withdrawal later that day wins
     consent: dict[str, Any] = {"obtained": latest["obtained"]}
     for name, key in (("date", "day"), ("method", "method"), ("recorded_by", "recorded_by")):
         if latest[key] is not None:
