@@ -21,6 +21,9 @@ from .times import duration_seconds, local_day, moment_of, seconds_between
 
 Event = dict[str, Any]
 Mapped = Iterator["Event | Problem"]
+Mapper = Callable[[Located, "tzinfo | None"], Mapped]
+#: a mapper given the Type/id of the resource's patient (see _of_patient)
+PatientMapper = Callable[[Located, "tzinfo | None", str], Mapped]
 
 #: the kind of event a resource that places nothing gives (see map_resource)
 WITHDRAWN = "withdrawn"
@@ -69,11 +72,19 @@ def _patient(item: Located, element: str) -> str | Problem:
     return key
 
 
-def _patient_of_done(item: Located) -> str | Problem:
-    """The patient (`subject`) of a resource that records something that happened, or the
-    problem that keeps it out."""
-    patient = _patient(item, "subject")
-    return patient if isinstance(patient, Problem) else _not_done(item) or patient
+def _of_patient(element: str, done: bool = False) -> Callable[[PatientMapper], Mapper]:
+    """A mapper of a resource read only for the Patient in `element` (and with `done`, only
+    once it records something that happened); the mapper is given the patient's Type/id."""
+    def wrap(mapper: PatientMapper) -> Mapper:
+        def mapped(item: Located, zone: tzinfo | None) -> Mapped:
+            patient = _patient(item, element)
+            skipped = patient if isinstance(patient, Problem) else _not_done(item) if done else None
+            if skipped is not None:
+                yield skipped
+            else:
+                yield from mapper(item, zone, str(patient))
+        return mapped
+    return wrap
 
 
 def _not_done(item: Located) -> Problem | None:
@@ -83,12 +94,9 @@ def _not_done(item: Located) -> Problem | None:
     return _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: it records nothing that happened")
 
 
-def _observation(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("subject", done=True)
+def _observation(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient_of_done(item)
-    if isinstance(patient, Problem):
-        yield patient
-        return
     device = referenced(r.get("device"))
     if device is None or not device.startswith("Device/"):
         yield _problem(item, "/device", "info", "fhir.not_from_device",
@@ -105,12 +113,9 @@ def _observation(item: Located, zone: tzinfo | None) -> Mapped:
     yield _event(item, "reading", patient, day=day.isoformat(), device=device, data_type=c.LOINC_DATA_TYPE.get(loinc or ""))
 
 
-def _device(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("patient")
+def _device(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient(item, "patient")
-    if isinstance(patient, Problem):
-        yield patient
-        return
     if r.get("status") == "entered-in-error":
         yield _problem(item, "/status", "info", "fhir.not_done", "status 'entered-in-error': not a device the patient had")
         return
@@ -132,12 +137,9 @@ def _text_code(text: Any) -> str | None:
     return "_".join(text.lower().split()) if isinstance(text, str) and text.strip() else None
 
 
-def _consent(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("patient")
+def _consent(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient(item, "patient")
-    if isinstance(patient, Problem):
-        yield patient
-        return
     status = r.get("status")
     if status not in ("active", "inactive", "rejected"):
         yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: no consent was given or refused")
@@ -196,12 +198,9 @@ def _documentation(r: dict, summary: str | None) -> dict:
     return {"clinical_topics": topics, "summary": summary}
 
 
-def _encounter(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("subject", done=True)
+def _encounter(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient_of_done(item)
-    if isinstance(patient, Problem):
-        yield patient
-        return
     period: dict = r["period"] if isinstance(r.get("period"), dict) else {}
     if not c.codes_in(r.get("serviceType"), c.PROGRAM):
         day = local_day(period.get("start"), zone)
@@ -263,12 +262,9 @@ def _encounter_modality(r: dict) -> str | None:
     return modality
 
 
-def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("subject", done=True)
+def _procedure(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient_of_done(item)
-    if isinstance(patient, Problem):
-        yield patient
-        return
     kind = next((k for k in c.codes_in(r.get("code"), c.ACTIVITY_KIND) if k in c.ACTIVITY_KINDS), None)
     if kind is None:
         yield _problem(item, "/code", "info", "fhir.not_read",
@@ -291,12 +287,9 @@ def _procedure(item: Located, zone: tzinfo | None) -> Mapped:
                  performer=performers[0] if performers else None)
 
 
-def _communication(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("subject", done=True)
+def _communication(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient_of_done(item)
-    if isinstance(patient, Problem):
-        yield patient
-        return
     sender = referenced(r.get("sender"))
     replies_to = [key for ref in c.items(r.get("inResponseTo")) if (key := referenced(ref))]
     element = "/sent" if "sent" in r else "/received"
@@ -322,12 +315,9 @@ def _communication(item: Located, zone: tzinfo | None) -> Mapped:
                  **_documentation(r, " ".join(texts) if texts else None))
 
 
-def _claim(item: Located, zone: tzinfo | None) -> Mapped:
+@_of_patient("patient")
+def _claim(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     r = item.resource
-    patient = _patient(item, "patient")
-    if isinstance(patient, Problem):
-        yield patient
-        return
     status = r.get("status")
     if status not in ("active", "draft"):
         yield _problem(item, "/status", "info", "fhir.not_done", f"status {status!r}: neither billed nor proposed")
@@ -355,7 +345,7 @@ def _coverage(item: Located, zone: tzinfo | None) -> Mapped:
                    "Coverage is not read: the packs decide Medicare billing, and the facts hold no payer")
 
 
-_MAPPERS: dict[str, Callable[[Located, tzinfo | None], Mapped]] = {
+_MAPPERS: dict[str, Mapper] = {
     "Observation": _observation, "Device": _device, "Consent": _consent, "Patient": _patient_resource,
     "Practitioner": _practitioner, "PractitionerRole": _practitioner_role, "Encounter": _encounter,
     "Procedure": _procedure, "Communication": _communication, "Claim": _claim, "Coverage": _coverage,
