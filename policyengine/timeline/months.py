@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..diagnostics import DiagnosticError
 from ..fhir import PatientRecord, Problem
 from ..fhir.references import local_id
+from ..lang.runtime import first_day, last_day
 from ..packs import CompiledPack, pack_for_month
 from ..packs.clocks import CALENDAR_MONTH
 from .periods import Period, devices_in, episodes, periods
@@ -67,9 +68,7 @@ def _has_readings(period: Period, readings: list[Event]) -> bool:
 
 
 def _month_days(month: str) -> tuple[date, date]:
-    first = date.fromisoformat(f"{month}-01")
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following - timedelta(days=1)
+    return date.fromisoformat(first_day(month)), date.fromisoformat(last_day(month))
 
 
 def month_facts(record: PatientRecord, months: list[str], report: Callable[[Problem], None],
@@ -248,7 +247,7 @@ def _claim_facts(facts: _Facts, record: PatientRecord, month: str, period: Perio
     episode clock) with the document whose period holds its date; any other line, or a
     device line in none of the timeline's periods, with the main document of its month: each
     line in one document. Billed lines are other_services, drafts claims to review."""
-    first, last = (day.isoformat() for day in _month_days(month))
+    first, last = first_day(month), last_day(month)
     billed, proposed = [], []
     for claim in record.claims:
         for line in claim["lines"]:
