@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERITIES = ("error", "warning", "info")
-
 
 @dataclass(frozen=True, order=True)
 class Problem:

@@ -32,11 +32,10 @@ ESTABLISHED_YEARS = 3
 
 @dataclass(frozen=True)
 class MonthFacts:
-    """One facts document of the timeline: `device_only` for the second period of a month."""
+    """One facts document of the timeline, and the device period it decides (None: none)."""
 
     facts: dict
     period: Period | None
-    device_only: bool
 
 
 def months_between(first: str, last: str) -> list[str]:
@@ -88,9 +87,9 @@ def month_facts(record: PatientRecord, months: list[str], report: Callable[[Prob
         first, last = _month_days(month)
         ending = sorted((p for p in all_periods if first <= p.end <= last), key=lambda p: p.end)
         for period in ending[:-1]:
-            documents.append(MonthFacts(_document(record, month, period, False, clocks(month), spans), period, True))
+            documents.append(MonthFacts(_document(record, month, period, False, clocks(month), spans), period))
         main = ending[-1] if ending else None
-        documents.append(MonthFacts(_document(record, month, main, True, clocks(month), spans), main, False))
+        documents.append(MonthFacts(_document(record, month, main, True, clocks(month), spans), main))
     return documents
 
 
