@@ -89,6 +89,8 @@ def patient_month(*changes: dict, readings: int = 16) -> list[dict]:
         practitioner("rn-1", "RN"),
         device(),
         {"resourceType": "Consent", "id": "consent", "status": "active", "patient": {"reference": "Patient/p1"},
+         "scope": coded("http://terminology.hl7.org/CodeSystem/consentscope", "treatment"),
+         "category": [coded(LOINC, "59284-0")],
          "dateTime": "2026-03-01T10:00:00-05:00", "performer": [{"reference": "Practitioner/rn-1"}],
          "extension": [{"url": f"{BASE}/StructureDefinition/consent-method", "valueCode": "verbal"}]},
         visit("2025-11-04T09:00:00-05:00"),
@@ -638,3 +640,31 @@ def test_every_value_the_vocabulary_maps_to_is_one_the_facts_schema_allows():
     assert set(mapped) <= modalities
     assert set(vocabulary["degree_role"].values()) | {vocabulary["device_sender_role"]} <= roles
     assert set(vocabulary["refined_by_mode"]) <= set(vocabulary["encounter_class"])
+
+
+# --- --validate (the fhir extra) -----------------------------------------------------------
+
+def test_with_validate_a_resource_the_fhir_models_refuse_is_reported_at_its_element_and_not_read(tmp_path):
+    from click.testing import CliRunner
+
+    from policyengine.cli import main
+    off_spec = reading(20, "2026-03-20T08:00:00-05:00", colour="red")
+    resources = patient_month(off_spec)
+    source = tmp_path / "export.ndjson"
+    source.write_text("".join(json.dumps(r) + "\n" for r in resources))
+    out, report = tmp_path / "facts.jsonl", tmp_path / "problems.jsonl"
+    result = CliRunner().invoke(main, ["ingest", "fhir", str(source), "--validate", "--from", "2026-03", "--to", "2026-03",
+                                       "--out", str(out), "--report", str(report)])
+    assert result.exit_code == 1
+    found = problem([json.loads(line) for line in report.read_text().splitlines()], "fhir.invalid")
+    assert found["location"] == f"{source}:{line_of(resources, 'o20')}#/colour"
+    assert "2026-03-20" not in json.loads(out.read_text())["transmission_days"]
+
+
+def test_the_examples_conform_to_the_fhir_models(tmp_path):
+    from click.testing import CliRunner
+
+    from policyengine.cli import main
+    examples = Path(__file__).resolve().parent.parent / "examples" / "fhir"
+    result = CliRunner().invoke(main, ["ingest", "fhir", str(examples), "--validate", "--out", str(tmp_path / "f.jsonl")])
+    assert result.exit_code == 0, result.output

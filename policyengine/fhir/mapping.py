@@ -14,9 +14,9 @@ from datetime import tzinfo
 from typing import Any
 
 from . import codes as c
-from .problems import Problem
+from .problems import Problem, inside
 from .read import Located
-from .references import local_id, referenced
+from .references import key_of, local_id, referenced
 from .times import duration_seconds, local_day, moment_of, seconds_between
 
 Event = dict[str, Any]
@@ -55,13 +55,12 @@ def map_resource(item: Located, zone: tzinfo | None) -> Mapped:
 def _event(item: Located, kind: str, patient: str | None = None, **fields: Any) -> Event:
     resource = item.resource
     version = c.element(resource.get("meta")).get("lastUpdated")
-    return {"kind": kind, "ref": f"{resource['resourceType']}/{resource['id']}", "patient": patient, "at": item.location,
+    return {"kind": kind, "ref": key_of(resource), "patient": patient, "at": item.location,
             "version": version if isinstance(version, str) else "", **fields}
 
 
 def _problem(item: Located, element: str, severity: str, code: str, message: str) -> Problem:
-    location = item.location + element if "#" in item.location else f"{item.location}{'#' if element else ''}{element}"
-    return Problem(location, severity, code, message, f"{item.resource['resourceType']}/{item.resource['id']}")
+    return Problem(inside(item.location, element), severity, code, message, key_of(item.resource))
 
 
 def _patient(item: Located, element: str) -> str | Problem:
@@ -161,7 +160,7 @@ def _consent(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
 def _patient_resource(item: Located, zone: tzinfo | None) -> Mapped:
     practitioners = [key for p in c.items(item.resource.get("generalPractitioner"))
                      if (key := referenced(p)) and key.split("/")[0] in ("Practitioner", "PractitionerRole")]
-    yield _event(item, "patient", f"Patient/{item.resource['id']}", practitioner=practitioners[0] if practitioners else None)
+    yield _event(item, "patient", key_of(item.resource), practitioner=practitioners[0] if practitioners else None)
 
 
 def _practitioner(item: Located, zone: tzinfo | None) -> Mapped:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from . import codes as c
-from .problems import Problem
+from .problems import Problem, inside
 from .references import local_id
 from .times import moment_of
 
@@ -126,7 +126,7 @@ def _readings(readings: list[Event], devices: list[Event], patient: str, report:
         if reading["device"] in own:
             kept.append(reading)
         else:
-            report(Problem(reading["at"] + ("/device" if "#" in reading["at"] else "#/device"), "error",
+            report(Problem(inside(reading["at"], "/device"), "error",
                            "fhir.unknown_device", f"{reading['device']} is not a Device of {patient} in the input: "
                            "whether it meets the FDA definition is unknown, so the reading does not count", reading["ref"]))
     return kept

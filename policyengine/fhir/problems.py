@@ -24,3 +24,11 @@ class Problem:
     def as_json(self) -> dict:
         return {"location": self.location, "severity": self.severity, "code": self.code,
                 "message": self.message, "reference": self.reference}
+
+
+def inside(location: str, element: str) -> str:
+    """A location in the input (`file`, `file:12` or `file#/entry/3/resource`) narrowed to
+    the element at the JSON pointer `element` within it ('' for the whole resource)."""
+    if not element:
+        return location
+    return location + element if "#" in location else f"{location}#{element}"

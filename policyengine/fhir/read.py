@@ -86,7 +86,7 @@ def _bundle(where: str, bundle: dict) -> Iterator[Located | Problem]:
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
                 resource.setdefault("id", full_url.removeprefix("urn:uuid:"))
-                keys[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
+                keys[full_url] = f"{resource.get('resourceType')}/{resource['id']}"  # checked later, per entry
     for n, entry in enumerate(entries):
         at = f"{where}#/entry/{n}/resource"
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):

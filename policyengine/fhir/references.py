@@ -21,6 +21,11 @@ def referenced(element: Any) -> str | None:
     return reference_key(element.get("reference")) if isinstance(element, dict) else None
 
 
+def key_of(resource: dict) -> str:
+    """The key of a resource read from the input (its type and id checked): 'Patient/p1'."""
+    return f"{resource['resourceType']}/{resource['id']}"
+
+
 def local_id(key: str) -> str:
     """'Patient/p1' -> 'p1'."""
     return key.partition("/")[2]

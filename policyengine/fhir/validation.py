@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from ..pointers import pointer
 from .grouping import Validator
-from .problems import Problem
+from .problems import Problem, inside
 from .read import Located
+from .references import key_of
 
 
 def fhir_validator() -> Validator:
@@ -23,7 +24,7 @@ def fhir_validator() -> Validator:
 
     def validate(item: Located) -> list[Problem]:
         kind = item.resource["resourceType"]
-        reference = f"{kind}/{item.resource['id']}"
+        reference = key_of(item.resource)
         try:
             model = get_fhir_model_class(kind)
         except ValueError:
@@ -31,8 +32,7 @@ def fhir_validator() -> Validator:
         try:
             model.model_validate(item.resource)
         except ValidationError as error:
-            base = item.location if "#" in item.location else item.location + "#"
-            return [Problem(base + pointer(e["loc"]), "error", "fhir.invalid", e["msg"], reference)
+            return [Problem(inside(item.location, pointer(e["loc"])), "error", "fhir.invalid", e["msg"], reference)
                     for e in error.errors()]
         return []
 

@@ -19,6 +19,7 @@ from ..fhir import PatientRecord, Problem
 from ..fhir.references import local_id
 from ..lang.runtime import first_day, last_day
 from ..packs import CompiledPack, pack_for_month
+from ..pointers import pointer
 from ..packs.clocks import CALENDAR_MONTH
 from .periods import Period, devices_in, episodes, periods
 
@@ -127,14 +128,14 @@ class _Facts:
     def put(self, name: str, value: Any, sources: list[str]) -> None:
         self.data[name] = value
         if sources:
-            self.provenance[f"/{name}"] = sorted(set(sources))
+            self.provenance[pointer([name])] = sorted(set(sources))
 
     def put_list(self, name: str, items: list[tuple[Any, list[str]]]) -> None:
         if items:
             self.data[name] = [value for value, _ in items]
             for n, (_, sources) in enumerate(items):
                 if sources:
-                    self.provenance[f"/{name}/{n}"] = sorted(set(sources))
+                    self.provenance[pointer([name, n])] = sorted(set(sources))
 
     def done(self) -> dict:
         if self.provenance:
