@@ -23,6 +23,12 @@ def join(base: str, token: Any) -> str:
     return f"{base}/{escape(token)}"
 
 
+def items(base: str, count: int) -> list[str]:
+    """The pointers of the first `count` items of the list at `base` (an index needs no
+    escaping): items('/days', 2) -> ['/days/0', '/days/1']."""
+    return [f"{base}/{i}" for i in range(count)]
+
+
 def pointer(path: Iterable[Any]) -> str:
     """The pointer of a path of keys and indices: ('interactions', 3, 'date') -> '/interactions/3/date'."""
     return "".join("/" + escape(token) for token in path)

@@ -3,7 +3,9 @@ evaluation it replaces, which stays the reference.
 
 For every bundled pack over facts drawn from the schema, for hostile mutations of the 2024
 pack, and for a pack with no gates and no findings: the same definitions, gates, rule
-parts, findings held and compact trace values, or the same located failure.
+parts, findings held and compact trace values, the same decision with its full trace
+(the full program's recordings against one recording per step), or the same located
+failure.
 """
 from __future__ import annotations
 
@@ -21,13 +23,20 @@ from policyengine import DiagnosticError, compile_pack
 from policyengine.engine import EvaluationFailed
 from policyengine.engine.evaluation import Run
 from policyengine.engine.options import resolve_options
-from policyengine.engine.tracing import CompactTracer
+from policyengine.engine.decide import decide
+from policyengine.engine.tracing import CompactTracer, FullTracer
 from policyengine.packs import bundled_ids, load_pack, pack_for_month
 from test_fuzz_packs import FACTS, mutated
 
 
 class StepByStepCompact(CompactTracer):
     """The compact trace recorded one evaluation at a time, as before the program."""
+
+    program = None
+
+
+class StepByStepFull(FullTracer):
+    """The full trace recorded one evaluation at a time."""
 
     program = None
 
@@ -43,11 +52,22 @@ def evaluated(pack, facts: dict, tracer) -> Any:
     return ("ok", dict(state.definitions), dict(state.gates), dict(state.parts), held, tracer.values)
 
 
+def decided(pack, facts: dict, tracer) -> Any:
+    """The decision's JSON, or the failure's diagnostics."""
+    try:
+        return policyengine.to_json(decide(pack, copy.deepcopy(facts), None, trace="full", tracer=tracer))
+    except EvaluationFailed as failed:
+        return ("failed", [(d.code, d.message, d.location, d.where) for d in failed.diagnostics])
+
+
 def assert_program_agrees(pack, facts: dict) -> None:
     reference = evaluated(pack, facts, StepByStepCompact(pack))
     assert evaluated(pack, facts, CompactTracer(pack)) == reference
     untraced = evaluated(pack, facts, policyengine.engine.tracing.Tracer(pack))
     assert untraced[:5] == reference[:5] if reference[0] == "ok" else untraced == reference
+    full = decided(pack, facts, FullTracer(pack))
+    assert full == decided(pack, facts, StepByStepFull(pack))
+    assert (full[0] == "failed") == (reference[0] == "failed")
 
 
 @pytest.mark.parametrize("pack_id", bundled_ids())

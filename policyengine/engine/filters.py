@@ -7,13 +7,13 @@ excluded interaction. Linear in the number of items.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from .. import pointers
-from ..lang import NOT_EVALUATED, CompiledExpression, Recording, nodes
+from ..lang import NOT_EVALUATED, CompiledExpression, Recording
 
 
-def pointers_by_identity(facts: dict) -> dict[int, str]:
+def pointers_by_identity(facts: Mapping) -> dict[int, str]:
     """JSON pointers of the records in the facts' lists (and in lists inside those records),
     keyed by the record's id(): a filter over a definition (a list computed earlier) still
     names the facts it kept."""
@@ -35,35 +35,28 @@ def _index_records(items: list, pointer: str, found: dict[int, str], depth: int)
                         _index_records(value, pointers.join(item_pointer, key), found, depth - 1)
 
 
-def _by_item(recording: Recording, k: int) -> dict[tuple[int, ...], Any]:
-    """The values node k had inside a predicate, by item path."""
-    values = recording.values[k]
-    return dict(values) if values is not NOT_EVALUATED else {}
-
-
 def filters(expression: CompiledExpression, recording: Recording, known: dict[int, str]) -> list[dict]:
     """For each top-level `where` evaluated: every item's pointer, kept or not, and the
     condition that dropped it (node number and text).
 
     `known`: pointers of fact records by identity (see `pointers_by_identity`)."""
     out = []
-    index = expression.index
-    for k in expression.filter_nodes:
-        node = expression.nodes[k]
-        assert isinstance(node, nodes.Where)
-        items, kept_items = recording.values[index[id(node.items)]], recording.values[k]
+    values = recording.values
+    for flt in expression.filters:
+        items, kept_items = values[flt.items], values[flt.node]
         if not isinstance(items, list) or not isinstance(kept_items, list):
             continue  # not evaluated
         kept_ids = {id(item) for item in kept_items}
-        conditions = [(index[id(c)], c, _by_item(recording, index[id(c)])) for c in nodes.conjuncts(node.predicate)]
-        rows = []
+        by_item: list[tuple[int, str, dict]] | None = None  # each condition's values by item path, once needed
+        rows: list[dict] = []
         for i, item in enumerate(items):
-            kept = id(item) in kept_ids
-            dropped = None
-            if not kept:
-                number, condition = next(((j, c) for j, c, values in conditions if values.get((i,)) is False),
-                                         (index[id(node.predicate)], node.predicate))
-                dropped = {"node": number, "expr": condition.span.text if condition.span else ""}
-            rows.append({"pointer": known.get(id(item)), "kept": kept, "dropped_by": dropped})
-        out.append({"node": k, "filter": node.span.text if node.span else "", "items": rows})
+            if id(item) in kept_ids:
+                rows.append({"pointer": known.get(id(item)), "kept": True, "dropped_by": None})
+                continue
+            if by_item is None:
+                by_item = [(k, text, dict(got) if (got := values[k]) is not NOT_EVALUATED else {})
+                           for k, text in flt.conditions]
+            number, text = next(((k, text) for k, text, got in by_item if got.get((i,)) is False), flt.predicate)
+            rows.append({"pointer": known.get(id(item)), "kept": False, "dropped_by": {"node": number, "expr": text}})
+        out.append({"node": flt.node, "filter": flt.text, "items": rows})
     return out

@@ -6,7 +6,9 @@ writes every definition, gate, rule part and finding condition of the pack into 
 Python function, in the order `Run.state` follows (definitions; every gate; when all
 pass, each rule's parts as `evaluate_rule` orders them; the findings' conditions), each
 expression inlined as the code generator writes it. The compact form also stores each
-value at its place in the pack's rule table.
+value at its place in the pack's rule table. The full form calls each expression's
+recording function instead (`lang/recorder.py`) and keeps every recording, with the
+number of its site, for the tracer to render when the decision is assembled.
 
 One path: the program either returns every value, or fails. When it fails, the place it
 reached (`_at`) names the expression, and that one expression is evaluated again on the
@@ -43,10 +45,14 @@ class Site:
     clock: str
 
 
+#: the trace forms a program is generated for
+FORMS = ("none", "compact", "full")
+
+
 class _Writer:
-    def __init__(self, pack: CompiledPack, compact_form: bool) -> None:
+    def __init__(self, pack: CompiledPack, form: str) -> None:
         self.pack = pack
-        self.compact_form = compact_form
+        self.form = form
         self.sites: list[Site] = []
         self.constants: dict[str, Any] = {}
         self.lines: list[str] = []
@@ -61,9 +67,15 @@ class _Writer:
         return name
 
     def value(self, slot: Slot, expression: CompiledExpression, clock: str) -> str:
-        """The inlined expression, after noting the site it is (for locating a failure)."""
-        self.line(f"_at = {len(self.sites)}")
+        """The inlined expression, after noting the site it is (for locating a failure); in
+        the full form, the expression's recording, kept with its site's number."""
+        site = len(self.sites)
+        self.line(f"_at = {site}")
         self.sites.append(Site(slot, expression, clock))
+        if self.form == "full":
+            self.line(f"_recording = {self.constant(expression.recording)}({codegen.signature(expression.checked)})")
+            self.line(f"_values.append(({site}, _recording))")
+            return "_recording.result"
         gen = codegen.expression_writer(expression.checked, prefix=f"{len(self.sites)}_")
         source = gen.emit(expression.checked.root)
         self.constants.update(gen.constants)
@@ -73,7 +85,7 @@ class _Writer:
         """`target = value`, the value recorded as it came (compact form), then made a bool
         where the engine reads it as one (gates, `when`, findings)."""
         self.line(f"{target} = {self.value(slot, expression, clock)}")
-        if self.compact_form:
+        if self.form == "compact":
             self.line(f"_values[{self.pack.slot_text_index[slot.text]}] = _compact({target})")
         if as_bool:
             self.line(f"{target} = _bool({target})")
@@ -137,10 +149,12 @@ class _Writer:
 
 class Program:
     """A pack's program for one trace form: `run(facts, defs, params by clock, options,
-    compact values or None)` fills `defs` and returns (gates, rule parts, findings held)."""
+    values)` fills `defs` and returns (gates, rule parts, findings held); `values` is None
+    (none), the compact values aligned with the rule table, or the list the full form
+    appends (site number, recording) to."""
 
-    def __init__(self, pack: CompiledPack, compact_form: bool) -> None:
-        writer = _Writer(pack, compact_form)
+    def __init__(self, pack: CompiledPack, form: str) -> None:
+        writer = _Writer(pack, form)
         body = writer.whole_pack()
         self.sites = tuple(writer.sites)
         self.source = ("def _program(_facts, _defs, _params, _ns_options, _values):\n"
@@ -152,7 +166,6 @@ class Program:
         namespace: dict[str, Any] = dict(GENERATED_GLOBALS, **writer.constants)
         namespace.update(_bool=bool, _compact=compact, _RuleParts=RuleParts, _units=checked_units, _Exception=Exception,
                          _failed=self._failed)
-        form = "compact" if compact_form else "none"
         exec(compile(self.source, f"<policyengine {pack.id} program ({form})>", "exec"), namespace)  # noqa: S102
         self.run: Callable[..., Outcome] = namespace["_program"]
 
@@ -171,9 +184,9 @@ class Program:
 
 
 def program(pack: CompiledPack, form: str) -> Program:
-    """The pack's program for trace form `none` or `compact`, generated once per pack."""
+    """The pack's program for a trace form (`FORMS`), generated once per pack."""
     key = f"program:{form}"
     built = pack.derived.get(key)
     if built is None:
-        built = pack.derived[key] = Program(pack, compact_form=form == "compact")
+        built = pack.derived[key] = Program(pack, form)
     return built

@@ -1,22 +1,26 @@
 """Recording what a decision used: no trace, the compact form and the full form.
 
-The tracer is chosen once per decision. Without a full trace, the pack's program
-(`program.py`) evaluates definitions, gates, rules and finding conditions in one call;
-step by step, every expression goes through `evaluate(slot, expression, args, day)`.
-Values the decision needs but does not trace (rates, an opportunity's figures, evidence)
-go through `compute`.
+The tracer is chosen once per decision, and with it the pack's program (`program.py`),
+which evaluates definitions, gates, rules and finding conditions in one call. Later
+traced expressions (an opportunity's condition) go through `evaluate(slot, expression,
+args, day)`, and so does everything when a tracer has no program (step by step, the
+reference the programs are tested against). Values the decision needs but does not
+trace (rates, an opportunity's figures, evidence) go through `compute`.
 - none: nothing recorded.
 - compact: one value per slot of the pack's rule table (`CompiledPack.trace_slots`),
   None where nothing was evaluated, stored by the compact program; the pack's sha256
   identifies the table.
-- full (step by step): per evaluated slot, the expression, its value, the value of each of its parts (by
+- full: per evaluated slot, the expression, its value, the value of each of its parts (by
   node number), the facts it read (JSON pointers) and, per filter, each item kept or
   dropped and the condition that dropped it; the parameters actually read, each with the
-  dated value in force; the dates of service; the codes billed elsewhere.
+  dated value in force; the dates of service; the codes billed elsewhere. Evaluation only
+  keeps each expression's recording; all of this is rendered from the recordings and the
+  compiled expressions when the decision is assembled.
 Both traces carry the facts' provenance, when they have any, under `sources`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..lang import NOT_EVALUATED, CompiledExpression, Recording
@@ -24,8 +28,9 @@ from ..packs.model import CompiledPack
 from ..packs.slots import Slot
 from ..pointers import document_order
 from .filters import filters, pointers_by_identity
+from .program import program
 from .state import Evaluated
-from .values import SharedJson, compact, to_json_value
+from .values import PLAIN, SharedJson, compact, to_json_value
 
 TRACE_FORMS = ("none", "compact", "full")
 
@@ -74,67 +79,76 @@ class CompactTracer(Tracer):
 
 
 class FullTracer(Tracer):
-    """Records each evaluation's full reading (the compiled recording function: no second
-    evaluation) and renders the entries only when the decision is assembled."""
+    """Keeps each evaluation's recording (the expression's recording function: no second
+    evaluation) and renders the entries and parameters only when the decision is assembled."""
 
     form = "full"
-    program = None
+    program = "full"
 
     def __init__(self, pack: CompiledPack) -> None:
         super().__init__(pack)
-        #: (slot, expression, recording) per evaluation, in order
-        self.recorded: list[tuple[Slot, CompiledExpression, Recording]] = []
-        #: (parameter, date of service) of every parameter read, in first-read order
-        self.read: dict[tuple[str, str], None] = {}
-        self.facts: dict | None = None
+        #: the program's evaluations, (site number, recording), in order (`program.py`)
+        self.values: list[tuple[int, Recording]] = []
+        #: evaluations through `evaluate` (after the program, or all of them step by step)
+        self.evaluated: list[tuple[Slot, CompiledExpression, str, Recording]] = []
+        #: values computed and not traced (rates, evidence); their parameters are listed
+        self.computed: list[tuple[CompiledExpression, str, Recording]] = []
 
     def evaluate(self, slot: Slot, expression: CompiledExpression, args: tuple, day: str) -> Any:
         recording = expression.record(*args)  # its errors come located
-        self._parameters_read(expression, recording, day)
-        self.recorded.append((slot, expression, recording))
-        self.facts = args[0]
+        self.evaluated.append((slot, expression, day, recording))
         return recording.result
 
     def compute(self, expression: CompiledExpression, args: tuple, day: str) -> Any:
         recording = expression.record(*args)
-        self._parameters_read(expression, recording, day)
+        self.computed.append((expression, day, recording))
         return recording.result
 
-    def _parameters_read(self, expression: CompiledExpression, recording: Recording, day: str) -> None:
-        for k, name in expression.parameter_nodes:
-            if recording.values[k] is not NOT_EVALUATED:
-                self.read[(name, day)] = None
+    def recorded(self, state: Evaluated) -> list[tuple[Slot, CompiledExpression, str, Recording]]:
+        """Every traced evaluation, in order: (slot, expression, date of service, recording)."""
+        sites = program(self.pack, "full").sites if self.values else ()
+        days = state.service_dates
+        from_program = [(site.slot, site.expression, days[site.clock], recording)
+                        for site, recording in ((sites[k], recording) for k, recording in self.values)]
+        return from_program + self.evaluated
 
     def output(self, state: Evaluated) -> dict:
-        return with_sources({"form": "full", "entries": self._entries(), "parameters": self._parameters(),
+        recorded = self.recorded(state)
+        return with_sources({"form": "full", "entries": self._entries(recorded, state.facts),
+                             "parameters": self._parameters(recorded),
                              "service_dates": dict(state.service_dates),
                              "billed_elsewhere": [item.as_json() for item in state.elsewhere]}, state)
 
-    def _entries(self) -> list[dict]:
+    @staticmethod
+    def _entries(recorded: list[tuple[Slot, CompiledExpression, str, Recording]], facts: Mapping | None) -> list[dict]:
         """Per evaluation: the expression, its value, every part's value outside filter
         predicates (by node number), the facts read and each filter's items."""
         known_pointers: dict[int, str] | None = None
         as_json = SharedJson()
         entries = []
-        for slot, expression, recording in self.recorded:
+        for slot, expression, _, recording in recorded:
             values = recording.values
-            entry = {"slot": str(slot), "expression": expression.line, "value": as_json(recording.result),
-                     "parts": [{"node": k, "expr": text, "value": as_json(values[k])}
-                               for k, text in expression.part_nodes if values[k] is not NOT_EVALUATED],
+            entry = {"slot": slot.text, "expression": expression.line, "value": as_json(recording.result),
+                     "parts": [{"node": k, "expr": text, "value": v if v.__class__ in PLAIN else as_json(v)}
+                               for k, text in expression.part_nodes if (v := values[k]) is not NOT_EVALUATED],
                      "reads": recording.reads}
-            if expression.filter_nodes:
+            if expression.filters:
                 if known_pointers is None:
-                    known_pointers = pointers_by_identity(self.facts or {})
+                    known_pointers = pointers_by_identity(facts or {})
                 kept_and_dropped = filters(expression, recording, known_pointers)
                 if kept_and_dropped:
                     entry["filters"] = kept_and_dropped
             entries.append(entry)
         return entries
 
-    def _parameters(self) -> list[dict]:
-        """Each parameter read, with the dated value in force where it was read."""
+    def _parameters(self, recorded: list[tuple[Slot, CompiledExpression, str, Recording]]) -> list[dict]:
+        """Each parameter read (traced or computed), with the dated value in force where it
+        was read."""
+        read = {(name, day): None
+                for expression, day, recording in [(e, d, r) for _, e, d, r in recorded] + self.computed
+                for k, name in expression.parameter_nodes if recording.values[k] is not NOT_EVALUATED}
         used: dict[tuple[str, str], dict] = {}
-        for name, day in self.read:
+        for name, day in read:
             dated = self.pack.parameters[name].at(day)
             if dated is not None and (name, dated[0]) not in used:
                 used[(name, dated[0])] = {"name": name, "effective": dated[0], "value": to_json_value(dated[1]),

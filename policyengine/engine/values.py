@@ -23,6 +23,10 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
+#: the classes of values that are JSON data as they are
+PLAIN = frozenset({bool, int, str, type(None)})
+
+
 class SharedJson:
     """`to_json_value` for many values that share lists and records (one decision's full
     trace shows the same interactions in many parts): each list or record is converted
@@ -35,17 +39,17 @@ class SharedJson:
         self._seen: dict[int, tuple[Any, Any]] = {}
 
     def __call__(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is bool or kind is int or kind is str or value is None:
+        kind = value.__class__
+        if kind in PLAIN:
             return value
         if kind is not list and kind is not dict and kind is not tuple:
             return to_json_value(value)
         known = self._seen.get(id(value))
         if known is None:
             if kind is dict:
-                data: Any = {k: self(value[k]) for k in sorted(value)}
+                data: Any = {k: v if (v := value[k]).__class__ in PLAIN else self(v) for k in sorted(value)}
             else:
-                data = [self(v) for v in value]
+                data = [v if v.__class__ in PLAIN else self(v) for v in value]
             known = self._seen[id(value)] = (value, data)
         return known[1]
 

@@ -28,6 +28,19 @@ NOT_EVALUATED = codegen.NOT_EVALUATED
 
 
 @dataclass(frozen=True)
+class Filter:
+    """A `where` outside every predicate: its number and text, the number of the list it
+    filters, and its conditions (`nodes.conjuncts` of the predicate) and the predicate
+    itself, each as (number, text)."""
+
+    node: int
+    text: str
+    items: int
+    conditions: tuple[tuple[int, str], ...]
+    predicate: tuple[int, str]
+
+
+@dataclass(frozen=True)
 class CompiledExpression:
     """A checked expression compiled to Python functions; immutable and reusable."""
 
@@ -37,8 +50,6 @@ class CompiledExpression:
     fast: Callable[..., Any] = field(repr=False)
     tracing: Callable[..., tuple[Any, tuple]] = field(repr=False)
     nodes: tuple[Node, ...] = field(repr=False)
-    #: the full reading (`recorder.py`), compiled when first needed: most packs never trace fully
-    _recording: list[Callable[..., Recording]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def type(self) -> Type:
@@ -73,11 +84,17 @@ class CompiledExpression:
                      if isinstance(ref := self.checked.resolution(node), NamespaceMember) and ref.namespace == "params")
 
     @functools.cached_property
-    def filter_nodes(self) -> tuple[int, ...]:
-        """The numbers of the filters (`where`) outside every predicate."""
-        return tuple(k for k, node in enumerate(self.nodes) if isinstance(node, _nodes.Where) and k in self.outside_predicates)
+    def filters(self) -> tuple[Filter, ...]:
+        """The filters (`where`) outside every predicate, in preorder, as a full trace
+        reports them."""
+        def numbered(node: Node) -> tuple[int, str]:
+            return self.index[id(node)], node.span.text if node.span else ""
+        return tuple(Filter(k, numbered(node)[1], self.index[id(node.items)],
+                            tuple(numbered(c) for c in _nodes.conjuncts(node.predicate)), numbered(node.predicate))
+                     for k, node in enumerate(self.nodes)
+                     if isinstance(node, _nodes.Where) and k in self.outside_predicates)
 
-    @property
+    @functools.cached_property
     def line(self) -> str:
         """The expression's text on one line, as traces and explanations show it."""
         return " ".join(self.text.split())
@@ -89,12 +106,16 @@ class CompiledExpression:
         except Exception as error:  # noqa: BLE001 - mapped to coded evaluation errors
             raise self.failure(error, facts, defs, namespaces) from None
 
+    @functools.cached_property
+    def recording(self) -> Callable[..., Recording]:
+        """The recording function (`recorder.py`), `(facts, defs, *namespaces) -> Recording`;
+        compiled when first needed: most packs never trace fully."""
+        return recorder.build(self.checked, self.name)
+
     def record(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Recording:
         """The full reading: the value, every node's value (item by item inside predicates)
         and the facts read; raises a located EvaluationError."""
-        if not self._recording:
-            self._recording.append(recorder.build(self.checked, self.name))
-        return self._recording[0](facts, defs or {}, *namespaces)
+        return self.recording(facts, defs or {}, *namespaces)
 
     def trace(self, facts: Mapping[str, Any], defs: Mapping[str, Any] | None = None, *namespaces: Mapping) -> Trace:
         """The value and the value of every part outside `where` predicates."""
@@ -154,6 +175,6 @@ def compile_expression(text: str | SourceText, env: Environment, expect: Type | 
 
 __all__ = [
     "BOOL", "DATE", "DECIMAL", "DURATION", "INT", "MONEY", "STRING", "NOT_EVALUATED",
-    "CompiledExpression", "Environment", "EvaluationError", "FieldSpec", "ListOf", "Optional", "Record",
+    "CompiledExpression", "Environment", "EvaluationError", "FieldSpec", "Filter", "ListOf", "Optional", "Record",
     "Recording", "Trace", "Type", "compile_expression", "format_seconds", "record",
 ]

@@ -56,7 +56,8 @@ def _mode(spec: FieldSpec | None) -> tuple[int, Any]:
 
 def read(container: Any, provenance: Any, name: str, mode: int, default: Any, reads: dict[str, None]) -> tuple[Any, Any]:
     """One field of a record read, noting its pointer when the record came from the facts;
-    a list read from the facts carries one pointer per item."""
+    a list read from the facts carries one pointer per item. (The generated code writes
+    the same steps inline for a field it names; `project` reads each item through this.)"""
     pointer = pointers.join(provenance, name) if provenance.__class__ is str else None
     if pointer is not None:
         reads[pointer] = None
@@ -67,7 +68,7 @@ def read(container: Any, provenance: Any, name: str, mode: int, default: Any, re
     else:
         value = container.get(name)
     if pointer is not None and value.__class__ is list:
-        return value, [pointers.join(pointer, i) for i in range(len(value))]
+        return value, pointers.items(pointer, len(value))
     return value, pointer
 
 
@@ -80,13 +81,6 @@ def project(items: list, provenance: Any, name: str, mode: int, default: Any, re
         values.append(value)
         provenances.append(came_from)
     return values, provenances
-
-
-def record_item(values: list, k: int, path: tuple[int, ...], value: Any) -> None:
-    """Node k's value for one item of the enclosing filters (a node inside a predicate)."""
-    if values[k] is NOT_EVALUATED:
-        values[k] = []
-    values[k].append((path, value))
 
 
 class _Writer:
@@ -115,16 +109,35 @@ class _Writer:
         k = self.index[id(node)]
         value, provenance = f"_v{k}", f"_p{k}"
         getattr(self, "_" + type(node).__name__.lower())(node, k, value, provenance)
-        if self.depth:
-            self.line(f"_record_item(_values, {k}, _path{self.depth}, {value})")
+        if self.depth:  # inside a predicate: the value for this item of the enclosing filters
+            self.line(f"_l = _values[{k}]")
+            self.line(f"if _l is _NE: _l = _values[{k}] = []")
+            self.line(f"_l.append((_path{self.depth}, {value}))")
         else:
             self.line(f"_values[{k}] = {value}")
         return value, provenance
 
-    def _read(self, target: str, container: str, provenance: str, name: str, spec: FieldSpec | None) -> None:
+    def _read(self, value: str, provenance: str, container: str, container_provenance: str | None, name: str,
+              spec: FieldSpec | None) -> None:
+        """`read` written inline: the field's pointer noted when the container came from the
+        facts (`container_provenance` None: the facts themselves, whose pointer is known
+        now), then the value, then one pointer per item when the value is a list."""
+        suffix = self.constant(pointers.join("", name))
+        if container_provenance is None:
+            self.line(f"{provenance} = {suffix}")
+            self.line(f"_reads[{provenance}] = None")
+        else:
+            self.line(f"{provenance} = {container_provenance} + {suffix} if {container_provenance}.__class__ is _str else None")
+            self.line(f"if {provenance} is not None: _reads[{provenance}] = None")
         mode, default = _mode(spec)
-        default_name = self.constant(default)
-        self.line(f"{target} = _read({container}, {provenance}, {name!r}, {mode}, {default_name}, _reads)")
+        if mode == REQUIRED:
+            self.line(f"{value} = {container}[{name!r}]")
+        elif mode == DEFAULTED:
+            self.line(f"{value} = {container}.get({name!r}, {self.constant(default)})")
+        else:
+            self.line(f"{value} = {container}.get({name!r})")
+        self.line(f"if {provenance} is not None and {value}.__class__ is _list: "
+                  f"{provenance} = _items({provenance}, _len({value}))")
 
     # --- nodes: each writes `value, provenance` ------------------------------------------
 
@@ -139,7 +152,7 @@ class _Writer:
         ref = self.checked.resolution(node)
         self.line(f"_at = {k}")
         if isinstance(ref, FactRef):
-            self._read(f"{value}, {provenance}", "_facts", "''", ref.name, ref.spec)
+            self._read(value, provenance, "_facts", None, ref.name, ref.spec)
         elif isinstance(ref, DefinitionRef):
             self.line(f"{value}, {provenance} = _defs[{ref.name!r}], None")
         else:
@@ -149,7 +162,7 @@ class _Writer:
                 self.line(f"{value}, {provenance} = {item}, {item_provenance}")
                 self.line(f"if {provenance}.__class__ is _str: _reads[{provenance}] = None")
             else:
-                self._read(f"{value}, {provenance}", item, item_provenance, ref.field, ref.spec)
+                self._read(value, provenance, item, item_provenance, ref.field, ref.spec)
 
     def _field(self, node: n.Field, k: int, value: str, provenance: str) -> None:
         ref = self.checked.resolution(node)
@@ -168,10 +181,10 @@ class _Writer:
             self.line(f"if {base} is None: {value}, {provenance} = None, None")
             self.line("else:")
             self.indent += 1
-            self._read(f"{value}, {provenance}", base, base_provenance, node.name, None)
+            self._read(value, provenance, base, base_provenance, node.name, None)
             self.indent -= 1
         else:
-            self._read(f"{value}, {provenance}", base, base_provenance, node.name, ref.spec)
+            self._read(value, provenance, base, base_provenance, node.name, ref.spec)
 
     def _call(self, node: n.Call, k: int, value: str, provenance: str) -> None:
         args = [self.write(arg)[0] for arg in node.args]
@@ -263,7 +276,7 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
     return source, constants
 
 
-RUNTIME = {"_read": read, "_project": project, "_record_item": record_item, "_failed": failed,
+RUNTIME = {"_project": project, "_items": pointers.items, "_failed": failed,
            "_Recording": Recording, "_NE": NOT_EVALUATED,
            "_str": str, "_list": list, "_enumerate": enumerate, "_zip": zip, "_Exception": Exception}
 
