@@ -14,6 +14,7 @@ from typing import Any
 from ..packs.model import CompiledPack
 from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
+from .collector import collector_paused
 from .evaluation import Run
 from .findings import outcome_findings, pack_findings, periods_beyond_pack, unverified_rates
 from .lines import line, rate_of, review
@@ -33,7 +34,11 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
     standard one (test coverage watches every evaluation this way). Raises
     `EvaluationFailed` when an expression of the pack fails on these facts.
     """
-    tracer = tracer or tracer_for(pack, trace)
+    with collector_paused():
+        return _decide(pack, facts, options, tracer or tracer_for(pack, trace))
+
+
+def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tracer: Tracer) -> dict:
     run = Run(pack, facts, resolve_options(pack, options), tracer)
     state = run.state()
     outcomes = resolve(pack, state.parts, state.failed_gate(pack), state.elsewhere)

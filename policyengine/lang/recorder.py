@@ -4,13 +4,16 @@ A full trace needs what the fast function skips: the value of every node inside 
 predicates, item by item, the facts read as JSON pointers, and the node that failed. The
 walk of the AST finds them at about ten Python calls per node; this module writes the
 same walk as straight-line Python statements, so a traced evaluation costs a store per
-node and a call per fact read. The tree-walking interpreter stays, as the readable
+node (an append per item inside a predicate) and a pointer per fact read, with no call for
+either. The tree-walking interpreter stays, as the readable
 specification, in the tests (`tests/reference_interpreter.py`): property tests hold this
 function to it value for value, pointer for pointer, and error for error.
 
 Generated code reads like the walk it replaces: a node k computes `_vk` (its value) and
 `_pk` (where it came from in the facts: a pointer, a list of pointers, or None), sets
-`_at = k` before its own operation (so an error is located at it) and records `_vk`.
+`_at = k` before its own operation (so an error is located at it) and records `_vk`: in
+`_values[k]`, or, inside a predicate, appended to the list `_Lk` with the item's path
+(the lists that no item reached are left out when the function returns).
 """
 from __future__ import annotations
 
@@ -94,6 +97,8 @@ class _Writer:
         self.lines: list[str] = []
         self.indent = 1
         self.depth = 0  # how many `where` predicates enclose the node being written
+        #: the nodes inside predicates: each collects its values, item by item, in a list `_Lk`
+        self.item_nodes: list[int] = []
         self._temps = count()
 
     def line(self, text: str) -> None:
@@ -110,9 +115,8 @@ class _Writer:
         value, provenance = f"_v{k}", f"_p{k}"
         getattr(self, "_" + type(node).__name__.lower())(node, k, value, provenance)
         if self.depth:  # inside a predicate: the value for this item of the enclosing filters
-            self.line(f"_l = _values[{k}]")
-            self.line(f"if _l is _NE: _l = _values[{k}] = []")
-            self.line(f"_l.append((_path{self.depth}, {value}))")
+            self.line(f"_L{k}.append((_path{self.depth}, {value}))")
+            self.item_nodes.append(k)
         else:
             self.line(f"_values[{k}] = {value}")
         return value, provenance
@@ -245,8 +249,7 @@ class _Writer:
         self.line(f"for {position}, ({item}, {item_provenance}) in _enumerate(_zip({items}, _each)):")
         self.indent += 1
         self.depth += 1
-        outer_path = f"_path{depth}" if depth else "()"
-        self.line(f"_path{self.depth} = {outer_path} + ({position},)")
+        self.line(f"_path{self.depth} = " + (f"_path{depth} + ({position},)" if depth else f"({position},)"))
         keep = self.write(node.predicate)[0]
         self.depth -= 1
         self.line(f"if {keep}: {value}.append({item}); {provenance}.append({item_provenance})")
@@ -263,14 +266,19 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
     writer = _Writer(checked)
     result = writer.write(checked.root)[0]
     body = "\n".join(writer.lines)
+    item_nodes = sorted(set(writer.item_nodes))
+    # a node inside a predicate that no item reached stays NOT_EVALUATED
+    collected = "".join(f"    if _L{k}: _values[{k}] = _L{k}\n" for k in item_nodes)
     source = (f"def _record({signature(checked)}):\n"
               f"    _values = [_NE] * {len(writer.nodes)}\n"
-              f"    _reads = {{}}\n"
-              f"    _at = 0\n"
-              f"    try:\n"
+              + "".join(f"    _L{k} = []\n" for k in item_nodes) +
+              "    _reads = {}\n"
+              "    _at = 0\n"
+              "    try:\n"
               + "\n".join("    " + line for line in body.splitlines()) + "\n"
-              f"    except _Exception as error:\n"
-              f"        raise _failed(error, _nodes[_at], _reads) from None\n"
+              "    except _Exception as error:\n"
+              "        raise _failed(error, _nodes[_at], _reads) from None\n"
+              + collected +
               f"    return _Recording({result}, _values, _list(_reads))\n")
     constants = dict(writer.constants, _nodes=tuple(writer.nodes))
     return source, constants
