@@ -109,6 +109,25 @@ def test_the_full_trace_records_what_was_read():
     assert [item["pointer"] for item in filtered["items"]] == [f"/interactions/{i}" for i in range(len(facts["interactions"]))]
 
 
+def test_the_full_trace_writes_each_record_once_and_names_it_by_pointer_in_values():
+    """A record of the facts' lists is under `records` once, by pointer, and every value
+    that holds it says {"$ref": pointer}; read back (`full_trace`), the values hold the
+    records as the facts gave them."""
+    from policyengine.engine.recorded import full_trace
+    facts = example("2026-03-seed-22-minutes.json")
+    decision = policyengine.evaluate(facts, trace="full")
+    trace = decision["trace"]
+    listed = [f"/interactions/{i}" for i in range(len(facts["interactions"]))]
+    assert list(trace["records"]) == listed
+    assert trace["records"]["/interactions/0"] == dict(sorted(facts["interactions"][0].items()))
+    documented = next(e for e in trace["entries"] if e["slot"] == "definition:documented_interactions")
+    assert documented["value"] == [{"$ref": at} for at in listed]
+    assert next(p for p in documented["parts"] if p["expr"] == "interactions")["value"] == [{"$ref": at} for at in listed]
+    assert json.dumps(trace["entries"]).count('"duration_seconds"') == 0  # no record written inside a value
+    read_back = next(e for e in full_trace(decision)["entries"] if e["slot"] == "definition:documented_interactions")
+    assert read_back["value"] == [dict(sorted(item.items())) for item in facts["interactions"]]
+
+
 def test_the_same_facts_in_2025_and_2026_show_the_2026_changes():
     """10 minutes earn 99470 and 10 transmission days earn 99445 in 2026; neither in 2025."""
     facts = example("2026-03-10-transmission-days.json")

@@ -3,6 +3,12 @@
 The tracer (`tracing.py`) writes the trace; this module is its reader, so the format has
 one owner. With the state it returns, an explanation runs the same resolver and the same
 what-if as the engine did, on the same values, without the facts.
+
+A record of one of the facts' lists (an interaction, a transmission of a device...) is
+written once, under the trace's `records` by its JSON pointer, and inside a value as
+`{"$ref": pointer}` (engine 0.3.0 on; before, every value repeated the records it held,
+which made a month of 1,000 interactions a 9 MB trace). `full_trace` gives the trace with
+every reference replaced by its record, so its readers see values as they were.
 """
 from __future__ import annotations
 
@@ -14,9 +20,37 @@ from .state import BilledElsewhere, Evaluated, RuleParts
 from .values import from_json_value
 
 
+#: the key of a reference to a record under the trace's `records`: {"$ref": "/interactions/3"}
+REF = "$ref"
+
+
 def full_trace(decision: dict) -> dict | None:
+    """The decision's full trace, each record written by reference given in full; None
+    when the decision has another trace form."""
     trace = decision.get("trace")
-    return trace if isinstance(trace, dict) and trace.get("form") == "full" else None
+    if not isinstance(trace, dict) or trace.get("form") != "full":
+        return None
+    records = trace.get("records")
+    if not isinstance(records, dict) or not records:
+        return trace
+    return dict(trace, entries=[_resolved_entry(entry, records) for entry in trace.get("entries", ())])
+
+
+def _resolved_entry(entry: dict, records: dict) -> dict:
+    return dict(entry, value=resolved(entry.get("value"), records),
+                parts=[dict(part, value=resolved(part.get("value"), records)) for part in entry.get("parts", ())])
+
+
+def resolved(value: Any, records: dict) -> Any:
+    """A traced value with each reference (a one-key object {"$ref": pointer} naming a
+    record of `records`) replaced by the record, itself resolved."""
+    if isinstance(value, list):
+        return [resolved(item, records) for item in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(REF), str) and value[REF] in records:
+            return resolved(records[value[REF]], records)
+        return {key: resolved(item, records) for key, item in value.items()}
+    return value
 
 
 def entries_by_slot(trace: dict) -> dict[str, dict]:

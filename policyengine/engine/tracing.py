@@ -11,8 +11,9 @@ trace (rates, an opportunity's figures, evidence) go through `compute`.
   None where nothing was evaluated, stored by the compact program; the pack's sha256
   identifies the table.
 - full: per evaluated slot, the expression, its value, the value of each of its parts (by
-  node number), the facts it read (JSON pointers) and, per filter, each item kept or
-  dropped and the condition that dropped it; the parameters actually read, each with the
+  node number; a record of the facts' lists by reference, each record once under
+  `records`: `recorded.py`), the facts it read (JSON pointers) and, per filter, each item
+  kept or dropped and the condition that dropped it; the parameters actually read, each with the
   dated value in force; the dates of service; the codes billed elsewhere. Evaluation only
   keeps each expression's recording; all of this is rendered from the recordings and the
   compiled expressions when the decision is assembled.
@@ -20,7 +21,6 @@ Both traces carry the facts' provenance, when they have any, under `sources`.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..lang import NOT_EVALUATED, CompiledExpression, Recording
@@ -29,6 +29,7 @@ from ..packs.slots import Slot
 from ..pointers import document_order
 from .filters import filters, pointers_by_identity
 from .program import program
+from .recorded import REF
 from .state import Evaluated
 from .values import PLAIN, SharedJson, compact, to_json_value
 
@@ -114,17 +115,20 @@ class FullTracer(Tracer):
 
     def output(self, state: Evaluated) -> dict:
         recorded = self.recorded(state)
-        return with_sources({"form": "full", "entries": self._entries(recorded, state.facts),
+        entries, records = self._entries(recorded, pointers_by_identity(state.facts or {}))
+        return with_sources({"form": "full", "entries": entries, "records": records,
                              "parameters": self._parameters(recorded),
                              "service_dates": dict(state.service_dates),
                              "billed_elsewhere": [item.as_json() for item in state.elsewhere]}, state)
 
     @staticmethod
-    def _entries(recorded: list[tuple[Slot, CompiledExpression, str, Recording]], facts: Mapping | None) -> list[dict]:
+    def _entries(recorded: list[tuple[Slot, CompiledExpression, str, Recording]], known_pointers: dict[int, str]
+                 ) -> tuple[list[dict], dict[str, Any]]:
         """Per evaluation: the expression, its value, every part's value outside filter
-        predicates (by node number), the facts read and each filter's items."""
-        known_pointers: dict[int, str] | None = None
-        as_json = SharedJson()
+        predicates (by node number), the facts read and each filter's items; and each
+        record of the facts' lists those values hold, once, by pointer (in document order),
+        the values naming it by reference (`recorded.REF`)."""
+        as_json = SharedJson(known_pointers, REF)
         entries = []
         for slot, expression, _, recording in recorded:
             values = recording.values
@@ -133,13 +137,11 @@ class FullTracer(Tracer):
                                for k, text in expression.part_nodes if (v := values[k]) is not NOT_EVALUATED],
                      "reads": recording.reads}
             if expression.filters:
-                if known_pointers is None:
-                    known_pointers = pointers_by_identity(facts or {})
                 kept_and_dropped = filters(expression, recording, known_pointers)
                 if kept_and_dropped:
                     entry["filters"] = kept_and_dropped
             entries.append(entry)
-        return entries
+        return entries, {at: as_json.records[at] for at in sorted(as_json.records, key=document_order)}
 
     def _parameters(self, recorded: list[tuple[Slot, CompiledExpression, str, Recording]]) -> list[dict]:
         """Each parameter read (traced or computed), with the dated value in force where it

@@ -30,13 +30,21 @@ PLAIN = frozenset({bool, int, str, type(None)})
 class SharedJson:
     """`to_json_value` for many values that share lists and records (one decision's full
     trace shows the same interactions in many parts): each list or record is converted
-    once and the JSON data shared. Valid while the values it has seen are not changed."""
+    once and the JSON data shared. Valid while the values it has seen are not changed.
 
-    __slots__ = ("_seen",)
+    A record whose id is in `by_reference` (a record of the facts' lists, by its pointer)
+    is written as a reference, the one-key object `{reference_key: pointer}`, and its data
+    kept once in `records` by pointer."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_seen", "_by_reference", "_reference_key", "records")
+
+    def __init__(self, by_reference: dict[int, str] | None = None, reference_key: str = "") -> None:
         #: id -> (the value, its JSON data); the value is kept so its id stays its own
         self._seen: dict[int, tuple[Any, Any]] = {}
+        self._by_reference = by_reference or {}
+        self._reference_key = reference_key
+        #: pointer -> the JSON data of each record written by reference
+        self.records: dict[str, Any] = {}
 
     def __call__(self, value: Any) -> Any:
         kind = value.__class__
@@ -48,6 +56,10 @@ class SharedJson:
         if known is None:
             if kind is dict:
                 data: Any = {k: v if (v := value[k]).__class__ in PLAIN else self(v) for k in sorted(value)}
+                pointer = self._by_reference.get(id(value))
+                if pointer is not None:
+                    self.records[pointer] = data
+                    data = {self._reference_key: pointer}
             else:
                 data = [v if v.__class__ in PLAIN else self(v) for v in value]
             known = self._seen[id(value)] = (value, data)

@@ -46,7 +46,7 @@ def pack_info(decision: dict, pack: CompiledPack | None, source: str) -> PackInf
 def build_explanation(decision: dict, pack: CompiledPack | None = None, source: str = "bundled") -> Explanation:
     info = pack_info(decision, pack, source)
     recorded = decision.get("trace")
-    trace: dict = recorded if isinstance(recorded, dict) else {}
+    trace: dict = full_trace(decision) or (recorded if isinstance(recorded, dict) else {})
     form = str(trace.get("form", "none"))
     codes = [code_line(line, pack) for line in decision.get("billable", ()) + decision.get("not_billable", ())]
     ex = Explanation(decision.get("patient_id", "?"), decision.get("month", "?"), info,
@@ -57,16 +57,17 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
     ex.sources = _sources(trace)
     state = recorded_state(pack, decision) if pack is not None and info.matches else None
     if pack is not None and state is not None:
-        _from_full_trace(ex, decision, pack, state)
+        _from_full_trace(ex, decision, trace, pack, state)
     elif pack is not None and info.matches and form == "compact":
         ex.steps = _compact_steps(pack, trace)
     elif form == "full":
-        ex.steps = _full_steps(None, full_trace(decision) or {})
+        ex.steps = _full_steps(None, trace)
     return ex
 
 
-def _from_full_trace(ex: Explanation, decision: dict, pack: CompiledPack, state: Any) -> None:
-    trace = full_trace(decision) or {}
+def _from_full_trace(ex: Explanation, decision: dict, trace: dict, pack: CompiledPack, state: Any) -> None:
+    """The explanation's parts only a full trace gives; `trace` is the decision's, with
+    its records given in full (`full_trace`)."""
     entries = entries_by_slot(trace)
     failed = state.failed_gate(pack)
     outcomes = resolve(pack, state.parts, failed, state.elsewhere)
