@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import pointers
-from ..lang import NOT_EVALUATED, CompiledExpression, Recording
+from ..lang import NOT_EVALUATED, CompiledExpression, Filter, Recording
 
 
 def pointers_by_identity(facts: Mapping) -> dict[int, str]:
@@ -35,6 +35,23 @@ def _index_records(items: list, pointer: str, found: dict[int, str], depth: int)
                         _index_records(value, pointers.join(item_pointer, key), found, depth - 1)
 
 
+def _dropped_by(flt: Filter, values: list) -> dict[int, dict]:
+    """Item number -> the first of the filter's conditions that was false for it (one
+    reason object per condition, shared by the items it dropped). A condition's values
+    are recorded item by item in order, at paths (i,): the filter is outside every
+    predicate."""
+    found: dict[int, dict] = {}
+    for k, text in flt.conditions:
+        got = values[k]
+        if got is NOT_EVALUATED:
+            continue
+        reason = {"node": k, "expr": text}
+        for (i, *_), value in got:
+            if value is False and i not in found:
+                found[i] = reason
+    return found
+
+
 def filters(expression: CompiledExpression, recording: Recording, known: dict[int, str]) -> list[dict]:
     """For each top-level `where` evaluated: every item's pointer, kept or not, and the
     condition that dropped it (node number and text).
@@ -47,16 +64,9 @@ def filters(expression: CompiledExpression, recording: Recording, known: dict[in
         if not isinstance(items, list) or not isinstance(kept_items, list):
             continue  # not evaluated
         kept_ids = {id(item) for item in kept_items}
-        by_item: list[tuple[int, str, dict]] | None = None  # each condition's values by item path, once needed
-        rows: list[dict] = []
-        for i, item in enumerate(items):
-            if id(item) in kept_ids:
-                rows.append({"pointer": known.get(id(item)), "kept": True, "dropped_by": None})
-                continue
-            if by_item is None:
-                by_item = [(k, text, dict(got) if (got := values[k]) is not NOT_EVALUATED else {})
-                           for k, text in flt.conditions]
-            number, text = next(((k, text) for k, text, got in by_item if got.get((i,)) is False), flt.predicate)
-            rows.append({"pointer": known.get(id(item)), "kept": False, "dropped_by": {"node": number, "expr": text}})
+        dropped = _dropped_by(flt, values) if len(kept_ids) < len(items) else {}
+        rows = [{"pointer": known.get(id(item)), "kept": (kept := id(item) in kept_ids),
+                 "dropped_by": None if kept else dropped.get(i) or {"node": flt.predicate[0], "expr": flt.predicate[1]}}
+                for i, item in enumerate(items)]
         out.append({"node": flt.node, "filter": flt.text, "items": rows})
     return out
