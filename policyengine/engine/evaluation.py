@@ -1,9 +1,9 @@
 """Evaluating a pack over one patient-month: definitions, gates, each rule's parts.
 
-The order of a rule's parts is written once here, in `evaluate_rule`; the full trace, test
-coverage and the what-if evaluate step by step through it. Without a full trace, the pack's
-generated program (`program.py`) evaluates the same values in one call, held to this
-order by tests. A failure is an `EvaluationFailed` (`failures.py`).
+The order of a rule's parts is written once here, in `evaluate_rule`; test coverage and
+the what-if evaluate step by step through it. A decision, with any trace form, runs the
+pack's generated program (`program.py`) instead, which evaluates the same values in one
+call and is held to this order by tests. A failure is an `EvaluationFailed` (`failures.py`).
 """
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """The whole pack as one generated function: a decision's evaluations in one call.
 
 Step by step (`evaluation.py`), every expression is a call through the tracer and a
-wrapper that locates its errors. Without a full trace nothing needs that: the program
-writes every definition, gate, rule part and finding condition of the pack into one
-Python function, in the order `Run.state` follows (definitions; every gate; when all
-pass, each rule's parts as `evaluate_rule` orders them; the findings' conditions), each
-expression inlined as the code generator writes it. The compact form also stores each
+wrapper that locates its errors. A decision needs neither: the program writes every
+definition, gate, rule part and finding condition of the pack into one Python function,
+in the order `Run.state` follows (definitions; every gate; when all pass, each rule's
+parts as `evaluate_rule` orders them; the findings' conditions), each expression inlined
+as the code generator writes it. The compact form also stores each
 value at its place in the pack's rule table. The full form calls each expression's
 recording function instead (`lang/recorder.py`) and keeps every recording, with the
 number of its site, for the tracer to render when the decision is assembled.

@@ -40,10 +40,11 @@ class Tracer:
     """No trace: expressions are evaluated and nothing is kept."""
 
     form = "none"
-    #: the pack's program that evaluates for this tracer in one call (`program.py`: none or
-    #: compact), or None to evaluate step by step through `evaluate`
+    #: the pack's program that evaluates for this tracer in one call (`program.py`: none,
+    #: compact or full), or None to evaluate step by step through `evaluate`
     program: str | None = "none"
-    #: where the compact program stores the values, aligned with `pack.trace_slots`
+    #: where the program stores what it records: the compact values, aligned with
+    #: `pack.trace_slots`, or the full program's (site number, recording) pairs
     values: list[Any] | None = None
 
     def __init__(self, pack: CompiledPack) -> None:
