@@ -116,6 +116,22 @@ def test_what_only_the_facts_can_show_fails_at_evaluation_naming_the_pack(tmp_pa
     assert result.exit_code == 1 and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("trace", ["none", "compact", "full"])
+def test_an_integer_beyond_64_bits_that_a_pack_computes_is_written_as_the_number_it_is(tmp_path, trace):
+    """Facts cannot hold one, but a pack can compute one, and a decision shows it (orjson,
+    which writes decisions, refuses it): the decision is written all the same."""
+    big = 10**26 + 7
+    directory = overlay(tmp_path, f"definitions:\n  supply_days: {big}\n")
+    (tmp_path / "f.json").write_text(json.dumps(SEED))
+    for pretty in (True, False):
+        written = policyengine.to_json(policyengine.evaluate(SEED, directory, trace=trace), pretty=pretty)
+        assert str(big) in written and json.loads(written)["billable"]
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "f.json"), "--pack", str(directory), "--trace", trace])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    device = next(line for line in json.loads(result.output)["billable"] if line["code"] == "99454")
+    assert device["actual"] == big
+
+
 def test_an_extends_cycle_is_reported_at_the_extends_line(tmp_path):
     for name, other in (("a", "b"), ("b", "a")):
         (tmp_path / name).mkdir()

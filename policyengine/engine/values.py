@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -85,23 +86,39 @@ def in_words(value: Any, expression: CompiledExpression | None) -> str:
     return str(to_json_value(value))
 
 
+# The writers of JSON below use orjson, and the standard library where orjson refuses: an
+# integer beyond 64 bits, which facts cannot hold but a pack can compute (a literal, a
+# product of large values) and a decision shows (a line's actual, a trace's parts). The
+# standard library writes the same bytes for everything else, and such an integer as the
+# number it is (a JSON number has no size limit).
+
+
 def canonical_json(data: Any) -> bytes:
     """The canonical JSON of some data: sorted keys, no spaces, UTF-8, decimals as text.
     The same bytes as `json.dumps(data, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False, default=str)`, written by orjson in a fifth of the time."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # an integer beyond 64 bits: see above
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 def compact_json(data: Any) -> str:
     """One line of JSON in the data's own key order (a decision in a batch), no spaces."""
-    return orjson.dumps(data, default=str).decode()
+    try:
+        return orjson.dumps(data, default=str).decode()
+    except TypeError:  # an integer beyond 64 bits: see above
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def pretty_json(data: Any) -> str:
     """JSON indented by two spaces in the data's own key order: `json.dumps(data,
     ensure_ascii=False, indent=2)`'s bytes (a test holds them), twenty times faster, since
     the standard library's C encoder does not indent."""
-    return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode()
+    try:
+        return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # an integer beyond 64 bits: see above
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
 def canonical_sha256(data: Any) -> str:
