@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import tzinfo
 from typing import Any
 
+from ..limits import MAX_INT
 from . import codes as c
 from .problems import Problem, inside
 from .read import Located
@@ -226,6 +227,9 @@ def _encounter(item: Located, zone: tzinfo | None, patient: str) -> Mapped:
     elif seconds is None or seconds < 0:
         yield _problem(item, "/period/end", "error", "fhir.no_duration",
                        "an interaction without an end (or a length) has no duration")
+    elif seconds > MAX_INT:
+        yield _problem(item, "/length", "error", "fhir.bad_duration",
+                       f"a length of {seconds:.3e} seconds is more than facts can hold (at most {MAX_INT:,})")
     else:
         participants = _participants(r)
         summary = c.element(c.extension(r, c.INTERACTION_SUMMARY)).get("valueString")

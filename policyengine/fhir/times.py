@@ -6,6 +6,7 @@ time zone (`--timezone`) when one is set. A duration is whole seconds, cut down 
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -57,4 +58,5 @@ def duration_seconds(quantity: object) -> int | None:
     value, unit = quantity.get("value"), quantity.get("code") or quantity.get("unit")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or unit not in _UNIT_SECONDS:
         return None
-    return int(Decimal(str(value)) * _UNIT_SECONDS[unit] // 1)  # the decimal as written, not its float
+    amount = Decimal(str(value))  # the decimal as written, not its float
+    return math.floor(amount * _UNIT_SECONDS[unit]) if amount.is_finite() else None
