@@ -67,7 +67,8 @@ def assert_program_agrees(pack, facts: dict) -> None:
     assert untraced[:5] == reference[:5] if reference[0] == "ok" else untraced == reference
     full = decided(pack, facts, FullTracer(pack))
     assert full == decided(pack, facts, StepByStepFull(pack))
-    assert (full[0] == "failed") == (reference[0] == "failed")
+    if reference[0] == "failed":  # a decision fails where its values do (and may fail later: a rate, an opportunity)
+        assert full == reference
 
 
 @pytest.mark.parametrize("pack_id", bundled_ids())
