@@ -54,7 +54,7 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
     lines = [line(outcome, rate) for outcome in outcomes.values()]
     billable = [item for item in lines if "units" in item]
     not_billable = [item for item in lines if "units" not in item]
-    findings = pack_findings(run) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
+    findings = pack_findings(run, state) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
     findings += periods_beyond_pack(run)
     decision = {
         "patient_id": facts["patient_id"],

@@ -7,24 +7,23 @@ from collections.abc import Iterable
 
 from ..packs.model import CompiledPack
 from .evaluation import Run
-from .filters import pointers_by_identity
 from .lines import reason
 from .resolve import BilledWith, KeptOver, Met, Outcome
+from .state import Evaluated
 from .values import to_json_value
 
 
-def pack_findings(run: Run) -> list[dict]:
+def pack_findings(run: Run, state: Evaluated) -> list[dict]:
     """The pack's findings whose condition holds, with their evidence as pointers."""
     held = run.finding_conditions()
     found = []
-    known: dict[int, str] | None = None
     for finding in run.pack.findings:
         if not held[finding.id]:
             continue
         evidence: list[str] = []
         if finding.evidence is not None:
             records = run.compute(finding.slot, finding.evidence)
-            known = known if known is not None else pointers_by_identity(run.facts)
+            known = state.fact_pointers
             evidence = [known[id(r)] for r in (records if isinstance(records, list) else [records]) if id(r) in known]
         found.append({"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence})
     return found

@@ -7,6 +7,7 @@ decision and its explanation read nothing else.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from .. import pointers
 from ..packs.model import CompiledPack, Gate
 from ..packs.slots import Slot
+from .filters import pointers_by_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,13 @@ class Evaluated:
     #: rule id -> its parts (none when a gate stopped every code)
     parts: Mapping[str, RuleParts]
     elsewhere: tuple[BilledElsewhere, ...]
+
+    @functools.cached_property
+    def fact_pointers(self) -> dict[int, str]:
+        """The JSON pointer of each record of the facts' lists by the record's id()
+        (`filters.pointers_by_identity`), found once a decision: the findings' evidence and
+        the full trace both name records by it."""
+        return pointers_by_identity(self.facts or {})
 
     def failed_gate(self, pack: CompiledPack) -> Gate | None:
         """The first gate that did not pass: it stops every code."""

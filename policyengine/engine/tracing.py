@@ -27,7 +27,7 @@ from ..lang import NOT_EVALUATED, CompiledExpression, Recording
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
 from ..pointers import document_order
-from .filters import filters, pointers_by_identity
+from .filters import filters
 from .program import program
 from .recorded import REF
 from .state import Evaluated
@@ -110,13 +110,12 @@ class FullTracer(Tracer):
         """Every traced evaluation, in order: (slot, expression, date of service, recording)."""
         sites = program(self.pack, "full").sites if self.values else ()
         days = state.service_dates
-        from_program = [(site.slot, site.expression, days[site.clock], recording)
-                        for site, recording in ((sites[k], recording) for k, recording in self.values)]
-        return from_program + self.evaluated
+        return [(sites[k].slot, sites[k].expression, days[sites[k].clock], recording)
+                for k, recording in self.values] + self.evaluated
 
     def output(self, state: Evaluated) -> dict:
         recorded = self.recorded(state)
-        entries, records = self._entries(recorded, pointers_by_identity(state.facts or {}))
+        entries, records = self._entries(recorded, state.fact_pointers)
         return with_sources({"form": "full", "entries": entries, "records": records,
                              "parameters": self._parameters(recorded),
                              "service_dates": dict(state.service_dates),
