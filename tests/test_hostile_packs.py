@@ -132,6 +132,20 @@ def test_an_integer_beyond_64_bits_that_a_pack_computes_is_written_as_the_number
     assert device["actual"] == big
 
 
+@pytest.mark.parametrize("evidence", ["interactions where duration_seconds > 0 s",
+                                      "if count(interactions) > 0 then interactions else interactions where false"])
+def test_evidence_names_its_records_by_pointer_whether_or_not_their_list_is_known(tmp_path, evidence):
+    """A filter of a facts list points by index into that list (the pack's analysis knows
+    it); any other expression of records is pointed at by identity among all the facts'."""
+    directory = overlay(tmp_path, f"findings:\n  - id: time.listed\n    severity: info\n    when: 'true'\n"
+                                  f"    message: every interaction\n    evidence: '{evidence}'\n")
+    known = compile_pack(directory).analysis.evidence_lists.get("time.listed")
+    assert known == ("interactions" if "if" not in evidence else None)
+    facts = dict(SEED, interactions=[dict(item, id=f"IX-{i}") for i, item in enumerate(SEED["interactions"] * 2)])
+    finding = next(f for f in policyengine.evaluate(facts, directory, trace="none")["findings"] if f["id"] == "time.listed")
+    assert finding["evidence"] == [f"/interactions/{i}" for i in range(len(facts["interactions"]))]
+
+
 def test_an_extends_cycle_is_reported_at_the_extends_line(tmp_path):
     for name, other in (("a", "b"), ("b", "a")):
         (tmp_path / name).mkdir()
