@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FACTS, OPTIONS, PARAMS, OPTION_VALUES, PARAM_VALUES
-from policyengine.lang import NOT_EVALUATED, Environment, EvaluationError, compile_expression
+from policyengine.lang import NOT_EVALUATED, ByItem, Environment, EvaluationError, compile_expression
 from reference_interpreter import interpret
 
 ENV = Environment(FACTS, {}, {"params": PARAMS, "options": OPTIONS})
@@ -102,13 +102,22 @@ def test_fast_tracing_and_interpreter_agree(text, facts):
                 assert recording.values[k] == value, (text, k, expr.nodes[k])
 
 
+def as_pairs(value):
+    """A node's recorded value, values by item written as the interpreter writes every
+    value inside a predicate: (item path, value) pairs, in item order."""
+    if isinstance(value, ByItem):
+        return [((i,), v) for i, v in enumerate(value) if v is not NOT_EVALUATED]
+    return value
+
+
 def reading(call):
     """A recording's result, node values and reads, or its error located."""
     try:
         recording = call()
     except EvaluationError as error:
         return ("error", error.code, error.message, error.span, error.pointer)
-    return ("ok", type(recording.result).__name__, recording.result, recording.values, recording.reads)
+    return ("ok", type(recording.result).__name__, recording.result, [as_pairs(v) for v in recording.values],
+            recording.reads)
 
 
 @settings(max_examples=300, deadline=None)

@@ -37,16 +37,15 @@ def _index_records(items: list, pointer: str, found: dict[int, str], depth: int)
 
 def _dropped_by(flt: Filter, values: list) -> dict[int, dict]:
     """Item number -> the first of the filter's conditions that was false for it (one
-    reason object per condition, shared by the items it dropped). A condition's values
-    are recorded item by item in order, at paths (i,): the filter is outside every
-    predicate."""
+    reason object per condition, shared by the items it dropped). A condition's values are
+    one per item (`ByItem`): the filter is outside every predicate."""
     found: dict[int, dict] = {}
     for k, text in flt.conditions:
         got = values[k]
         if got is NOT_EVALUATED:
             continue
         reason = {"node": k, "expr": text}
-        for (i, *_), value in got:
+        for i, value in enumerate(got):
             if value is False and i not in found:
                 found[i] = reason
     return found

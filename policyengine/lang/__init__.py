@@ -19,7 +19,7 @@ from . import nodes as _nodes
 from .checker import Checked, NamespaceMember, check
 from .nodes import Node, format_seconds
 from .parser import parse
-from .recorder import Recording
+from .recorder import ByItem, ByPath, Recording
 from .runtime import EvaluationError, as_evaluation_error
 from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf, Optional, Record,
                     Type, record)
@@ -175,6 +175,6 @@ def compile_expression(text: str | SourceText, env: Environment, expect: Type | 
 
 __all__ = [
     "BOOL", "DATE", "DECIMAL", "DURATION", "INT", "MONEY", "STRING", "NOT_EVALUATED",
-    "CompiledExpression", "Environment", "EvaluationError", "FieldSpec", "Filter", "ListOf", "Optional", "Record",
-    "Recording", "Trace", "Type", "compile_expression", "format_seconds", "record",
+    "ByItem", "ByPath", "CompiledExpression", "Environment", "EvaluationError", "FieldSpec", "Filter", "ListOf",
+    "Optional", "Record", "Recording", "Trace", "Type", "compile_expression", "format_seconds", "record",
 ]

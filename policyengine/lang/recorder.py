@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import itertools
 from itertools import count
 from typing import Any
 
@@ -31,13 +32,25 @@ from .runtime import GENERATED_GLOBALS, EvaluationError, as_evaluation_error
 from .types import FieldSpec
 
 
+class ByItem(list):
+    """The values of a node inside the predicate of a filter that is itself outside every
+    predicate: one per item of the filter, in order, NOT_EVALUATED where that item did not
+    reach the node (a condition before it was false)."""
+
+
+class ByPath(list):
+    """The values of a node inside nested predicates: `(item_path, value)` pairs in the
+    order evaluated, item_path being the indices of the items of the enclosing filters."""
+
+
 @dataclass
 class Recording:
     """Everything one evaluation touched.
 
-    `values[k]` is the value of preorder node k; for a node inside a `where` predicate it
-    is a list of `(item_path, value)` pairs, item_path being the indices of the items of
-    the enclosing filters. `reads` lists the facts read, in first-read order.
+    `values[k]` is the value of preorder node k: for a node inside a `where` predicate a
+    `ByItem` (directly inside the predicate of a filter outside every predicate, the usual
+    case: a flat list, no pair per item) or a `ByPath` (deeper), or NOT_EVALUATED when no
+    item reached it. `reads` lists the facts read, in first-read order.
     """
 
     result: Any
@@ -97,8 +110,9 @@ class _Writer:
         self.lines: list[str] = []
         self.indent = 1
         self.depth = 0  # how many `where` predicates enclose the node being written
-        #: the nodes inside predicates: each collects its values, item by item, in a list `_Lk`
-        self.item_nodes: list[int] = []
+        #: the nodes inside predicates, each with how many enclosing predicates: each collects
+        #: its values in a list `_Lk` (by item at depth 1, by item path deeper)
+        self.item_nodes: list[tuple[int, int]] = []
         self._temps = count()
 
     def line(self, text: str) -> None:
@@ -114,9 +128,12 @@ class _Writer:
         k = self.index[id(node)]
         value, provenance = f"_v{k}", f"_p{k}"
         getattr(self, "_" + type(node).__name__.lower())(node, k, value, provenance)
-        if self.depth:  # inside a predicate: the value for this item of the enclosing filters
+        if self.depth == 1:  # inside the predicate of a filter outside every predicate: at its item
+            self.line(f"_L{k}[_j0] = {value}")
+            self.item_nodes.append((k, 1))
+        elif self.depth:  # deeper: at the path of items of the enclosing filters
             self.line(f"_L{k}.append((_path{self.depth}, {value}))")
-            self.item_nodes.append(k)
+            self.item_nodes.append((k, self.depth))
         else:
             self.line(f"_values[{k}] = {value}")
         return value, provenance
@@ -246,6 +263,7 @@ class _Writer:
         item, item_provenance, position = f"_i{depth}", f"_ip{depth}", f"_j{depth}"
         self.line(f"{value}, {provenance} = [], []")
         self.line(f"_each = {items_provenance} if {items_provenance}.__class__ is _list else [None] * _len({items})")
+        allocate, before = len(self.lines), len(self.item_nodes)
         self.line(f"for {position}, ({item}, {item_provenance}) in _enumerate(_zip({items}, _each)):")
         self.indent += 1
         self.depth += 1
@@ -254,6 +272,9 @@ class _Writer:
         self.depth -= 1
         self.line(f"if {keep}: {value}.append({item}); {provenance}.append({item_provenance})")
         self.indent -= 1
+        if depth == 0:  # a slot per item for each node directly inside this predicate, before the loop
+            self.lines[allocate:allocate] = ["    " * self.indent + f"_L{j} = _ByItem(_repeat(_NE, _len({items})))"
+                                             for j, at in self.item_nodes[before:] if at == 1]
 
 
 def failed(error: Exception, node: n.Node, reads: dict[str, None]) -> EvaluationError:
@@ -266,12 +287,15 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
     writer = _Writer(checked)
     result = writer.write(checked.root)[0]
     body = "\n".join(writer.lines)
-    item_nodes = sorted(set(writer.item_nodes))
+    by_item = sorted({k for k, depth in writer.item_nodes if depth == 1})
+    by_path = sorted({k for k, depth in writer.item_nodes if depth > 1})
     # a node inside a predicate that no item reached stays NOT_EVALUATED
-    collected = "".join(f"    if _L{k}: _values[{k}] = _L{k}\n" for k in item_nodes)
+    collected = "".join(f"    if _L{k} is not None and _L{k}.count(_NE) < _len(_L{k}): _values[{k}] = _L{k}\n"
+                        for k in by_item) + "".join(f"    if _L{k}: _values[{k}] = _L{k}\n" for k in by_path)
     source = (f"def _record({signature(checked)}):\n"
               f"    _values = [_NE] * {len(writer.nodes)}\n"
-              + "".join(f"    _L{k} = []\n" for k in item_nodes) +
+              + "".join(f"    _L{k} = None\n" for k in by_item)
+              + "".join(f"    _L{k} = _ByPath()\n" for k in by_path) +
               "    _reads = {}\n"
               "    _at = 0\n"
               "    try:\n"
@@ -284,7 +308,8 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
     return source, constants
 
 
-RUNTIME = {"_project": project, "_items": pointers.items, "_failed": failed,
+RUNTIME = {"_project": project, "_items": pointers.items, "_failed": failed, "_ByItem": ByItem, "_ByPath": ByPath,
+           "_repeat": itertools.repeat,
            "_Recording": Recording, "_NE": NOT_EVALUATED,
            "_str": str, "_list": list, "_enumerate": enumerate, "_zip": zip, "_Exception": Exception}
 

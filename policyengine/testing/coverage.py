@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.tracing import Tracer
-from ..lang import NOT_EVALUATED, CompiledExpression, EvaluationError, nodes
+from ..lang import ByItem, ByPath, CompiledExpression, EvaluationError, nodes
 from ..packs.loader import load_source
 from ..packs.model import CompiledPack
 from ..packs.slots import Slot
@@ -95,9 +95,13 @@ class Coverage:
             if expr_id != id(expression):
                 continue
             value = recording.values[k]
-            values = [v for _, v in value] if isinstance(value, list) and value and isinstance(value[0], tuple) \
-                else [value]
-            sides.update(v for v in values if isinstance(v, bool) and v is not NOT_EVALUATED)
+            if isinstance(value, ByItem):
+                values = list(value)
+            elif isinstance(value, ByPath):
+                values = [v for _, v in value]
+            else:
+                values = [value]
+            sides.update(v for v in values if isinstance(v, bool))
 
     @property
     def total(self) -> int:
