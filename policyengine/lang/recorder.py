@@ -267,14 +267,18 @@ class _Writer:
         self.line(f"for {position}, ({item}, {item_provenance}) in _enumerate(_zip({items}, _each)):")
         self.indent += 1
         self.depth += 1
+        path = len(self.lines)
         self.line(f"_path{self.depth} = " + (f"_path{depth} + ({position},)" if depth else f"({position},)"))
         keep = self.write(node.predicate)[0]
         self.depth -= 1
         self.line(f"if {keep}: {value}.append({item}); {provenance}.append({item_provenance})")
         self.indent -= 1
+        inside = self.item_nodes[before:]
+        if depth == 0 and all(at == 1 for _, at in inside):
+            del self.lines[path]  # no node deeper inside needs the item's path
         if depth == 0:  # a slot per item for each node directly inside this predicate, before the loop
             self.lines[allocate:allocate] = ["    " * self.indent + f"_L{j} = _ByItem(_repeat(_NE, _len({items})))"
-                                             for j, at in self.item_nodes[before:] if at == 1]
+                                             for j, at in inside if at == 1]
 
 
 def failed(error: Exception, node: n.Node, reads: dict[str, None]) -> EvaluationError:
