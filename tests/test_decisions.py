@@ -111,9 +111,9 @@ def test_the_full_trace_records_what_was_read():
 
 def test_the_full_trace_writes_each_record_once_and_names_it_by_pointer_in_values():
     """A record of the facts' lists is under `records` once, by pointer, and every value
-    that holds it says {"$ref": pointer}; read back (`full_trace`), the values hold the
+    that holds it says {"$ref": pointer}; read back (`resolved_trace`), the values hold the
     records as the facts gave them."""
-    from policyengine.engine.recorded import full_trace
+    from policyengine.engine.recorded import resolved_trace
     facts = example("2026-03-seed-22-minutes.json")
     decision = policyengine.evaluate(facts, trace="full")
     trace = decision["trace"]
@@ -124,7 +124,7 @@ def test_the_full_trace_writes_each_record_once_and_names_it_by_pointer_in_value
     assert documented["value"] == [{"$ref": at} for at in listed]
     assert next(p for p in documented["parts"] if p["expr"] == "interactions")["value"] == [{"$ref": at} for at in listed]
     assert json.dumps(trace["entries"]).count('"duration_seconds"') == 0  # no record written inside a value
-    read_back = next(e for e in full_trace(decision)["entries"] if e["slot"] == "definition:documented_interactions")
+    read_back = next(e for e in resolved_trace(decision)["entries"] if e["slot"] == "definition:documented_interactions")
     assert read_back["value"] == [dict(sorted(item.items())) for item in facts["interactions"]]
 
 

@@ -5,10 +5,10 @@ wrapper that locates its errors. A decision needs neither: the program writes ev
 definition, gate, rule part and finding condition of the pack into one Python function,
 in the order `Run.state` follows (definitions; every gate; when all pass, each rule's
 parts as `evaluate_rule` orders them; the findings' conditions), each expression inlined
-as the code generator writes it. The compact form also stores each
-value at its place in the pack's rule table. The full form calls each expression's
-recording function instead (`lang/recorder.py`) and keeps every recording, with the
-number of its site, for the tracer to render when the decision is assembled.
+as the code generator writes it. The compact form also stores each value at its place in
+the pack's rule table. The full form calls each expression's recording function instead
+(`lang/recorder.py`) and keeps every recording, with the number of its site, for the
+tracer to render when the decision is assembled.
 
 One path: the program either returns every value, or fails. When it fails, the place it
 reached (`_at`) names the expression, and that one expression is evaluated again on the
@@ -43,10 +43,6 @@ class Site:
     slot: Slot
     expression: CompiledExpression
     clock: str
-
-
-#: the trace forms a program is generated for
-FORMS = ("none", "compact", "full")
 
 
 class _Writer:
@@ -184,7 +180,7 @@ class Program:
 
 
 def program(pack: CompiledPack, form: str) -> Program:
-    """The pack's program for a trace form (`FORMS`), generated once per pack."""
+    """The pack's program for a trace form (`tracing.TRACE_FORMS`), generated once per pack."""
     key = f"program:{form}"
     built = pack.derived.get(key)
     if built is None:

@@ -7,8 +7,9 @@ what-if as the engine did, on the same values, without the facts.
 A record of one of the facts' lists (an interaction, a transmission of a device...) is
 written once, under the trace's `records` by its JSON pointer, and inside a value as
 `{"$ref": pointer}` (engine 0.3.0 on; before, every value repeated the records it held,
-which made a month of 1,000 interactions a 9 MB trace). `full_trace` gives the trace with
-every reference replaced by its record, so its readers see values as they were.
+which made a month of 1,000 interactions a 9 MB trace). `resolved_trace` gives the trace
+with every reference replaced by its record, so its readers see values as they were; the
+trace as written (`full_trace`) serves those that read no values (verify).
 """
 from __future__ import annotations
 
@@ -25,10 +26,16 @@ REF = "$ref"
 
 
 def full_trace(decision: dict) -> dict | None:
+    """The decision's full trace as written; None when it has another trace form."""
+    trace = decision.get("trace")
+    return trace if isinstance(trace, dict) and trace.get("form") == "full" else None
+
+
+def resolved_trace(decision: dict) -> dict | None:
     """The decision's full trace, each record written by reference given in full; None
     when the decision has another trace form."""
-    trace = decision.get("trace")
-    if not isinstance(trace, dict) or trace.get("form") != "full":
+    trace = full_trace(decision)
+    if trace is None:
         return None
     records = trace.get("records")
     if not isinstance(records, dict) or not records:
@@ -57,10 +64,10 @@ def entries_by_slot(trace: dict) -> dict[str, dict]:
     return {entry["slot"]: entry for entry in trace.get("entries", ())}
 
 
-def recorded_state(pack: CompiledPack, decision: dict) -> Evaluated | None:
-    """The values of a decision made with `pack`, from its full trace; None when the
-    decision has no full trace or was made with another pack (another sha256)."""
-    trace = full_trace(decision)
+def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Evaluated | None:
+    """The values of a decision made with `pack`, from its full trace as `resolved_trace`
+    gives it; None when the decision has no full trace or was made with another pack
+    (another sha256)."""
     if trace is None or (decision.get("pack") or {}).get("sha256") != pack.sha256:
         return None
     entries = entries_by_slot(trace)

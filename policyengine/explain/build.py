@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.recorded import entries_by_slot, full_trace, recorded_state
+from ..engine.recorded import entries_by_slot, recorded_state, resolved_trace
 from ..engine.resolve import resolve
 from ..engine.whatif import WhatIf
 from ..lang import DURATION, CompiledExpression, ListOf
@@ -46,7 +46,8 @@ def pack_info(decision: dict, pack: CompiledPack | None, source: str) -> PackInf
 def build_explanation(decision: dict, pack: CompiledPack | None = None, source: str = "bundled") -> Explanation:
     info = pack_info(decision, pack, source)
     recorded = decision.get("trace")
-    trace: dict = full_trace(decision) or (recorded if isinstance(recorded, dict) else {})
+    resolved = resolved_trace(decision)
+    trace: dict = resolved or (recorded if isinstance(recorded, dict) else {})
     form = str(trace.get("form", "none"))
     codes = [code_line(line, pack) for line in decision.get("billable", ()) + decision.get("not_billable", ())]
     ex = Explanation(decision.get("patient_id", "?"), decision.get("month", "?"), info,
@@ -55,7 +56,7 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
                      [], [], [], [], [] if form == "full" else list(FULL_TRACE_SECTIONS),
                      list(decision.get("opportunities", ())))
     ex.sources = _sources(trace)
-    state = recorded_state(pack, decision) if pack is not None and info.matches else None
+    state = recorded_state(pack, decision, resolved) if pack is not None and info.matches else None
     if pack is not None and state is not None:
         _from_full_trace(ex, decision, trace, pack, state)
     elif pack is not None and info.matches and form == "compact":
@@ -67,7 +68,7 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
 
 def _from_full_trace(ex: Explanation, decision: dict, trace: dict, pack: CompiledPack, state: Any) -> None:
     """The explanation's parts only a full trace gives; `trace` is the decision's, with
-    its records given in full (`full_trace`)."""
+    its records given in full (`resolved_trace`)."""
     entries = entries_by_slot(trace)
     failed = state.failed_gate(pack)
     outcomes = resolve(pack, state.parts, failed, state.elsewhere)

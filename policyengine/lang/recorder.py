@@ -4,7 +4,7 @@ A full trace needs what the fast function skips: the value of every node inside 
 predicates, item by item, the facts read as JSON pointers, and the node that failed. The
 walk of the AST finds them at about ten Python calls per node; this module writes the
 same walk as straight-line Python statements, so a traced evaluation costs a store per
-node (an append per item inside a predicate) and a pointer per fact read, with no call for
+node (one per item inside a predicate) and a pointer per fact read, with no call for
 either. The tree-walking interpreter stays, as the readable
 specification, in the tests (`tests/reference_interpreter.py`): property tests hold this
 function to it value for value, pointer for pointer, and error for error.
@@ -12,15 +12,15 @@ function to it value for value, pointer for pointer, and error for error.
 Generated code reads like the walk it replaces: a node k computes `_vk` (its value) and
 `_pk` (where it came from in the facts: a pointer, a list of pointers, or None), sets
 `_at = k` before its own operation (so an error is located at it) and records `_vk`: in
-`_values[k]`, or, inside a predicate, appended to the list `_Lk` with the item's path
-(the lists that no item reached are left out when the function returns).
+`_values[k]`; directly inside the predicate of a top-level filter, at the item's place in
+the list `_Lk` (a `ByItem`, made before the loop); deeper, appended to `_Lk` with the
+item's path (a `ByPath`). A list no item reached is left out when the function returns.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import itertools
-from itertools import count
+from itertools import count, repeat
 from typing import Any
 
 from .. import pointers
@@ -313,7 +313,7 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
 
 
 RUNTIME = {"_project": project, "_items": pointers.items, "_failed": failed, "_ByItem": ByItem, "_ByPath": ByPath,
-           "_repeat": itertools.repeat,
+           "_repeat": repeat,
            "_Recording": Recording, "_NE": NOT_EVALUATED,
            "_str": str, "_list": list, "_enumerate": enumerate, "_zip": zip, "_Exception": Exception}
 
