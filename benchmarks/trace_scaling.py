@@ -26,7 +26,7 @@ import yaml
 
 import policyengine
 from policyengine.packs import CompiledPack, compile_pack
-from policyengine.packs.model import Rule, Template
+from policyengine.packs.model import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = json.loads((ROOT / "examples" / "2026-03-seed-22-minutes.json").read_text())
@@ -41,17 +41,13 @@ def month(size: int) -> dict:
     return facts
 
 
-def _template(template: Template) -> str:
-    return "".join(text + ("{" + name + "}" if name is not None else "") for text, name in template.pieces)
-
-
 def _copy_of(rule: Rule, number: int, codes: dict[str, str]) -> dict:
     """The rule, billing its copy's code: the same conditions, reasons and opportunity."""
     code = codes[rule.code]
     copied: dict = {"id": f"{rule.id}.copy{number}", "code": code,
                     "blocked": [{"when": f'"{code}" in other_codes', "reason": f"{code} is already billed"}],
-                    "when": rule.when.text, "reason": {"met": _template(rule.reason_met),
-                                                       "not_met": _template(rule.reason_not_met)}}
+                    "when": rule.when.text, "reason": {"met": rule.reason_met.source,
+                                                       "not_met": rule.reason_not_met.source}}
     for part in ("units", "actual", "required"):
         if getattr(rule, part) is not None:
             copied[part] = getattr(rule, part).text

@@ -88,6 +88,8 @@ def test_a_template_renders_only_the_values_it_names(tmp_path):
     decision = policyengine.evaluate(SEED, pack, trace="none")
     line = next(b for b in decision["billable"] if b["code"] == "99457")
     assert line["reason"] == "{actual} is 22 min, braces { } kept"
+    rule = next(r for r in pack.rules if r.id == "rpm.99457.first_20_minutes")
+    assert rule.reason_met.source == "{{actual}} is {actual}, braces {{ }} kept"  # as written: diff shows this
 
 
 def test_an_option_out_of_its_range_is_refused(tmp_path):

@@ -22,7 +22,7 @@ from ..engine.lines import rate_of
 from ..engine.values import to_json_value
 from ..lang import DURATION, MONEY, CompiledExpression, ListOf, Type, format_seconds
 from ..packs.analysis import Reads
-from ..packs.model import Code, CompiledPack, Conflict, Finding, Gate, Option, Parameter, Rule, Template
+from ..packs.model import Code, CompiledPack, Conflict, Finding, Gate, Option, Parameter, Rule
 from ..packs.slots import CONVERSION_FACTOR, DEFINITION
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -158,10 +158,6 @@ def in_order(first: Iterable[str], second: Iterable[str]) -> list[str]:
 
 # --- entries: each kind as fields ------------------------------------------------------------
 
-def template_text(template: Template) -> str:
-    return "".join(text + ("{" + name + "}" if name is not None else "") for text, name in template.pieces)
-
-
 def code_fields(code: Code) -> Fields:
     return {"descriptor": code.descriptor, "clock": code.clock, "rvu": code.rvu,
             "max units": str(code.max_units) if code.max_units is not None else None}
@@ -173,7 +169,7 @@ def rule_fields(rule: Rule) -> Fields:
     for number, blocker in enumerate(rule.blocked, 1):
         fields[f"blocked {number} condition"] = blocker.when
         fields[f"blocked {number} reason"] = blocker.reason
-    fields.update({"reason met": template_text(rule.reason_met), "reason not met": template_text(rule.reason_not_met),
+    fields.update({"reason met": rule.reason_met.source, "reason not met": rule.reason_not_met.source,
                    "citation": rule.citation})
     if rule.opportunity is not None:
         fields.update({"opportunity when": rule.opportunity.when, "opportunity missing": rule.opportunity.missing,

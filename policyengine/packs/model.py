@@ -91,6 +91,12 @@ class Template:
     def render(self, values: Mapping[str, str]) -> str:
         return "".join(text + (values[name] if name is not None else "") for text, name in self.pieces)
 
+    @property
+    def source(self) -> str:
+        """The template as a pack writes it: braces of the text doubled, placeholders in braces."""
+        return "".join(text.replace("{", "{{").replace("}", "}}") + ("{" + name + "}" if name is not None else "")
+                       for text, name in self.pieces)
+
 
 @dataclass(frozen=True)
 class RuleSlots:
