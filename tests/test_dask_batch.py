@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -47,15 +48,28 @@ def test_threaded_scheduler_gives_the_batch_output_in_order(months):
     assert summary.records == 200 and summary.errors > 20 and summary.exit_status == 1
 
 
-def test_local_cluster_gives_the_batch_output_in_order(months):
+def _worker_state() -> tuple[int, int]:
+    """(process id, evaluators built) of the Dask worker it runs on."""
+    from policyengine import dask_batch
+
+    return os.getpid(), len(dask_batch._evaluators)
+
+
+def test_local_cluster_of_two_worker_processes_gives_the_batch_output_in_order(months):
     distributed = pytest.importorskip("distributed")
-    path, expected, _ = months
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster):
-        out = io.StringIO()
-        summary = run_dask_batch(path, out, blocksize=8_000, trace="compact")
+    path, expected, expected_csv = months
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        out, billable = io.StringIO(), io.StringIO()
+        summary = run_dask_batch(path, out, billable, blocksize=8_000, trace="compact")
+        workers = client.run(_worker_state)
     assert out.getvalue() == expected
+    assert billable.getvalue() == expected_csv
     assert summary.records == 200
+    # the months were decided in the two worker processes, not in this one
+    assert len(workers) == 2
+    assert all(pid != os.getpid() for pid, _ in workers.values())
+    assert sum(built for _, built in workers.values()) >= 1
 
 
 def test_bad_options_fail_before_any_work(months):
