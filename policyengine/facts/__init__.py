@@ -6,7 +6,8 @@ a document beyond the limits of `policyengine.limits` and what only its text sho
 given twice, a YAML alias: `reading.py`). `check_facts` makes sure the data is JSON data
 facts can hold (`jsondata.py`: integers in 64 bits, Unicode text, bounded nesting), checks it
 against `schemas/facts.schema.json` (`schema.py`), then checks the calendar, which a schema
-cannot (`dates.py`), and that each provenance pointer names a fact (`provenance.py`). Every
+cannot (`dates.py`), and that each provenance pointer names a fact (`provenance.py`); a record
+they would find nothing in passes in one generated walk instead (`verdict.py`). Every
 error is reported at once, each located by its JSON pointer; an unknown key is only a
 warning, with "did you mean" where a known key is close.
 """
@@ -22,6 +23,7 @@ from .jsondata import check_json_data
 from .provenance import provenance_errors
 from .reading import parse_facts_line, parse_facts_text
 from .schema import facts_schema, validators
+from .verdict import verdict
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,12 @@ def check_facts(data: Any) -> CheckedFacts:
     """`data` as checked facts, or a `DiagnosticError` carrying every error in it.
 
     The calendar is checked once the schema finds no error, so a document with a wrong
-    type reports its schema errors first, all of them.
+    type reports its schema errors first, all of them. A record with nothing to report
+    passes in one walk (`verdict.py`); the checks that say what and where run on the others.
     """
     check_json_data(data)
+    if verdict(facts_schema(), calendar=True)(data):
+        return CheckedFacts(data=data, warnings=())
     diagnostics = validators(facts_schema()).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
@@ -52,6 +57,8 @@ def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
     """Facts for a pack that declares its own facts schema: that schema's errors (all of
     them) and unknown-key warnings; the contract's calendar checks do not apply."""
     check_json_data(data)
+    if verdict(schema, calendar=False)(data):
+        return CheckedFacts(data=data, warnings=())
     diagnostics = validators(schema).diagnostics(data)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:

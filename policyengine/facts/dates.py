@@ -22,18 +22,34 @@ MAX_PERIOD_DAYS = 30
 _DATED_IN_MONTH = ("interactions", "activities")
 
 #: Lists whose items carry an `id` that must be unique within the list.
-_IDENTIFIED = ("interactions", "activities")
+IDENTIFIED = ("interactions", "activities")
+
+#: What a date must be beyond a real day, by the top-level key it stands under (`date_rule`).
+IN_MONTH, IN_PERIOD, NOT_BEFORE_MONTH, ANY_DAY = "in the month", "in the period", "not before the month", "any day"
+
+
+def date_rule(key: object) -> str:
+    """What a date under the top-level key `key` must be: a day of the month (interactions,
+    activities), of the transmission window (transmission days), not before the month
+    (as_of), or any real day."""
+    if key in _DATED_IN_MONTH:
+        return IN_MONTH
+    if key == "transmission_days":
+        return IN_PERIOD
+    if key == "as_of":
+        return NOT_BEFORE_MONTH
+    return ANY_DAY
 
 
 def calendar_errors(facts: dict) -> list[Diagnostic]:
     """Errors the schema cannot see, in facts the schema accepts."""
     errors: list[Diagnostic] = []
     days = _real_dates(facts, errors)
-    month_days = _month_bounds(facts["month"], errors)
+    month_days = month_bounds(facts["month"], errors)
     if month_days is not None:
         first, last = month_days
         for at, day in days.items():
-            if at[0] in _DATED_IN_MONTH and not first <= day <= last:
+            if date_rule(at[0]) == IN_MONTH and not first <= day <= last:
                 errors.append(_error("facts.outside_month", at, f"{day} is outside the month {facts['month']}"))
         as_of = days.get(("as_of",))
         if as_of is not None and as_of < first:
@@ -41,11 +57,11 @@ def calendar_errors(facts: dict) -> list[Diagnostic]:
                                  f"as_of {as_of} is before the month {facts['month']} begins: facts about "
                                  "a month cannot be complete through a day before it",
                                  f"as_of is a day from {first} on; leave it out when the month is complete"))
-    window = _transmission_window(facts, days, month_days, errors)
+    window = transmission_window(facts, days, month_days, errors)
     if window is not None:
         start, end, name = window
         for at, day in days.items():
-            if at[0] == "transmission_days" and not start <= day <= end:
+            if date_rule(at[0]) == IN_PERIOD and not start <= day <= end:
                 errors.append(_error("facts.outside_period", at, f"{day} is outside {name}"))
     errors.extend(_repeated_ids(facts))
     return errors
@@ -82,7 +98,7 @@ def _date_hint(text: str) -> str:
     return "a date is YYYY-MM-DD, with a month from 01 to 12 and a year from 0001"
 
 
-def _month_bounds(month: str, errors: list[Diagnostic]) -> tuple[date, date] | None:
+def month_bounds(month: str, errors: list[Diagnostic]) -> tuple[date, date] | None:
     """The first and last day of `month` (YYYY-MM); year 0000 is an error."""
     year, number = int(month[:4]), int(month[5:])
     if year < 1:
@@ -91,7 +107,7 @@ def _month_bounds(month: str, errors: list[Diagnostic]) -> tuple[date, date] | N
     return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
 
 
-def _transmission_window(
+def transmission_window(
     facts: dict, days: dict[Location, date], month_days: tuple[date, date] | None, errors: list[Diagnostic],
 ) -> tuple[date, date, str] | None:
     """The days transmission days must fall in, and their name; None when unknown."""
@@ -124,7 +140,7 @@ def _transmission_window(
 
 
 def _repeated_ids(facts: dict) -> Iterator[Diagnostic]:
-    for key in _IDENTIFIED:
+    for key in IDENTIFIED:
         first_index: dict[str, int] = {}
         for index, item in enumerate(facts.get(key, ())):
             first = first_index.setdefault(item["id"], index)

@@ -95,6 +95,8 @@ class _Validators:
         self.fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
         self.reference = _ReferenceValidator(schema)
         self.integer_paths = tuple(paths_where(schema, schema, lambda node: node.get("type") == "integer"))
+        #: the one-walk checks of this schema (`verdict.verdict`), by whether the calendar is checked
+        self.verdicts: dict[bool, Callable[[Any], bool]] = {}
 
     def has_fraction(self, data: Any) -> bool:
         """Whether a whole-number field holds a float or Decimal (the fast validator would
