@@ -2,16 +2,16 @@
 own): every error as a diagnostic at its JSON pointer, unknown keys as warnings.
 
 It runs on every record of a batch, so validators are compiled once, on first use, and a
-valid record takes the fast path: when `jsonschema_rs` is installed it says valid or not,
-and only a record it rejects goes through the reference validator, whose errors become
-diagnostics. The schema is the single source of truth for both.
+valid record takes the fast path: when `jsonschema_rs` is installed it says valid or not
+(with the walk of `verdict.py`, which also holds whole numbers to `int`: it takes 600.0
+for an integer), and only a record they reject goes through the reference validator,
+whose errors become diagnostics. The schema is the single source of truth for both.
 """
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -88,41 +88,19 @@ _ReferenceValidator = jsonschema.validators.extend(
 
 class _Validators:
     """The validators of one facts schema, built once: the fast one says valid or not, the
-    reference one explains a record the fast one rejects (or one it would misjudge)."""
+    reference one explains a record the verdict (the fast one and a walk) says no to."""
 
     def __init__(self, schema: dict) -> None:
         self.schema = schema
+        #: says valid or not; the verdict (`verdict.py`) runs it before its walk
         self.fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
         self.reference = _ReferenceValidator(schema)
-        self.integer_paths = tuple(paths_where(schema, schema, lambda node: node.get("type") == "integer"))
         #: the one-walk checks of this schema (`verdict.verdict`), by whether the calendar is checked
         self.verdicts: dict[bool, Callable[[Any], bool]] = {}
 
-    def has_fraction(self, data: Any) -> bool:
-        """Whether a whole-number field holds a float or Decimal (the fast validator would
-        accept 600.0 as an integer, so such a document takes the reference path)."""
-        for path in self.integer_paths:
-            nodes = [data]
-            for step in path:
-                if step == "*":
-                    nodes = [item for node in nodes if isinstance(node, list) for item in node]
-                else:
-                    nodes = [node[step] for node in nodes if isinstance(node, dict) and step in node]
-            if any(type(value) is float or type(value) is Decimal for value in nodes):
-                return True
-        return False
-
     def diagnostics(self, data: Any) -> list[Diagnostic]:
-        """Errors and warnings (unknown keys) against the schema; none for a valid record."""
-        if self.fast is not None and not self.has_fraction(data) and self._fast_says_valid(data):
-            return []
+        """Errors and warnings (unknown keys) against the schema, by the reference validator."""
         return schemacheck.check(data, self.reference, kind="facts", severity_of=_severity)
-
-    def _fast_says_valid(self, data: Any) -> bool:
-        try:
-            return bool(self.fast.is_valid(data))
-        except ValueError:  # a value jsonschema_rs cannot convert: the reference judges it
-            return False
 
 
 #: validators by id() of their schema; each entry keeps its schema, so the id stays its own
