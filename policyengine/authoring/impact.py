@@ -39,7 +39,8 @@ from typing import IO
 from ..batch import Evaluator
 from ..batch.records import errors_of
 from ..batch.files import check_paths
-from ..batch.run import CHUNK_LINES, decide_chunks, read_chunks
+from ..batch.reading import CHUNK_LINES, read_chunks
+from ..batch.run import decide_chunks
 from ..diagnostics import DiagnosticError
 from ..facts import parse_facts_line
 from ..packs import CompiledPack, load_pack

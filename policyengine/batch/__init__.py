@@ -11,8 +11,11 @@ a line longer than `MAX_FACTS_BYTES` (only its start is read), a month no pack c
 each is an error record, never a traceback, and never a lost line.
 
 With `workers > 1` the chunks go to a pool of worker processes; each worker loads the
-pack once, in the pool's initializer. A worker that dies (killed, out of memory) stops the
-batch with WorkerLost instead of leaving it waiting. With one worker, this process decides.
+pack once, in the pool's initializer. From a regular file, each worker reads its chunk of
+lines itself and spills its output to a file this process copies in order (`ranges.py`);
+from a pipe, this process reads the lines and hands them out (`reading.py`). A worker that
+dies (killed, out of memory) stops the batch with WorkerLost instead of leaving it waiting.
+With one worker, this process decides.
 
 The optional CSV holds one row per billable line, for billing export; the summary counts
 records, errors (by code), and billable units and dollars per code (Decimal, never float).
@@ -22,7 +25,8 @@ first, outputs renamed into place when complete, checkpoints to resume from.
 from __future__ import annotations
 
 from .records import CSV_COLUMNS, ChunkResult, Evaluator, decide_chunk, error_line
-from .run import WorkerLost, check_arguments, input_size, read_chunks, run_batch, run_batch_files
+from .reading import read_chunks
+from .run import WorkerLost, check_arguments, input_size, run_batch, run_batch_files
 from .summary import BatchSummary
 
 __all__ = ["BatchSummary", "CSV_COLUMNS", "ChunkResult", "Evaluator", "WorkerLost", "check_arguments", "decide_chunk",

@@ -4,12 +4,15 @@
 under two packs with it)."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import itertools
 import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,15 +24,14 @@ from typing import IO, Any, TypeVar
 from ..diagnostics import DiagnosticError
 from ..engine.decide import TRACE_FORMS
 from ..engine.options import resolve_options
-from ..limits import MAX_FACTS_BYTES
 from ..packs import CompiledPack, bundled_ids, load_pack
 from ..version import __version__
 from .files import CHECKPOINT_SECONDS, BatchFiles, check_paths
+from .ranges import RANGE_LINES, RangeReader, copy_spill, line_ranges, readable_path, spill
+from .reading import CHUNK_LINES, read_chunks
 from .records import CSV_COLUMNS, ChunkResult, Evaluator, decide_chunk
 from .summary import BatchSummary
 
-#: Input lines handed to a worker at a time.
-CHUNK_LINES = 256
 #: Chunks in flight per worker (read ahead of the writer): bounds memory.
 CHUNKS_PER_WORKER = 4
 
@@ -53,6 +55,15 @@ def _worker_chunk(task: tuple[int, list[bytes]]) -> Any:
     return _worker["decide"](first, lines)
 
 
+def _worker_range(task: tuple[str, int, int, int, str]) -> tuple[str, ChunkResult]:
+    """A range of a batch's input file read here, decided, and its output written to a spill
+    file (`ranges.py`): the spill file, and the chunk's result without its output."""
+    path, start, count, first, directory = task
+    reader = _worker.setdefault("reader", RangeReader())
+    result = _worker["decide"](first, reader.read(path, start, count))
+    return spill(directory, first, result.output), dataclasses.replace(result, output="")
+
+
 def decide_chunks(chunks: Iterator[tuple[int, list[bytes], int]], emit: Callable[[Result, int], None],
                   setup: Callable[..., ChunkDecider[Result]], setup_args: tuple, *, workers: int = 1,
                   start_method: str | None = None) -> None:
@@ -66,12 +77,34 @@ def decide_chunks(chunks: Iterator[tuple[int, list[bytes], int]], emit: Callable
         for first, lines, size in chunks:
             emit(decide(first, lines), size)
         return
+    with _worker_pool(setup, setup_args, workers, start_method) as pool:
+        tasks = ((_worker_chunk, (first, lines), first, len(lines), size) for first, lines, size in chunks)
+        _decide_in(pool, tasks, workers * CHUNKS_PER_WORKER, emit)
+
+
+def _decide_ranges(path: str, source: IO[bytes], lines: int, first: int, emit: Callable[[Any, int], None],
+                   setup_args: tuple, workers: int, start_method: str | None) -> None:
+    """`decide_chunks` of a batch whose input is the file at `path` (`source`, read from
+    where it is): the workers read their ranges of lines and spill their output, which
+    `emit` is given by path (`ranges.py`)."""
+    with tempfile.TemporaryDirectory(prefix="policyengine-batch-") as directory, \
+            _worker_pool(_batch_decider, setup_args, workers, start_method) as pool:
+        tasks = ((_worker_range, (path, start, count, number, directory), number, count, end - start)
+                 for number, start, end, count in line_ranges(source, lines, first))
+        _decide_in(pool, tasks, workers * CHUNKS_PER_WORKER, emit)
+
+
+@contextlib.contextmanager
+def _worker_pool(setup: Callable[..., ChunkDecider], setup_args: tuple, workers: int,
+                 start_method: str | None) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `workers` processes, each calling `setup(*setup_args)` once; what is still
+    queued is cancelled when the pool is left."""
     context = multiprocessing.get_context(start_method or _default_start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload([setup.__module__])
     with ProcessPoolExecutor(workers, context, _start_worker, (setup, setup_args)) as pool:
         try:
-            _decide_in(pool, chunks, workers * CHUNKS_PER_WORKER, emit)
+            yield pool
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -81,40 +114,6 @@ def _batch_decider(pack_ref: str | None, options: dict[str, Any], trace: str,
     """A batch's chunks decided in one process: the pack loaded once, into an Evaluator."""
     evaluator = Evaluator(pack_ref, options, trace)
     return lambda first, lines: decide_chunk(evaluator, first, lines, with_csv)
-
-
-def read_chunks(stream: IO[bytes], size: int = CHUNK_LINES, first: int = 1) -> Iterator[tuple[int, list[bytes], int]]:
-    """(first line number, lines, bytes read) for consecutive chunks of a binary stream,
-    lazily; the first line is number `first`."""
-    chunk: list[bytes] = []
-    read = 0
-    for raw, length in _read_lines(stream):
-        chunk.append(raw)
-        read += length
-        if len(chunk) == size:
-            yield first, chunk, read
-            first += size
-            chunk, read = [], 0
-    if chunk:
-        yield first, chunk, read
-
-
-#: What of a line is read: the longest facts line, its line end, and one byte to tell it is longer.
-_LINE_READ = MAX_FACTS_BYTES + 3
-
-
-def _read_lines(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
-    """Each line of a binary stream and its length. Of a line longer than a facts line may
-    be, only the start is kept (enough for its error record) and the rest is skipped, so a
-    line of gigabytes takes no more memory than one of a megabyte."""
-    while line := stream.readline(_LINE_READ):
-        length = len(line)
-        if not line.endswith(b"\n"):  # cut short, or the last line
-            while rest := stream.readline(_LINE_READ):
-                length += len(rest)
-                if rest.endswith(b"\n"):
-                    break
-        yield line, length
 
 
 def check_arguments(pack: CompiledPack | str | Path | None, options: dict[str, Any] | None, trace: str) -> CompiledPack | None:
@@ -140,15 +139,19 @@ def check_arguments(pack: CompiledPack | str | Path | None, options: dict[str, A
 
 def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
               pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
-              progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
+              progress: Callable[[int], None] | None = None, chunk_lines: int | None = None,
               start_method: str | None = None, first_line: int = 1,
               summary: BatchSummary | None = None) -> BatchSummary:
     """Decide every line of `source` (binary JSON Lines) and write one line per input line
     to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
 
-    `progress` is called with the number of input bytes handled after each chunk, once its
-    lines are written. To go on with a batch, `first_line` numbers the first line of
-    `source` (no CSV header is written then) and `summary` is the summary so far.
+    With `workers > 1` and a regular file for `source`, the workers read their chunks of it
+    themselves (`ranges.py`: `RANGE_LINES` lines a chunk, since the writer then pays only
+    for the chunk, not for its lines); else `CHUNK_LINES` lines a chunk are read and handed
+    out here. `chunk_lines` sets another size. `progress` is called with the number of
+    input bytes handled after each chunk, once its lines are written. To go on with a
+    batch, `first_line` numbers the first line of `source` (no CSV header is written then)
+    and `summary` is the summary so far.
     Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
     reading any input.
     """
@@ -169,8 +172,19 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
         if progress is not None:
             progress(size)
 
-    decide_chunks(read_chunks(source, chunk_lines, first_line), emit, _batch_decider,
-                  (pack_ref, dict(options or {}), trace, with_csv), workers=workers, start_method=start_method)
+    def emit_spilled(result: tuple[str, ChunkResult], size: int) -> None:
+        spilled, chunk = result
+        copy_spill(spilled, out)
+        emit(chunk, size)
+
+    setup_args = (pack_ref, dict(options or {}), trace, with_csv)
+    path = readable_path(source) if workers > 1 else None
+    if path is None:
+        decide_chunks(read_chunks(source, chunk_lines or CHUNK_LINES, first_line), emit, _batch_decider, setup_args,
+                      workers=workers, start_method=start_method)
+    else:
+        _decide_ranges(path, source, chunk_lines or RANGE_LINES, first_line, emit_spilled, setup_args, workers,
+                       start_method)
     out.flush()
     if csv_out is not None:
         csv_out.flush()
@@ -182,18 +196,22 @@ class WorkerLost(RuntimeError):
     """A worker process stopped (killed, or out of memory) before it returned a chunk."""
 
 
-def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes], int]], window: int,
-               emit: Callable[[Any, int], None]) -> None:
+#: A chunk for the pool: the worker function, its argument, and for the writer the chunk's
+#: first line number, line count and input bytes.
+Task = tuple[Callable[[Any], Any], Any, int, int, int]
+
+
+def _decide_in(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int, emit: Callable[[Any, int], None]) -> None:
     """Chunks decided by the pool and emitted in input order, at most `window` in flight
     (memory stays flat however fast the input comes). Raises WorkerLost when a worker dies,
     rather than wait forever for its chunk."""
     in_flight: deque[tuple[Future[Any], int, int, int]] = deque()
 
-    def submit(first: int, lines: list[bytes], size: int) -> None:
-        in_flight.append((pool.submit(_worker_chunk, (first, lines)), first, len(lines), size))
+    def submit(work: Callable[[Any], Any], argument: Any, first: int, count: int, size: int) -> None:
+        in_flight.append((pool.submit(work, argument), first, count, size))
 
-    for chunk in itertools.islice(chunks, window):
-        submit(*chunk)
+    for task in itertools.islice(tasks, window):
+        submit(*task)
     while in_flight:
         future, first, count, size = in_flight.popleft()
         try:
@@ -202,7 +220,7 @@ def _decide_in(pool: ProcessPoolExecutor, chunks: Iterator[tuple[int, list[bytes
             raise WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
                              "(was it killed, or out of memory?)") from None
         emit(result, size)
-        following = next(chunks, None)
+        following = next(tasks, None)
         if following is not None:
             submit(*following)
 

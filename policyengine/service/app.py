@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..batch.run import CHUNK_LINES
+from ..batch.reading import CHUNK_LINES
 from ..decisionlog import DecisionStore, GroupCommitter, LoggedDecision, SqliteDecisionStore
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine.values import pretty_json
