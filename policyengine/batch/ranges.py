@@ -1,12 +1,12 @@
 """A batch from a file with worker processes: the input and the output do not pass through
 the writer.
 
-Relaying every byte costs the writer about as much as a tenth of a worker: it would read
-each line, send it to a worker and take back its output. From a regular file it only finds
-where chunks of lines begin and end (`line_ranges`: a scan for line ends, no line is
-kept). Each worker reads its range of the file itself (`read_range`, with the same line
-reading as the writer's, so a line is the same line), and writes the range's output to a
-spill file (`spill`). The writer copies the spill files into the output in input order
+Relaying the bytes cost the writer 8% of a core beside two workers (it read each line,
+sent it to a worker and took back its output). From a regular file it only finds where
+chunks of lines begin and end (`line_ranges`: a scan for line ends, no line is kept).
+Each worker reads its range of the file itself (`RangeReader`, with the writer's line
+reader, so a line is the same line) and writes the range's output to a spill file
+(`spill`). The writer copies the spill files into the output in input order
 (`copy_spill`) and removes them, so the output is the same, byte for byte, as when it
 relays the lines.
 """
