@@ -3,6 +3,7 @@
     python benchmarks/batch_bench.py                    # 100,000 records, every mode, flat-memory check
     python benchmarks/batch_bench.py --n 20000          # quicker
     python benchmarks/batch_bench.py --million          # 1,000,000 records end to end, 2 workers, once
+    python benchmarks/batch_bench.py --million --trace full   # the same with full traces (about 39 GB written)
 
 Not a timed test: a script that prints a table. Each mode runs in a fresh process so its peak
 resident set (ru_maxrss of the largest process, worker processes included) is its own:
@@ -137,8 +138,8 @@ def batch_command(path: str, workers: int, out_dir: str, trace: str = "compact")
             "--workers", str(workers), "--trace", trace]
 
 
-def end_to_end(path: str, workers: int, out_dir: str, records: int) -> dict:
-    result = measure(batch_command(path, workers, out_dir))
+def end_to_end(path: str, workers: int, out_dir: str, records: int, trace: str = "compact") -> dict:
+    result = measure(batch_command(path, workers, out_dir, trace))
     if result["status"] not in (0, 1):
         raise SystemExit(f"batch with {workers} workers failed with status {result['status']}")
     lines = sum(1 for _ in open(os.path.join(out_dir, f"out-{workers}.jsonl"), "rb"))
@@ -160,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speedup", type=int, default=0, metavar="ROUNDS",
                         help="only: the batch with 1 and 2 workers, alternately, ROUNDS times each (the machine is shared: "
                              "alternating spreads other load over both)")
+    parser.add_argument("--trace", default="compact", choices=("none", "compact", "full"),
+                        help="the trace form of --million and --speedup (default compact)")
     parser.add_argument("--workdir", default=None, help="where the generated files go (default: a temp dir)")
     parser.add_argument("--run-mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -178,8 +181,9 @@ def main(argv: list[str] | None = None) -> None:
         if not os.path.exists(path):
             write_file(path, n, seed=1, malformed=MALFORMED, years=YEARS)
         for workers in (2,):
-            result = end_to_end(path, workers, workdir, n)
-            print(f"{n:,} patient-months, compact trace, {workers} workers: {result['seconds']:.1f} s wall "
+            result = end_to_end(path, workers, workdir, n, args.trace)
+            os.remove(os.path.join(workdir, f"out-{workers}.jsonl"))
+            print(f"{n:,} patient-months, {args.trace} trace, {workers} workers: {result['seconds']:.1f} s wall "
                   f"({result['rate']:,.0f}/s), largest process {result['peak_mb']:.0f} MB", flush=True)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         return
@@ -191,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         rates: dict[int, list[float]] = {1: [], 2: []}
         for _ in range(args.speedup):
             for workers in (1, 2):
-                result = end_to_end(path, workers, workdir, args.n)
+                result = end_to_end(path, workers, workdir, args.n, args.trace)
                 rates[workers].append(result["rate"])
                 print(f"  batch {workers}: {result['rate']:,.0f}/s, {result['peak_mb']:.0f} MB, "
                       f"load {os.getloadavg()[0]:.2f}", flush=True)
