@@ -23,11 +23,6 @@ from typing import IO
 
 from .reading import read_lines
 
-#: Lines a worker reads for itself at a time: the writer's cost is now per chunk (about
-#: half a millisecond: the pool's hand-offs, a spill file copied), so chunks are longer
-#: than relayed ones. Its output waits in a spill file, not in memory.
-RANGE_LINES = 1024
-
 #: Bytes read at a time while looking for line ends.
 _SCAN_BLOCK = 1 << 20
 

@@ -27,7 +27,7 @@ from ..engine.options import resolve_options
 from ..packs import CompiledPack, bundled_ids, load_pack
 from ..version import __version__
 from .files import CHECKPOINT_SECONDS, BatchFiles, check_paths
-from .ranges import RANGE_LINES, RangeReader, copy_spill, line_ranges, readable_path, spill
+from .ranges import RangeReader, copy_spill, line_ranges, readable_path, spill
 from .reading import CHUNK_LINES, read_chunks
 from .records import CSV_COLUMNS, ChunkResult, Evaluator, decide_chunk
 from .summary import BatchSummary
@@ -139,17 +139,16 @@ def check_arguments(pack: CompiledPack | str | Path | None, options: dict[str, A
 
 def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *, workers: int = 1,
               pack: str | Path | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
-              progress: Callable[[int], None] | None = None, chunk_lines: int | None = None,
+              progress: Callable[[int], None] | None = None, chunk_lines: int = CHUNK_LINES,
               start_method: str | None = None, first_line: int = 1,
               summary: BatchSummary | None = None) -> BatchSummary:
     """Decide every line of `source` (binary JSON Lines) and write one line per input line
     to `out`, in input order; billable lines go to `csv_out` (with a header row) when given.
 
-    With `workers > 1` and a regular file for `source`, the workers read their chunks of it
-    themselves (`ranges.py`: `RANGE_LINES` lines a chunk, since the writer then pays only
-    for the chunk, not for its lines); else `CHUNK_LINES` lines a chunk are read and handed
-    out here. `chunk_lines` sets another size. `progress` is called with the number of
-    input bytes handled after each chunk, once its lines are written. To go on with a
+    With `workers > 1` and a regular file for `source`, the workers read their chunks of
+    `chunk_lines` lines themselves (`ranges.py`); else the lines are read and handed out
+    here. `progress` is called with the number of input bytes handled after each chunk,
+    once its lines are written. To go on with a
     batch, `first_line` numbers the first line of `source` (no CSV header is written then)
     and `summary` is the summary so far.
     Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
@@ -180,11 +179,10 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     setup_args = (pack_ref, dict(options or {}), trace, with_csv)
     path = readable_path(source) if workers > 1 else None
     if path is None:
-        decide_chunks(read_chunks(source, chunk_lines or CHUNK_LINES, first_line), emit, _batch_decider, setup_args,
+        decide_chunks(read_chunks(source, chunk_lines, first_line), emit, _batch_decider, setup_args,
                       workers=workers, start_method=start_method)
     else:
-        _decide_ranges(path, source, chunk_lines or RANGE_LINES, first_line, emit_spilled, setup_args, workers,
-                       start_method)
+        _decide_ranges(path, source, chunk_lines, first_line, emit_spilled, setup_args, workers, start_method)
     out.flush()
     if csv_out is not None:
         csv_out.flush()
