@@ -1,7 +1,8 @@
 """Running a batch: chunks read lazily, decided here or by a pool of worker processes
 (each loads the pack once), and written in input order with a bounded read-ahead.
 `decide_chunks` is that pool for any work done chunk by chunk (`impact` decides each line
-under two packs with it)."""
+under two packs with it); a batch from a file has its workers read their own chunks
+(`ranges.py`)."""
 from __future__ import annotations
 
 import contextlib
@@ -85,8 +86,8 @@ def decide_chunks(chunks: Iterator[tuple[int, list[bytes], int]], emit: Callable
 def _decide_ranges(path: str, source: IO[bytes], lines: int, first: int, emit: Callable[[Any, int], None],
                    setup_args: tuple, workers: int, start_method: str | None) -> None:
     """`decide_chunks` of a batch whose input is the file at `path` (`source`, read from
-    where it is): the workers read their ranges of lines and spill their output, which
-    `emit` is given by path (`ranges.py`)."""
+    where it is): the workers read their ranges of lines and spill their output; `emit` is
+    given (spill file, chunk result) in input order (`ranges.py`)."""
     with tempfile.TemporaryDirectory(prefix="policyengine-batch-") as directory, \
             _worker_pool(_batch_decider, setup_args, workers, start_method) as pool:
         tasks = ((_worker_range, (path, start, count, number, directory), number, count, end - start)
@@ -148,9 +149,8 @@ def run_batch(source: IO[bytes], out: IO[str], csv_out: IO[str] | None = None, *
     With `workers > 1` and a regular file for `source`, the workers read their chunks of
     `chunk_lines` lines themselves (`ranges.py`); else the lines are read and handed out
     here. `progress` is called with the number of input bytes handled after each chunk,
-    once its lines are written. To go on with a
-    batch, `first_line` numbers the first line of `source` (no CSV header is written then)
-    and `summary` is the summary so far.
+    once its lines are written. To go on with a batch, `first_line` numbers the first line
+    of `source` (no CSV header is written then) and `summary` is the summary so far.
     Raises DiagnosticError (or ValueError) for a pack or options that cannot work, before
     reading any input.
     """
