@@ -288,7 +288,10 @@ def test_a_killed_batch_with_two_workers_resumes_to_the_same_bytes(tmp_path, thr
     data, expected = three_thousand
     source, out, billable = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "b.csv"
     source.write_bytes(data)
-    command = [sys.executable, "-c", "from policyengine.cli import main; main()", "batch", str(source),
+    # Ctrl-C's handler set in the batch: a process started with SIGINT ignored (a suite run as a
+    # background job of a shell without job control) would pass the ignoring on, and Python keeps it
+    command = [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "from policyengine.cli import main; main()", "batch", str(source),
                "--out", str(out), "--csv", str(billable), "--workers", "2"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
