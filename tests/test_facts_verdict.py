@@ -142,3 +142,25 @@ def test_without_the_fast_validator_every_record_is_explained(facts: dict, monke
     monkeypatch.setattr(validators(SCHEMA), "fast", None)
     assert not verdict(SCHEMA, calendar=True)(facts)
     assert check_facts(facts).warnings == ()
+
+
+#: A pack's own facts schema may nest lists: each depth is walked.
+NESTED = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+    "properties": {
+        "grid": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+        "visits": {"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "spans": {"type": "array", "items": {"type": "object", "properties": {"seconds": {"type": "integer"}}}}}}},
+    },
+}
+
+
+@pytest.mark.parametrize("data, whole", [
+    ({"grid": [[1, 2], [3]], "visits": [{"spans": [{"seconds": 60}]}]}, True),
+    ({"grid": [[1, 2], [3.0]]}, False),
+    ({"visits": [{"spans": [{"seconds": 60}, {"seconds": 60.0}]}]}, False),
+    ({"visits": None, "grid": []}, True),
+])
+def test_whole_numbers_are_checked_at_every_depth_of_a_packs_own_schema(data, whole):
+    assert verdict(NESTED, calendar=False)(data) is whole
+    assert (validators(NESTED).diagnostics(data) == []) is whole

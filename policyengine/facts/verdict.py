@@ -88,9 +88,9 @@ def _generate(fast: Any, schema: dict, calendar: bool) -> Verdict:
     def check(data: Any) -> bool:
         try:
             return bool(fast.is_valid(data)) and walk(data)
-        except (ValueError, LookupError, TypeError):
-            # not a real day, or a value jsonschema_rs cannot convert: the explaining
-            # checks say what is wrong (the walk reads only what the schema requires)
+        except (ValueError, LookupError, TypeError, AttributeError):
+            # not a real day, a value jsonschema_rs cannot convert, a shape the walk cannot
+            # read: the explaining checks say what is wrong, if anything is
             return False
 
     return check
@@ -112,30 +112,28 @@ def _tree(kinds: dict[tuple[str, ...], str], calendar: bool) -> dict:
 
 
 def _walk(tree: dict, at: str, depth: int) -> list[str]:
-    """Statements checking what `tree` names inside the value of the expression `at`, a
-    dict that has the schema's shape (an optional key may be absent, a nullable one None)."""
+    """Statements checking what `tree` names inside the value of the expression `at`, which
+    has the schema's shape: a dict (an optional key may be absent, a nullable one None), or
+    a list when `tree` holds "*"."""
     pad, lines = "    " * depth, []
     for key, below in tree.items():
         if key == "#id":
-            continue
-        if isinstance(below, str):
+            lines.append(f"{pad}if len({{item['id'] for item in {at}}}) != len({at}): return False")
+        elif key == "*" and isinstance(below, str):
+            lines += [f"{pad}for value in {at}:", f"{pad}    {_CHECKS[below]}"]
+        elif key == "*":
+            item = f"item{depth}"
+            lines += _walk({"#id": True} if below.get("#id") else {}, at, depth)
+            body = _walk({k: v for k, v in below.items() if k != "#id"}, item, depth + 1)
+            if body:
+                lines += [f"{pad}for {item} in {at}:", *body]
+        elif isinstance(below, str):
             lines += [f"{pad}if {key!r} in {at}:", f"{pad}    value = {at}[{key!r}]", f"{pad}    {_CHECKS[below]}"]
-            continue
-        here = f"v{depth}"
-        lines.append(f"{pad}{here} = {at}.get({key!r})")
-        if "*" not in below:
-            lines += [f"{pad}if {here}:", *_walk(below, here, depth + 1)]
-            continue
-        items, item = below["*"], f"item{depth}"
-        lines += [f"{pad}if {here}:"]
-        if isinstance(items, str):
-            lines += [f"{pad}    for value in {here}:", f"{pad}        {_CHECKS[items]}"]
-            continue
-        if items.get("#id"):
-            lines.append(f"{pad}    if len({{{item}['id'] for {item} in {here}}}) != len({here}): return False")
-        body = _walk(items, item, depth + 2)
-        if body:
-            lines += [f"{pad}    for {item} in {here}:", *body]
+        else:
+            here = f"v{depth}"
+            body = _walk(below, here, depth + 1)
+            if body:
+                lines += [f"{pad}{here} = {at}.get({key!r})", f"{pad}if {here}:", *body]
     return lines
 
 
