@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from facts_strategies import SCHEMA, broken_facts, valid_facts
 from policyengine.diagnostics import DiagnosticError
 from policyengine.facts import check_facts
-from policyengine.facts.dates import ANY_DAY, calendar_errors, date_rule
+from policyengine.facts.dates import ANY_DAY, _values_at, calendar_errors, date_rule
 from policyengine.facts.jsondata import check_json_data
 from policyengine.facts.provenance import provenance_errors
 from policyengine.facts.schema import schema_date_paths, validators
@@ -51,16 +51,7 @@ def json_data(data: Any) -> bool:
 
 
 def _date_locations(facts: dict) -> list[tuple]:
-    found: list[tuple] = []
-    for path in schema_date_paths():
-        nodes: list[tuple[tuple, Any]] = [((), facts)]
-        for step in path:
-            if step == "*":
-                nodes = [(at + (i,), item) for at, items in nodes for i, item in enumerate(items)]
-            else:
-                nodes = [(at + (step,), node[step]) for at, node in nodes if isinstance(node, dict) and step in node]
-        found += [at for at, _ in nodes]
-    return found
+    return [at for path in schema_date_paths() for at, _ in _values_at(facts, path)]
 
 
 def _set(facts: dict, at: tuple, value: Any) -> None:
