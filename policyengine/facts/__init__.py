@@ -45,8 +45,7 @@ def check_facts(data: Any) -> CheckedFacts:
     schema = facts_schema()
     if verdict(schema, calendar=True)(data):
         return CheckedFacts(data=data, warnings=())
-    # the schema's shape and whole numbers may pass where the calendar does not
-    diagnostics = [] if verdict(schema, calendar=False)(data) else validators(schema).diagnostics(data)
+    diagnostics = _schema_diagnostics(data, schema)  # the shape may pass where the calendar does not
     errors = [d for d in diagnostics if d.severity == "error"]
     if not errors:
         errors = schemacheck.capped(calendar_errors(data) + provenance_errors(data))
@@ -59,13 +58,19 @@ def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
     """Facts for a pack that declares its own facts schema: that schema's errors (all of
     them) and unknown-key warnings; the contract's calendar checks do not apply."""
     check_json_data(data)
-    if verdict(schema, calendar=False)(data):
-        return CheckedFacts(data=data, warnings=())
-    diagnostics = validators(schema).diagnostics(data)
+    diagnostics = _schema_diagnostics(data, schema)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise DiagnosticError(errors)
     return CheckedFacts(data=data, warnings=tuple(diagnostics))
+
+
+def _schema_diagnostics(data: Any, schema: dict) -> list[Diagnostic]:
+    """The schema's errors and warnings: none when its shape and whole numbers pass in one
+    walk, else what the reference validator says."""
+    if verdict(schema, calendar=False)(data):
+        return []
+    return validators(schema).diagnostics(data)
 
 
 __all__ = ["MAX_PERIOD_DAYS", "CheckedFacts", "check_facts", "check_with_schema", "facts_schema", "parse_facts_line",
