@@ -1,46 +1,40 @@
-"""Checked AST to Python source, compiled once into a function.
+"""The expression form of the generator (`generator.py`): one Python expression per
+expression, compiled once into a function.
 
-Two functions come from each expression, from the same walk:
+Two functions come from it:
 
 - the fast one, `fn(facts, defs, *namespaces) -> value`, with no tracing at all;
-- the tracing one, which also returns the value of every node outside a `where`
-  predicate (indexed by the node's preorder number), captured with assignment
-  expressions, so recording costs a local store per node.
+- the tracing one, the same expression decorated (`Tracing`): it also returns the value
+  of every node outside a `where` predicate (indexed by the node's preorder number),
+  captured with assignment expressions, so recording costs a local store per node.
 
 User text never reaches `compile`: only names the checker resolved against the
 environment (emitted as string constants via `repr`) and numbers it parsed.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from itertools import count
 from typing import Any
 
 from . import nodes as n
-from .checker import Checked, DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
-from .functions import FUNCTIONS
+from .checker import Checked
+from .generator import Generator, ItemField, Later, Operand, access, preorder
 from .runtime import GENERATED_GLOBALS
 from .types import FieldSpec
+
+__all__ = ["NOT_EVALUATED", "build", "expression_writer", "generate", "preorder", "signature"]
 
 #: placeholder in a trace for a node that was not evaluated (short-circuit, or inside a predicate)
 NOT_EVALUATED = type("NotEvaluated", (), {"__repr__": lambda self: "<not evaluated>", "__slots__": ()})()
 
 
-def preorder(root: n.Node) -> list[n.Node]:
-    """Nodes in the order that numbers them in traces."""
-    return list(n.walk(root))
+class Inline:
+    """Each value is an expression written where it is used; nothing is recorded."""
 
-
-class _Generator:
-    def __init__(self, checked: Checked, tracing: bool, prefix: str = "") -> None:
-        self.checked = checked
-        self.tracing = tracing
+    def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.constants: dict[str, Any] = {}
-        self.index = {id(node): i for i, node in enumerate(preorder(checked.root))}
-        self.recorded: list[int] = []
-        self.scope_depth = 0
         self._temps = count()
 
     def temp(self) -> str:
@@ -51,132 +45,94 @@ class _Generator:
         self.constants[name] = value
         return name
 
-    def emit(self, node: n.Node) -> str:
-        source = getattr(self, "_" + type(node).__name__.lower())(node)
-        if self.tracing and self.scope_depth == 0:
-            k = self.index[id(node)]
-            self.recorded.append(k)
-            return f"(_v{k} := {source})"
-        return source
+    def enter(self, k: int) -> None:
+        """Nothing: a failure is located afterwards, by the recording function."""
 
-    # --- leaves and names --------------------------------------------------------------
+    def record(self, k: int, value: Operand, depth: int) -> Operand:
+        return value
 
-    def _literal(self, node: n.Literal) -> str:
-        if isinstance(node.value, Decimal):
-            return self.constant(node.value)
-        return repr(node.value)
+    def compute(self, k: int, expression: str) -> Operand:
+        return Operand(expression)
 
-    def _listliteral(self, node: n.ListLiteral) -> str:
-        return "[" + ", ".join(self.emit(item) for item in node.items) + "]"
+    def read(self, k: int, container: Operand, name: str, spec: FieldSpec | None) -> Operand:
+        base = container.value
+        return Operand(access(base if base.isidentifier() else f"({base})", name, spec))
 
-    @staticmethod
-    def _get(base: str, name: str, spec: FieldSpec) -> str:
-        if spec.required:
-            return f"{base}[{name!r}]"
-        if spec.default is not None:
-            return f"{base}.get({name!r}, {spec.default!r})"
-        return f"{base}.get({name!r})"
+    def facts(self) -> Operand:
+        return Operand("_facts")
 
-    def _name(self, node: n.Name) -> str:
-        ref = self.checked.resolution(node)
-        if isinstance(ref, FactRef):
-            return self._get("_facts", ref.name, ref.spec)
-        if isinstance(ref, DefinitionRef):
-            return f"_defs[{ref.name!r}]"
-        assert isinstance(ref, ItemRef), f"unresolved name {node.name!r}"
-        if ref.field is None:
-            return f"_i{ref.depth}"
-        return self._get(f"_i{ref.depth}", ref.field, ref.spec)  # type: ignore[arg-type]
+    def item(self, depth: int) -> Operand:
+        return Operand(f"_i{depth}")
 
-    def _field(self, node: n.Field) -> str:
-        ref = self.checked.resolution(node)
-        if isinstance(ref, NamespaceMember):
-            return f"_ns_{ref.namespace}[{ref.name!r}]"
-        assert isinstance(ref, RecordField)
-        if ref.projection and isinstance(node.base, n.Where) and not (self.tracing and self.scope_depth == 0):
-            return self._filtered_projection(node, ref)
-        base = self.emit(node.base)
-        if ref.projection:
-            var = self.temp()
-            value = (f"_optional_field({var}, {node.name!r})" if ref.optional_items
-                     else self._get(var, node.name, ref.spec))
-            return self._comprehension(f"{value} for {var} in", base, "")
-        if ref.optional_base:
-            tmp = self.temp()
-            return f"(None if ({tmp} := {base}) is None else {tmp}.get({node.name!r}))"
-        return self._get(f"({base})" if not base.isidentifier() else base, node.name, ref.spec)
+    def whole_item(self, k: int, depth: int) -> Operand:
+        return self.item(depth)
 
-    def _filtered_projection(self, node: n.Field, ref: RecordField) -> str:
-        """`(xs where p).f` as one comprehension, `[x['f'] for x in xs if p]`, when the
-        filtered list itself need not be recorded (it is, on the tracing path's top level)."""
-        where = node.base
-        assert isinstance(where, n.Where)
-        items = self.emit(where.items)
-        var = f"_i{self.scope_depth}"
-        self.scope_depth += 1
-        try:
-            predicate = self.emit(where.predicate)
-        finally:
-            self.scope_depth -= 1
-        value = f"_optional_field({var}, {node.name!r})" if ref.optional_items else self._get(var, node.name, ref.spec)
-        return self._comprehension(f"{value} for {var} in", items, f" if {predicate}")
+    def bind(self, operand: Operand) -> tuple[str, Operand]:
+        name = self.temp()
+        return f"({name} := {operand.value})", Operand(name)
+
+    def choose(self, k: int, test: str, then: Later, otherwise: Later) -> Operand:
+        chosen = then().value
+        return Operand(f"({chosen} if {test} else {otherwise().value})")
+
+    def short_circuit(self, k: int, op: str, operands: Sequence[Later]) -> Operand:
+        return Operand("(" + f" {op} ".join(operand().value for operand in operands) + ")")
+
+    def filter(self, k: int, items: Operand, depth: int, predicate: Later, field: ItemField | None = None) -> Operand:
+        item = self.item(depth).value
+        kept = item if field is None else field.of(item)
+        return Operand(self._comprehension(f"{kept} for {item} in", items.value, f" if {predicate().value}"))
+
+    def project(self, k: int, items: Operand, field: ItemField) -> Operand:
+        item = self.temp()
+        return Operand(self._comprehension(f"{field.of(item)} for {item} in", items.value, ""))
+
+    def fuses_filters(self, depth: int) -> bool:
+        return True
 
     def _comprehension(self, head: str, iterable: str, tail: str) -> str:
         """`[head iterable tail]`. An iterable holding assignment expressions is evaluated
         first, in a tuple, because Python forbids `:=` in a comprehension's iterable."""
         if ":=" not in iterable:
             return f"[{head} {iterable}{tail}]"
-        var = self.temp()
-        return f"(({var} := {iterable}), [{head} {var}{tail}])[1]"
-
-    # --- calls and operators -------------------------------------------------------------
-
-    def _call(self, node: n.Call) -> str:
-        args = [self.emit(arg) for arg in node.args]
-        types = [self.checked.type_of(arg) for arg in node.args]
-        return FUNCTIONS[node.function].emit(args, types)
-
-    def _unary(self, node: n.Unary) -> str:
-        operand = self.emit(node.operand)
-        return f"(not {operand})" if node.op == "not" else f"(-{operand})"
-
-    def _binary(self, node: n.Binary) -> str:
-        left, right = self.emit(node.left), self.emit(node.right)
-        if node.op == "/":
-            return f"_divide({left}, {right})"
-        return f"({left} {node.op} {right})"
-
-    def _logical(self, node: n.Logical) -> str:
-        return "(" + f" {node.op} ".join(self.emit(o) for o in node.operands) + ")"
-
-    def _coalesce(self, node: n.Coalesce) -> str:
-        tmp = self.temp()
-        left = self.emit(node.left)
-        right = self.emit(node.right)
-        return f"({tmp} if ({tmp} := {left}) is not None else {right})"
-
-    def _conditional(self, node: n.Conditional) -> str:
-        cond = self.emit(node.condition)
-        then = self.emit(node.then)
-        otherwise = self.emit(node.otherwise)
-        return f"({then} if {cond} else {otherwise})"
-
-    def _where(self, node: n.Where) -> str:
-        items = self.emit(node.items)
-        var = f"_i{self.scope_depth}"
-        self.scope_depth += 1
-        try:
-            predicate = self.emit(node.predicate)
-        finally:
-            self.scope_depth -= 1
-        return self._comprehension(f"{var} for {var} in", items, f" if {predicate}")
+        name = self.temp()
+        return f"(({name} := {iterable}), [{head} {name}{tail}])[1]"
 
 
-def expression_writer(checked: Checked, prefix: str) -> _Generator:
-    """A writer of the fast form of one expression among others in one function (a whole
-    pack's program): `writer.emit(checked.root)` is its source, `writer.constants` what it
-    refers to, named apart from the others' by `prefix`."""
-    return _Generator(checked, tracing=False, prefix=prefix)
+class Tracing(Inline):
+    """The decorator: each value outside every predicate is also kept in `_vk`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recorded: set[int] = set()
+
+    def record(self, k: int, value: Operand, depth: int) -> Operand:
+        if depth:
+            return value
+        self.recorded.add(k)
+        return Operand(f"(_v{k} := {value.value})")
+
+    def fuses_filters(self, depth: int) -> bool:
+        return depth > 0  # a filter outside every predicate is recorded: it stays a step of its own
+
+
+class ExpressionWriter:
+    """The fast form of one expression among others in one function (a whole pack's
+    program): `emit(checked.root)` is its source, `constants` what it refers to."""
+
+    def __init__(self, checked: Checked, prefix: str) -> None:
+        self._mode = Inline(prefix)
+        self._generator = Generator(checked, self._mode)
+        self.constants = self._mode.constants
+
+    def emit(self, root: n.Node) -> str:
+        return self._generator.generate(root).value
+
+
+def expression_writer(checked: Checked, prefix: str) -> ExpressionWriter:
+    """A writer of the fast form of one expression, its constants named apart from the
+    others' in the same function by `prefix`."""
+    return ExpressionWriter(checked, prefix)
 
 
 def signature(checked: Checked) -> str:
@@ -186,30 +142,25 @@ def signature(checked: Checked) -> str:
 
 def generate(checked: Checked, tracing: bool) -> tuple[str, dict[str, Any]]:
     """Python source of the fast (or tracing) function `_expr`, and its constants."""
-    gen = _Generator(checked, tracing)
-    body = gen.emit(checked.root)
-    if not tracing:
-        return f"def _expr({signature(checked)}):\n    return {body}\n", gen.constants
-    size = len(gen.index)
-    slots = ", ".join(f"_v{k}" if k in set(gen.recorded) else "_NE" for k in range(size))
-    init = " = ".join(f"_v{k}" for k in sorted(set(gen.recorded)))
+    mode = Tracing() if tracing else Inline()
+    generator = Generator(checked, mode)
+    body = generator.generate(checked.root).value
+    if not isinstance(mode, Tracing):
+        return f"def _expr({signature(checked)}):\n    return {body}\n", mode.constants
+    slots = ", ".join(f"_v{k}" if k in mode.recorded else "_NE" for k in range(len(generator.nodes)))
+    init = " = ".join(f"_v{k}" for k in sorted(mode.recorded))
     source = (f"def _expr({signature(checked)}):\n"
               f"    {init} = _NE\n"
               f"    _r = {body}\n"
               f"    return _r, ({slots},)\n")
-    return source, gen.constants
+    return source, mode.constants
 
 
 def build(checked: Checked, tracing: bool, name: str) -> tuple[Callable[..., Any], str]:
     """Compile the generated source; returns the function and its source (for debugging)."""
     source, constants = generate(checked, tracing)
-    return _compiled(source, constants, name), source
-
-
-def _compiled(source: str, constants: dict[str, Any], name: str) -> Callable[..., Any]:
     namespace = dict(GENERATED_GLOBALS)
     namespace.update(constants)
     namespace["_NE"] = NOT_EVALUATED
     exec(compile(source, f"<policyengine {name}>", "exec"), namespace)  # noqa: S102 - generated from a checked AST
-    return namespace["_expr"]
-
+    return namespace["_expr"], source

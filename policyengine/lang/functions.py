@@ -1,5 +1,7 @@
 """The built-in functions: their signatures (for the checker), the Python they compile
-to (for the code generator) and their implementation (for the recording function)."""
+to (`emit`, for the code generator, fast and recording alike) and a plain implementation
+(`impl`: the reference interpreter in the tests calls it, so the property tests hold what
+`emit` writes to a reading written apart from it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
