@@ -48,7 +48,6 @@ class CompiledExpression:
     text: str
     checked: Checked = field(repr=False)
     fast: Callable[..., Any] = field(repr=False)
-    tracing: Callable[..., tuple[Any, tuple]] = field(repr=False)
     nodes: tuple[Node, ...] = field(repr=False)
 
     @property
@@ -105,6 +104,12 @@ class CompiledExpression:
             return self.fast(facts, defs, *namespaces)
         except Exception as error:  # noqa: BLE001 - mapped to coded evaluation errors
             raise self.failure(error, facts, defs, namespaces) from None
+
+    @functools.cached_property
+    def tracing(self) -> Callable[..., tuple[Any, tuple]]:
+        """The tracing function (`codegen.py`), `(facts, defs, *namespaces) -> (value, values)`;
+        compiled when first needed: the engine never asks for it (`trace` does)."""
+        return codegen.build(self.checked, tracing=True, name=self.name)[0]
 
     @functools.cached_property
     def recording(self) -> Callable[..., Recording]:
@@ -168,9 +173,8 @@ def compile_expression(text: str | SourceText, env: Environment, expect: Type | 
     """Parse, check and compile; raises DiagnosticError with every problem found."""
     checked = check(parse(text), env, expect)
     fast, _ = codegen.build(checked, tracing=False, name=name)
-    tracing, _ = codegen.build(checked, tracing=True, name=name)
     source_text = text.text if isinstance(text, SourceText) else text
-    return CompiledExpression(name, source_text, checked, fast, tracing, tuple(codegen.preorder(checked.root)))
+    return CompiledExpression(name, source_text, checked, fast, tuple(codegen.preorder(checked.root)))
 
 
 __all__ = [

@@ -131,11 +131,13 @@ class Generator:
         self.depth = 0  # how many `where` predicates enclose the node being generated
 
     def generate(self, node: n.Node) -> Operand:
+        """The code of `node` (its operands' first), kept as the mode keeps values."""
         k = self.index[id(node)]
         value = getattr(self, "_" + type(node).__name__.lower())(node, k)
         return self.mode.record(k, value, self.depth)
 
     def later(self, node: n.Node) -> Later:
+        """`node` generated when the mode asks: where it is evaluated only if reached."""
         return lambda: self.generate(node)
 
     def in_predicate(self, predicate: n.Node) -> Later:
