@@ -169,6 +169,8 @@ def rule_fields(rule: Rule) -> Fields:
     for number, blocker in enumerate(rule.blocked, 1):
         fields[f"blocked {number} condition"] = blocker.when
         fields[f"blocked {number} reason"] = blocker.reason
+        fields[f"blocked {number} status"] = blocker.status
+        fields[f"blocked {number} evidence"] = blocker.evidence
     fields.update({"reason met": rule.reason_met.source, "reason not met": rule.reason_not_met.source,
                    "citation": rule.citation})
     if rule.opportunity is not None:

@@ -16,6 +16,7 @@ from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
 from .collector import collector_paused
 from .evaluation import Run
+from .evidence import Evidence
 from .findings import outcome_findings, pack_findings, periods_beyond_pack, unverified_rates
 from .lines import line, rate_of, review
 from .opportunities import opportunities
@@ -51,10 +52,11 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
                                   run.compute(CONVERSION_FACTOR, pack.conversion_factor, code))
         return rates[code]
 
-    lines = [line(outcome, rate) for outcome in outcomes.values()]
+    evidence = Evidence(run, state)
+    lines = [line(outcome, rate, [] if outcome.billed else evidence.of_line(outcome)) for outcome in outcomes.values()]
     billable = [item for item in lines if "units" in item]
     not_billable = [item for item in lines if "units" not in item]
-    findings = pack_findings(run, state) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
+    findings = pack_findings(run, evidence) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
     findings += periods_beyond_pack(run)
     decision = {
         "patient_id": facts["patient_id"],

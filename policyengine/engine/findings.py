@@ -5,44 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import pointers
 from ..packs.model import CompiledPack
 from .evaluation import Run
+from .evidence import Evidence
 from .lines import reason
 from .resolve import BilledWith, KeptOver, Met, Outcome
-from .state import Evaluated
 from .values import to_json_value
 
 
-def pack_findings(run: Run, state: Evaluated) -> list[dict]:
+def pack_findings(run: Run, evidence: Evidence) -> list[dict]:
     """The pack's findings whose condition holds, with their evidence as pointers."""
     held = run.finding_conditions()
     found = []
-    indexes: dict[str, dict[int, int]] = {}
     for finding in run.pack.findings:
         if not held[finding.id]:
             continue
-        evidence: list[str] = []
+        pointed: list[str] = []
         if finding.evidence is not None:
             records = run.compute(finding.slot, finding.evidence)
-            listed = run.pack.analysis.evidence_lists.get(finding.id)
-            evidence = _pointers(records if isinstance(records, list) else [records], listed, state, indexes)
-        found.append({"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": evidence})
+            pointed = evidence.pointers(records, run.pack.analysis.evidence_lists.get(finding.id))
+        found.append({"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": pointed})
     return found
-
-
-def _pointers(records: list, listed: str | None, state: Evaluated, indexes: dict[str, dict[int, int]]) -> list[str]:
-    """The JSON pointers of facts records: by their index in the facts list `listed` they
-    come from, when the pack's analysis knows it (`indexes` keeps each list's, by record
-    id); else by identity among every record of the facts."""
-    if listed is None:
-        known = state.fact_pointers
-        return [known[id(r)] for r in records if id(r) in known]
-    index = indexes.get(listed)
-    if index is None:
-        index = indexes[listed] = {id(item): i for i, item in enumerate((state.facts or {}).get(listed) or ())}
-    at = pointers.join("", listed)
-    return [pointers.join(at, index[id(r)]) for r in records if id(r) in index]
 
 
 def outcome_findings(pack: CompiledPack, outcomes: Iterable[Outcome]) -> list[dict]:

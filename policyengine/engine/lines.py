@@ -1,8 +1,10 @@
 """Outcomes in the decision's words: billable and not-billable lines, and claim review.
 
-Each line says why in a sentence (the rule's reason with its values in words, the reason
-of the blocked condition or gate, or the conflict or requirement that stood in the way)
-and carries the rule's actual and required values as data, met or not.
+Each line says why in the sentence of its cause, as the resolver found it: the rule's own
+reason with its values in words (met, or short of its required), the reason of the
+blocked condition or gate, the code that replaced it, the code billed elsewhere, the code
+it needs, or the condition that did not hold though the threshold was reached. A line
+carries a shortfall's actual and required as data, never a threshold it reached.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from ..lang.runtime import round_half_up
 from ..limits import MAX_RATE
 from ..packs.model import Code, CompiledPack, Conflict
 from .failures import failure
-from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, Outcome, Shortfall
+from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, NotMet, NoUnits, Outcome, Shortfall
 from .state import BilledElsewhere
 from .values import in_words, to_json_value
 
@@ -34,43 +36,56 @@ def rate_of(code: Code, rvu: Any, conversion_factor: Decimal) -> Decimal:
     return rate
 
 
-def line(outcome: Outcome, rate: Rate) -> dict:
-    """The decision line of one rule's outcome: billable lines carry units and amount, the
-    others a status; both carry the rule's actual and required as data (None when a gate or
-    a blocked condition stopped the rule before they were evaluated)."""
-    rule, parts = outcome.rule, outcome.parts
-    actual = required = None
-    if parts is not None and parts.blocker is None:
-        actual, required = to_json_value(parts.actual), to_json_value(parts.required)
+def line(outcome: Outcome, rate: Rate, evidence: list[str]) -> dict:
+    """The decision line of one rule's outcome: billable lines carry units and amount and
+    the rule's actual and required; the others a status (the kind of cause), the actual and
+    required only when the cause is a shortfall (else None), and the evidence of the cause
+    as JSON pointers into the facts."""
+    rule = outcome.rule
+    actual, required = line_values(outcome)
     if outcome.units > 0:
         return {"code": rule.code, "units": outcome.units, "amount": str(rate(rule.code) * outcome.units),
                 "rule": rule.id, "reason": reason(outcome), "actual": actual, "required": required}
     return {"code": rule.code, "rule": rule.id, "status": outcome.status, "reason": reason(outcome),
-            "actual": actual, "required": required}
+            "actual": actual, "required": required, "evidence": evidence}
+
+
+def line_values(outcome: Outcome) -> tuple[Any, Any]:
+    """The actual and required a line carries, as JSON data: the rule's, for a code billed
+    or short of its required; None for every other cause."""
+    parts = outcome.parts
+    if parts is None or not (outcome.billed or isinstance(outcome.cause, Shortfall)):
+        return None, None
+    return to_json_value(parts.actual), to_json_value(parts.required)
 
 
 def reason(outcome: Outcome) -> str:
-    """Why a code is billed or not, in one sentence."""
+    """Why a code is billed or not, in one sentence: the sentence of its cause."""
     rule, parts, cause = outcome.rule, outcome.parts, outcome.cause
     if isinstance(cause, Gated):
         return cause.gate.reason
     if isinstance(cause, Blocked):
         return rule.blocked[cause.index].reason
+    if isinstance(cause, BilledWith):
+        return elsewhere_reason(rule.code, cause.conflict, cause.other)
+    if isinstance(cause, KeptOver):
+        return (f"replaced by {cause.winner}, which this decision bills: {rule.code} and {cause.winner} are not "
+                f"billed together for the same patient and period ({cause.conflict.citation})")
+    if isinstance(cause, Needs):
+        return f"needs {', '.join(cause.missing)} in the same period"
     assert parts is not None
     words = {"actual": in_words(parts.actual, rule.actual), "required": in_words(parts.required, rule.required)}
     if isinstance(cause, Met):
         if cause.capped_from is None:
             return rule.reason_met.render(words)
         return f"{rule.reason_met.render(words)} ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
-    if isinstance(cause, Shortfall):
-        return rule.reason_not_met.render(words)
-    if isinstance(cause, KeptOver):
-        return (f"{rule.code} is not billed with {cause.winner} for the same patient and period, and {cause.winner} "
-                f"is billed ({cause.conflict.citation})")
-    if isinstance(cause, BilledWith):
-        return elsewhere_reason(rule.code, cause.conflict, cause.other)
-    assert isinstance(cause, Needs)
-    return f"needs {', '.join(cause.missing)} in the same period"
+    if isinstance(cause, NoUnits):
+        assert rule.units is not None
+        return f"the rule for {rule.code} is met but earns no unit ({rule.units.line} is {parts.units})"
+    if isinstance(cause, NotMet) and rule.actual is not None and rule.required is not None:
+        return (f"{words['actual']} reaches the required {words['required']}, but a condition of the rule for "
+                f"{rule.code} does not hold: {rule.when.line}")
+    return rule.reason_not_met.render(words)
 
 
 def elsewhere_reason(code: str, conflict: Conflict, other: BilledElsewhere) -> str:

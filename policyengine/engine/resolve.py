@@ -7,7 +7,10 @@ confirmation) call `resolve`, so they cannot disagree.
 In order of precedence, for each rule:
 1. a gate that did not pass stops every code (its status and reason);
 2. a blocked condition that held denies the code (its own reason);
-3. a rule that is not met (or earns no unit) falls short;
+3. a rule that is not met falls short when its actual is below its required; one whose
+   actual reaches its required is replaced when a code the pack keeps over it bills (the
+   first-10-minutes code at 22 minutes, by the first-20-minutes code), and otherwise fails
+   a condition of its own; a met rule may earn no unit;
 4. a conflicting code already billed elsewhere for the patient and period (the facts'
    other_services) denies it: a two-code conflict by anyone, a one-practitioner group by
    another practitioner;
@@ -36,7 +39,18 @@ class Met:
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:
-    """The rule is not met (or earns no unit): its actual falls short of its required."""
+    """The rule is not met and its actual falls short of its required."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotMet:
+    """The rule is not met although its actual reaches its required (or it states neither):
+    a condition of its own other than the threshold does not hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoUnits:
+    """The rule is met but earns no unit (its `units` is 0: a cap of 0, say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +77,9 @@ class BilledWith:
 
 @dataclass(frozen=True, slots=True)
 class KeptOver:
-    """The pack keeps another code, which this decision bills, over this one."""
+    """The pack keeps another code, which this decision bills, over this one: the rule earned
+    its code, or reached its required with a condition that leaves the range to the winner
+    (`Outcome.earned` tells the two apart)."""
 
     conflict: Conflict
     winner: str
@@ -71,10 +87,16 @@ class KeptOver:
 
 @dataclass(frozen=True, slots=True)
 class Needs:
+    """Codes this one requires (an add-on code its base code) that the decision does not bill."""
+
     missing: tuple[str, ...]
 
 
-Cause = Met | Shortfall | Blocked | Gated | BilledWith | KeptOver | Needs
+Cause = Met | Shortfall | NotMet | NoUnits | Blocked | Gated | BilledWith | KeptOver | Needs
+
+#: the status of a line by its cause (a gate's and a blocked condition's come from the pack)
+STATUSES = {Met: "billable", Shortfall: "not_met", NotMet: "not_met", NoUnits: "not_met",
+            BilledWith: "billed_elsewhere", KeptOver: "replaced", Needs: "prerequisite_missing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +119,12 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        if isinstance(self.cause, Gated):
-            return self.cause.gate.status
-        return "billable" if self.billed else "not_met"
+        cause = self.cause
+        if isinstance(cause, Gated):
+            return cause.gate.status
+        if isinstance(cause, Blocked):
+            return self.rule.blocked[cause.index].status
+        return STATUSES[type(cause)]
 
 
 def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gate | None,
@@ -110,12 +135,18 @@ def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gat
     table = pack.conflicts
     decided: dict[str, Outcome] = {}
     earned: dict[str, Rule] = {}
+    reached: list[Rule] = []
     for rule in pack.rules:
         got = parts[rule.id]
         if got.blocker is not None:
             decided[rule.id] = Outcome(rule, got, 0, Blocked(got.blocker))
-        elif got.units <= 0:
-            decided[rule.id] = Outcome(rule, got, 0, Shortfall())
+        elif got.met and got.units <= 0:
+            decided[rule.id] = Outcome(rule, got, 0, NoUnits())
+        elif not got.met:
+            if falls_short(got):
+                decided[rule.id] = Outcome(rule, got, 0, Shortfall())
+            else:
+                reached.append(rule)
         elif (clash := _billed_elsewhere(pack, rule.code, elsewhere)) is not None:
             decided[rule.id] = Outcome(rule, got, 0, BilledWith(*clash))
         else:
@@ -137,7 +168,20 @@ def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gat
             units = min(got.units, cap) if cap is not None else got.units
             billed[code] = units
             decided[rule.id] = Outcome(rule, got, units, Met(got.units if units < got.units else None))
+    for rule in reached:
+        winner = next(((w, c) for w, c in table.winners.get(rule.code, ()) if w in billed), None)
+        cause = KeptOver(winner[1], winner[0]) if winner is not None else NotMet()
+        decided[rule.id] = Outcome(rule, parts[rule.id], 0, cause)
     return {rule.id: decided[rule.id] for rule in pack.rules}
+
+
+def falls_short(parts: RuleParts) -> bool:
+    """Whether a rule's actual is below its required: the one case a line reads "x of the
+    required y" and carries the two as data."""
+    try:
+        return parts.actual is not None and parts.required is not None and parts.actual < parts.required
+    except TypeError:  # values a pack gave no order (two lists): no shortfall to state
+        return False
 
 
 def _billed_elsewhere(pack: CompiledPack, code: str, elsewhere: tuple[BilledElsewhere, ...]

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine.failures import EvaluationFailed
-from ..engine.lines import reason
+from ..engine.lines import line_values, reason
 from ..engine.resolve import Gated, Outcome
-from ..engine.values import to_json_value
 from ..engine.whatif import WhatIf, WhatIfUnavailable
 from ..lang import DURATION, CompiledExpression
 from ..packs.model import CompiledPack, Rule
@@ -32,13 +31,9 @@ def code_line(line: dict, pack: CompiledPack | None) -> CodeLine:
 def outcome_line(outcome: Outcome, line: dict | None, pack: CompiledPack) -> CodeLine:
     """One rule's outcome as the resolver gives it from the trace (the amount, which needs
     the facts' rates, from the decision's line)."""
-    parts = outcome.parts
-    shortfall = parts is not None and parts.blocker is None
     amount = line.get("amount") if line is not None and line.get("units") == outcome.units else None
     return _line(outcome.rule.code, outcome.rule.id, outcome.billed, outcome.units if outcome.billed else None, amount,
-                 None if outcome.billed else outcome.status, reason(outcome),
-                 to_json_value(parts.actual) if shortfall and parts else None,
-                 to_json_value(parts.required) if shortfall and parts else None, pack)
+                 None if outcome.billed else outcome.status, reason(outcome), *line_values(outcome), pack)
 
 
 def _line(code: str, rule_id: str, billable: bool, units: int | None, amount: str | None, status: str | None,

@@ -317,8 +317,9 @@ class _Compiler:
         optional: Callable[[str, Type | None], CompiledExpression | None] = (
             lambda key, expect: self.expression(entry, key, env, expect, f"{name} {key}") if key in v else None)
         when = self.expression(entry, "when", env, BOOL, name)
-        blocked = tuple(Blocker(w, blocker["reason"]) for i, blocker in enumerate(v.get("blocked", ()))
-                        if (w := self.expression(entry, f"blocked/{i}/when", env, BOOL, f"{name} blocked")))
+        blocked = tuple(self._blocker(entry, env, name, i) for i in range(len(v.get("blocked", ()))))
+        if None in blocked:
+            return None
         opportunity = self._opportunity(entry, env, name) if "opportunity" in v else None
         actual = optional("actual", None)
         if opportunity is not None and actual is not None and not isinstance(actual.checked.root, nodes.Name):
@@ -336,6 +337,15 @@ class _Compiler:
             citation=v.get("citation"), opportunity=opportunity, blocked=blocked,
             slots=RuleSlots.of(v["id"], len(blocked)),
         )
+
+    def _blocker(self, entry: Entry, env: Environment, name: str, i: int) -> Blocker | None:
+        spec = entry.value["blocked"][i]
+        when = self.expression(entry, f"blocked/{i}/when", env, BOOL, f"{name} blocked")
+        evidence = (self.expression(entry, f"blocked/{i}/evidence", env, None, f"{name} blocked evidence")
+                    if "evidence" in spec else None)
+        if when is None or ("evidence" in spec and evidence is None):
+            return None
+        return Blocker(when, spec["reason"], spec.get("status", "not_met"), evidence)
 
     def _opportunity(self, entry: Entry, env: Environment, name: str) -> Opportunity | None:
         parts = {key: self.expression(entry, f"opportunity/{key}", env, expect, f"{name} opportunity {key}")

@@ -79,6 +79,11 @@ class Opportunity:
 class Blocker:
     when: CompiledExpression
     reason: str
+    #: the status of the line it denies (schemas/rulepack.schema.json lists them)
+    status: str = "not_met"
+    #: the facts records that show the condition held (a record or a list of them), as a
+    #: finding's evidence: the line points at them
+    evidence: CompiledExpression | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class RuleSlots:
     """The slots of a rule's parts (built once: the engine records values against them)."""
 
     blocked: tuple[Slot, ...]
+    #: the slot of each blocked condition's evidence (computed, not traced)
+    blocked_evidence: tuple[Slot, ...]
     when: Slot
     actual: Slot
     required: Slot
@@ -114,6 +121,7 @@ class RuleSlots:
     @classmethod
     def of(cls, rule_id: str, blocked: int) -> RuleSlots:
         return cls(tuple(rule_slot(rule_id, "blocked", i) for i in range(blocked)),
+                   tuple(rule_slot(rule_id, "evidence", i) for i in range(blocked)),
                    *(rule_slot(rule_id, part) for part in ("when", "actual", "required", "units", "opportunity",
                                                              "missing", "by")))
 
@@ -149,6 +157,8 @@ class Rule:
         if self.opportunity is not None:
             yield from ((s.opportunity, self.opportunity.when), (s.missing, self.opportunity.missing),
                         (s.by, self.opportunity.by))
+        yield from ((slot, blocker.evidence) for slot, blocker in zip(s.blocked_evidence, self.blocked)
+                    if blocker.evidence is not None)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,6 @@ FINDING = "finding"
 CODE = "code"
 PACK = "pack"
 
-#: the parts of a rule, in the order a rule is evaluated
-RULE_PARTS = ("blocked", "when", "actual", "required", "units", "opportunity")
 #: values a decision needs but does not trace: rates, an opportunity's figures, evidence
 UNTRACED_PARTS = ("rvu", "missing", "by", "evidence", "conversion_factor")
 
