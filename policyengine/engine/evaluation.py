@@ -1,42 +1,26 @@
 """Evaluating a pack over one patient-month: definitions, gates, each rule's parts.
 
-The order of a rule's parts is written once here, in `evaluate_rule`; test coverage and
-the what-if evaluate step by step through it. A decision, with any trace form, runs the
-pack's generated program (`program.py`) instead, which evaluates the same values in one
-call and is held to this order by tests. A failure is an `EvaluationFailed` (`failures.py`).
+Step by step, in the order of the pack's plan (`packs/plan.py`): `rule_parts` reads a
+rule's steps with any way of finding a step's value (evaluating it here, for test coverage
+and the what-if; reading it from a trace in `recorded.py`). A decision, with any trace
+form, runs the pack's generated program (`program.py`) instead, written from the same
+plan and held to this path by tests. A failure is an `EvaluationFailed` (`failures.py`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..lang import CompiledExpression, EvaluationError
 from ..packs.clocks import CALENDAR_MONTH, service_dates
-from ..packs.model import CompiledPack, Rule
+from ..packs.model import CompiledPack
+from ..packs.plan import RuleStep
 from ..packs.slots import Slot
-from .failures import checked_units, failure
+from .failures import failure
+from .parts import StepValue, rule_parts
 from .program import program
-from .state import Evaluated, RuleParts, billed_elsewhere
+from .state import Evaluated, billed_elsewhere
 from .tracing import Tracer
-
-#: evaluates the expression in a slot (a rule's part) and returns its value
-Evaluate = Callable[[Slot, CompiledExpression], Any]
-
-
-def evaluate_rule(rule: Rule, evaluate: Evaluate) -> RuleParts:
-    """A rule's parts, in the one order every evaluation follows: its blocked conditions
-    until one holds (then nothing else), `when`, `actual`, `required`, and `units` only when
-    the rule is met (1 when it states none)."""
-    s = rule.slots
-    for i, blocker in enumerate(rule.blocked):
-        if evaluate(s.blocked[i], blocker.when):
-            return RuleParts(i, False, None, None, 0)
-    met = bool(evaluate(s.when, rule.when))
-    actual = evaluate(s.actual, rule.actual) if rule.actual is not None else None
-    required = evaluate(s.required, rule.required) if rule.required is not None else None
-    units = (checked_units(rule, evaluate(s.units, rule.units)) if rule.units is not None else 1) if met else 0
-    return RuleParts(None, met, actual, required, units)
-
 
 class Run:
     """One pack over one patient-month's facts, recorded by a tracer."""
@@ -80,28 +64,31 @@ class Run:
             gates, parts, self._held = program(self.pack, self.tracer.program).run(
                 self.facts, self.defs, params, self.options, self.tracer.values)
         else:
-            for (name, expression), slot in zip(self.pack.definitions, self.pack.definition_slots):
-                self.defs[name] = self.evaluate(slot, expression)
-            gates = {gate.id: bool(self.evaluate(gate.slot, gate.when)) for gate in self.pack.gates}
+            plan = self.pack.plan
+            for name, site in plan.definitions:
+                self.defs[name] = self.evaluate(site.slot, site.expression)
+            gates = {gate_id: bool(self.evaluate(site.slot, site.expression)) for gate_id, site in plan.gates}
             parts = {}
             if all(gates.values()):
-                parts = {rule.id: evaluate_rule(rule, self.rule_part(rule.code)) for rule in self.pack.rules}
+                parts = {rule.id: rule_parts(rule, steps, self.rule_step(rule.code))
+                         for rule, steps in zip(self.pack.rules, plan.rules)}
         return Evaluated(self.facts, self.options, self.dates, self.defs, gates, parts, billed_elsewhere(self.facts))
 
-    def rule_part(self, code: str) -> Evaluate:
-        """How the parts of a rule deciding `code` are evaluated: at its date of service."""
+    def rule_step(self, code: str) -> StepValue:
+        """How the steps of a rule deciding `code` are evaluated: at its date of service."""
         day, inputs = self._at(code)
         tracer = self.tracer
 
-        def evaluate(slot: Slot, expression: CompiledExpression) -> Any:
+        def evaluate(step: RuleStep) -> Any:
+            site = step.site
             try:
-                return tracer.evaluate(slot, expression, inputs, day)
+                return tracer.evaluate(site.slot, site.expression, inputs, day)
             except EvaluationError as error:
-                raise failure(error, slot) from None
+                raise failure(error, site.slot) from None
         return evaluate
 
     def finding_conditions(self) -> dict[str, bool]:
         """Each pack finding's condition, by finding id (the program's, once it ran)."""
         if self._held is not None:
             return self._held
-        return {finding.id: bool(self.evaluate(finding.slot, finding.when)) for finding in self.pack.findings}
+        return {finding_id: bool(self.evaluate(site.slot, site.expression)) for finding_id, site in self.pack.plan.findings}

@@ -1,11 +1,10 @@
 """The whole pack as one generated function: a decision's evaluations in one call.
 
 Step by step (`evaluation.py`), every expression is a call through the tracer and a
-wrapper that locates its errors. A decision needs neither: the program writes every
-definition, gate, rule part and finding condition of the pack into one Python function,
-in the order `Run.state` follows (definitions; every gate; when all pass, each rule's
-parts as `evaluate_rule` orders them; the findings' conditions), each expression inlined
-as the code generator writes it. The compact form also stores each value at its place in
+wrapper that locates its errors. A decision needs neither: the program writes the pack's
+plan (`packs/plan.py`: definitions; every gate; when all pass, each rule's steps; the
+findings' conditions) into one Python function, each step as the code of its role, each
+expression inlined as the code generator writes it. The compact form also stores each value at its place in
 the pack's rule table. The full form calls each expression's recording function instead
 (`lang/recorder.py`) and keeps every recording, with the number of its site, for the
 tracer to render when the decision is assembled.
@@ -20,14 +19,13 @@ facts and generated packs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..lang import CompiledExpression, EvaluationError, codegen
+from ..lang import EvaluationError, codegen
 from ..lang.runtime import GENERATED_GLOBALS
 from ..packs.clocks import CALENDAR_MONTH
 from ..packs.model import CompiledPack, Rule
-from ..packs.slots import Slot
+from ..packs.plan import ACTUAL, BLOCKED, REQUIRED, UNITS, WHEN, RulePlan, Site
 from .failures import EvaluationFailed, checked_units, failure
 from .state import RuleParts
 from .values import compact
@@ -36,20 +34,12 @@ from .values import compact
 Outcome = tuple[dict[str, bool], dict[str, RuleParts], dict[str, bool]]
 
 
-@dataclass(frozen=True)
-class Site:
-    """One expression of the program: where it is in the pack and on which clock it runs."""
-
-    slot: Slot
-    expression: CompiledExpression
-    clock: str
-
-
 class _Writer:
     def __init__(self, pack: CompiledPack, form: str) -> None:
         self.pack = pack
         self.form = form
-        self.sites: list[Site] = []
+        #: each site's number in the plan (`Plan.sites`): a failure is located by it
+        self.numbers = {id(site): k for k, site in enumerate(pack.plan.sites)}
         self.constants: dict[str, Any] = {}
         self.lines: list[str] = []
         self.indent = 2
@@ -62,27 +52,27 @@ class _Writer:
         self.constants[name] = value
         return name
 
-    def value(self, slot: Slot, expression: CompiledExpression, clock: str) -> str:
+    def value(self, site: Site) -> str:
         """The inlined expression, after noting the site it is (for locating a failure); in
         the full form, the expression's recording, kept with its site's number."""
-        site = len(self.sites)
-        self.line(f"_at = {site}")
-        self.sites.append(Site(slot, expression, clock))
+        number = self.numbers[id(site)]
+        self.line(f"_at = {number}")
+        expression = site.expression
         if self.form == "full":
             self.line(f"_recording = {self.constant(expression.recording)}({codegen.signature(expression.checked)})")
-            self.line(f"_values.append(({site}, _recording))")
+            self.line(f"_values.append(({number}, _recording))")
             return "_recording.result"
-        gen = codegen.expression_writer(expression.checked, prefix=f"{len(self.sites)}_")
+        gen = codegen.expression_writer(expression.checked, prefix=f"{number + 1}_")
         source = gen.emit(expression.checked.root)
         self.constants.update(gen.constants)
         return source
 
-    def assign(self, target: str, slot: Slot, expression: CompiledExpression, clock: str, as_bool: bool = False) -> None:
+    def assign(self, target: str, site: Site, as_bool: bool = False) -> None:
         """`target = value`, the value recorded as it came (compact form), then made a bool
         where the engine reads it as one (gates, `when`, findings)."""
-        self.line(f"{target} = {self.value(slot, expression, clock)}")
+        self.line(f"{target} = {self.value(site)}")
         if self.form == "compact":
-            self.line(f"_values[{self.pack.slot_text_index[slot.text]}] = _compact({target})")
+            self.line(f"_values[{self.pack.slot_text_index[site.slot.text]}] = _compact({target})")
         if as_bool:
             self.line(f"{target} = _bool({target})")
 
@@ -90,56 +80,55 @@ class _Writer:
         self.line(f"_ns_params = _params[{clock!r}]")
 
     def whole_pack(self) -> str:
-        pack = self.pack
+        plan = self.pack.plan
         self.clock(CALENDAR_MONTH)
-        for (name, expression), slot in zip(pack.definitions, pack.definition_slots):
-            self.assign(f"_defs[{name!r}]", slot, expression, CALENDAR_MONTH)
-        for i, gate in enumerate(pack.gates):
-            self.assign(f"_g{i}", gate.slot, gate.when, CALENDAR_MONTH, as_bool=True)
-        gates = ", ".join(f"{gate.id!r}: _g{i}" for i, gate in enumerate(pack.gates))
+        for name, site in plan.definitions:
+            self.assign(f"_defs[{name!r}]", site)
+        for i, (_, site) in enumerate(plan.gates):
+            self.assign(f"_g{i}", site, as_bool=True)
+        gates = ", ".join(f"{gate_id!r}: _g{i}" for i, (gate_id, _) in enumerate(plan.gates))
         self.line(f"_gates = {{{gates}}}")
         self.line("_parts = {}")
-        self.line(f"if {' and '.join(f'_g{i}' for i in range(len(pack.gates))) or 'True'}:")
+        self.line(f"if {' and '.join(f'_g{i}' for i in range(len(plan.gates))) or 'True'}:")
         self.indent += 1
-        for rule in pack.rules:
-            self.clock(pack.codes[rule.code].clock)
-            self.rule(rule)
+        for rule, steps in zip(self.pack.rules, plan.rules):
+            self.rule(rule, steps)
         self.line("pass")
         self.indent -= 1
         self.clock(CALENDAR_MONTH)
-        for i, finding in enumerate(pack.findings):
-            self.assign(f"_f{i}", finding.slot, finding.when, CALENDAR_MONTH, as_bool=True)
-        held = ", ".join(f"{finding.id!r}: _f{i}" for i, finding in enumerate(pack.findings))
+        for i, (_, site) in enumerate(plan.findings):
+            self.assign(f"_f{i}", site, as_bool=True)
+        held = ", ".join(f"{finding_id!r}: _f{i}" for i, (finding_id, _) in enumerate(plan.findings))
         self.line(f"return _gates, _parts, {{{held}}}")
         return "\n".join(self.lines)
 
-    def rule(self, rule: Rule) -> None:
-        """`evaluate_rule`'s order: blocked conditions until one holds (then nothing else),
-        `when`, `actual`, `required`, and `units` only when met (1 when it states none)."""
-        s, clock, opened = rule.slots, self.pack.codes[rule.code].clock, 0
-        for i, blocker in enumerate(rule.blocked):
-            self.assign("_b", s.blocked[i], blocker.when, clock)
-            self.line("if _b:")
-            self.line(f"    _parts[{rule.id!r}] = _RuleParts({i}, False, None, None, 0)")
-            self.line("else:")
-            self.indent += 1
-            opened += 1
-        self.assign("_m", s.when, rule.when, clock, as_bool=True)
-        for name, slot, expression in (("_a", s.actual, rule.actual), ("_r", s.required, rule.required)):
-            if expression is None:
-                self.line(f"{name} = None")
+    def rule(self, rule: Rule, plan: RulePlan) -> None:
+        """The rule's steps as code, each as its role reads (`parts.rule_parts` says
+        the same in Python): a blocked condition that holds ends the rule; `units` only when
+        `when` held (1 when the rule states none)."""
+        opened = 0
+        self.clock(plan.steps[0].site.clock)  # every step of a rule runs on its code's clock
+        self.line("_a = _r = None")
+        self.line("_u = 1")
+        for step in plan.steps:
+            if step.role == BLOCKED:
+                self.assign("_b", step.site)
+                self.line("if _b:")
+                self.line(f"    _parts[{rule.id!r}] = _RuleParts({step.index}, False, None, None, 0)")
+                self.line("else:")
+                self.indent += 1
+                opened += 1
+            elif step.role == WHEN:
+                self.assign("_m", step.site, as_bool=True)
+            elif step.role == UNITS:
+                self.line("if _m:")
+                self.indent += 1
+                self.assign("_u", step.site)
+                self.line(f"_units({self.constant(rule)}, _u)")
+                self.indent -= 1
             else:
-                self.assign(name, slot, expression, clock)
-        if rule.units is None:
-            self.line("_u = 1 if _m else 0")
-        else:
-            self.line("if _m:")
-            self.indent += 1
-            self.assign("_u", s.units, rule.units, clock)
-            self.line(f"_units({self.constant(rule)}, _u)")
-            self.indent -= 1
-            self.line("else: _u = 0")
-        self.line(f"_parts[{rule.id!r}] = _RuleParts(None, _m, _a, _r, _u)")
+                self.assign({ACTUAL: "_a", REQUIRED: "_r"}[step.role], step.site)
+        self.line(f"_parts[{rule.id!r}] = _RuleParts(None, _m, _a, _r, _u if _m else 0)")
         self.indent -= opened
 
 
@@ -152,7 +141,7 @@ class Program:
     def __init__(self, pack: CompiledPack, form: str) -> None:
         writer = _Writer(pack, form)
         body = writer.whole_pack()
-        self.sites = tuple(writer.sites)
+        self.sites = pack.plan.sites
         self.source = ("def _program(_facts, _defs, _params, _ns_options, _values):\n"
                        "    _at = -1\n"
                        "    try:\n" + body + "\n"

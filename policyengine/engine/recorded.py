@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..packs.model import CompiledPack, Rule
+from ..packs.model import CompiledPack
+from ..packs.plan import ACTUAL, REQUIRED, RulePlan, RuleStep
 from ..packs.slots import definition_slot
-from .state import BilledElsewhere, Evaluated, RuleParts
+from .parts import rule_parts
+from .state import BilledElsewhere, Evaluated
 from .values import from_json_value
 
 
@@ -81,22 +83,21 @@ def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Ev
     definitions = {name: value(definition_slot(name), e.type) for name, e in pack.definitions
                    if str(definition_slot(name)) in entries}
     gates = {gate.id: bool(value(gate.slot)) for gate in pack.gates if str(gate.slot) in entries}
-    parts = {rule.id: got for rule in pack.rules if (got := _parts(rule, entries, value)) is not None}
+    parts = {rule.id: rule_parts(rule, steps, lambda step: value(step.site.slot, _kind(step)))
+             for rule, steps in zip(pack.rules, pack.plan.rules) if _reached(steps, entries)}
     elsewhere = tuple(BilledElsewhere(item["code"], item["practitioner"], item["other_practitioner"], item["pointer"])
                       for item in trace.get("billed_elsewhere", ()))
     return Evaluated(None, dict(decision.get("options") or {}), dict(trace.get("service_dates") or {}), definitions,
                      gates, parts, elsewhere)
 
 
-def _parts(rule: Rule, entries: dict[str, dict], value: Any) -> RuleParts | None:
-    s = rule.slots
-    if not any(str(slot) in entries for slot in (*s.blocked, s.when)):
-        return None  # not evaluated: a gate stopped every code
-    for i, slot in enumerate(s.blocked):
-        if value(slot) is True:
-            return RuleParts(i, False, None, None, 0)
-    met = bool(value(s.when))
-    actual = value(s.actual, rule.actual.type) if rule.actual is not None else None
-    required = value(s.required, rule.required.type) if rule.required is not None else None
-    units = (value(s.units) if rule.units is not None else 1) if met else 0
-    return RuleParts(None, met, actual, required, units)
+def _reached(steps: RulePlan, entries: dict[str, dict]) -> bool:
+    """Whether the evaluation reached the rule: it did unless a gate stopped every code, and
+    then it left an entry for the rule's first step."""
+    return str(steps.steps[0].site.slot) in entries
+
+
+def _kind(step: RuleStep) -> Any:
+    """The type a trace's value of the step is read back as: the line's values by their
+    expressions' types; conditions and units as written."""
+    return step.site.expression.type if step.role in (ACTUAL, REQUIRED) else None

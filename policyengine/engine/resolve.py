@@ -138,29 +138,25 @@ def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gat
     reached: list[Rule] = []
     for rule in pack.rules:
         got = parts[rule.id]
-        if got.blocker is not None:
-            decided[rule.id] = Outcome(rule, got, 0, Blocked(got.blocker))
-        elif got.met and got.units <= 0:
-            decided[rule.id] = Outcome(rule, got, 0, NoUnits())
-        elif not got.met:
-            if falls_short(got):
-                decided[rule.id] = Outcome(rule, got, 0, Shortfall())
-            else:
-                reached.append(rule)
-        elif (clash := _billed_elsewhere(pack, rule.code, elsewhere)) is not None:
+        cause = _own_cause(got)
+        if cause is None and not got.met:
+            reached.append(rule)
+        elif cause is None and (clash := _billed_elsewhere(pack, rule.code, elsewhere)) is not None:
             decided[rule.id] = Outcome(rule, got, 0, BilledWith(*clash))
-        else:
+        elif cause is None:
             earned[rule.code] = rule
+        else:
+            decided[rule.id] = Outcome(rule, got, 0, cause)
     billed: dict[str, int] = {}
     for code in table.order:
         candidate = earned.get(code)
         if candidate is None:
             continue
         rule, got = candidate, parts[candidate.id]
-        winner = next(((w, c) for w, c in table.winners.get(code, ()) if w in billed), None)
+        winner = _kept_over(pack, code, billed)
         missing = tuple(r for r in rule.requires if r not in billed)
         if winner is not None:
-            decided[rule.id] = Outcome(rule, got, 0, KeptOver(winner[1], winner[0]))
+            decided[rule.id] = Outcome(rule, got, 0, winner)
         elif missing:
             decided[rule.id] = Outcome(rule, got, 0, Needs(missing))
         else:
@@ -169,10 +165,25 @@ def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gat
             billed[code] = units
             decided[rule.id] = Outcome(rule, got, units, Met(got.units if units < got.units else None))
     for rule in reached:
-        winner = next(((w, c) for w, c in table.winners.get(rule.code, ()) if w in billed), None)
-        cause = KeptOver(winner[1], winner[0]) if winner is not None else NotMet()
-        decided[rule.id] = Outcome(rule, parts[rule.id], 0, cause)
+        decided[rule.id] = Outcome(rule, parts[rule.id], 0, _kept_over(pack, rule.code, billed) or NotMet())
     return {rule.id: decided[rule.id] for rule in pack.rules}
+
+
+def _own_cause(got: RuleParts) -> Cause | None:
+    """What the rule's own parts deny its code with: a blocked condition, a met rule that
+    earns no unit, a shortfall; None when the rule earned its code, or reached its required
+    without being met (then what the decision bills says more)."""
+    if got.blocker is not None:
+        return Blocked(got.blocker)
+    if got.met:
+        return NoUnits() if got.units <= 0 else None
+    return Shortfall() if falls_short(got) else None
+
+
+def _kept_over(pack: CompiledPack, code: str, billed: Mapping[str, int]) -> KeptOver | None:
+    """The first code the pack keeps over `code` that the decision bills."""
+    winner = next(((w, c) for w, c in pack.conflicts.winners.get(code, ()) if w in billed), None)
+    return KeptOver(winner[1], winner[0]) if winner is not None else None
 
 
 def falls_short(parts: RuleParts) -> bool:

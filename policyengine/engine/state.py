@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import pointers
 from ..packs.model import CompiledPack, Gate
-from ..packs.slots import Slot
+from ..packs.plan import ACTUAL, BLOCKED, REQUIRED, UNITS, WHEN, RuleStep
 from .filters import pointers_by_identity
 
 
@@ -30,17 +30,16 @@ class RuleParts:
     required: Any
     units: int
 
-    def recorded(self, slot: Slot) -> tuple[bool, Any]:
-        """(whether the evaluation reached the rule part in `slot`, its value there)."""
-        if slot.part == "blocked":
-            index = slot.index if slot.index is not None else 0
+    def recorded(self, step: RuleStep) -> tuple[bool, Any]:
+        """(whether the evaluation reached the step of the rule's plan, its value there)."""
+        if step.role == BLOCKED:
+            index = step.index or 0
             return self.blocker is None or index <= self.blocker, index == self.blocker
         if self.blocker is not None:
             return False, None
-        if slot.part == "units":
+        if step.role == UNITS:
             return self.met, self.units
-        values = {"when": self.met, "actual": self.actual, "required": self.required}
-        return slot.part in values, values.get(slot.part or "")
+        return True, {WHEN: self.met, ACTUAL: self.actual, REQUIRED: self.required}[step.role]
 
 
 @dataclass(frozen=True, slots=True)

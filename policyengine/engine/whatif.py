@@ -16,8 +16,10 @@ from typing import Any
 from ..lang import CompiledExpression, EvaluationError
 from ..packs.clocks import CALENDAR_MONTH
 from ..packs.model import CompiledPack
+from ..packs.plan import RuleStep
 from ..packs.slots import Slot, definition_slot
-from .evaluation import evaluate_rule, failure
+from .failures import failure
+from .parts import rule_parts
 from .resolve import Outcome, resolve
 from .state import Evaluated, RuleParts
 
@@ -60,23 +62,23 @@ class WhatIf:
         failed = next((gate for gate in pack.gates if not gates[gate.id]), None)
         parts: dict[str, RuleParts] = {}
         if failed is None:
-            for rule in pack.rules:
+            for rule, plan in zip(pack.rules, pack.plan.rules):
                 recorded = state.parts.get(rule.id)
                 params = state.params(pack, pack.codes[rule.code].clock)
-                if recorded is not None and not any(analysis.affected(slot, changed, options)
-                                                    for slot, _ in rule.expressions()):
+                if recorded is not None and not any(analysis.affected(step.site.slot, changed, options)
+                                                    for step in plan.steps):
                     parts[rule.id] = recorded
                     continue
 
-                def evaluate(slot: Slot, expression: CompiledExpression, recorded: RuleParts | None = recorded,
-                             params: dict = params) -> Any:
+                def evaluate(step: RuleStep, recorded: RuleParts | None = recorded, params: dict = params) -> Any:
+                    slot = step.site.slot
                     if recorded is not None and not analysis.affected(slot, changed, options):
-                        reached, value = recorded.recorded(slot)
+                        reached, value = recorded.recorded(step)
                         if reached:
                             return value
-                    return self._evaluate(slot, expression, defs, params, values)
+                    return self._evaluate(slot, step.site.expression, defs, params, values)
 
-                parts[rule.id] = evaluate_rule(rule, evaluate)
+                parts[rule.id] = rule_parts(rule, plan, evaluate)
         return resolve(pack, parts, failed, state.elsewhere)
 
     def _evaluate(self, slot: Slot, expression: CompiledExpression, defs: dict, params: dict,

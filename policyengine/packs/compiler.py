@@ -317,9 +317,8 @@ class _Compiler:
         optional: Callable[[str, Type | None], CompiledExpression | None] = (
             lambda key, expect: self.expression(entry, key, env, expect, f"{name} {key}") if key in v else None)
         when = self.expression(entry, "when", env, BOOL, name)
-        blocked = tuple(self._blocker(entry, env, name, i) for i in range(len(v.get("blocked", ()))))
-        if None in blocked:
-            return None
+        maybe_blocked = [self._blocker(entry, env, name, i) for i in range(len(v.get("blocked", ())))]
+        blocked = tuple(blocker for blocker in maybe_blocked if blocker is not None)
         opportunity = self._opportunity(entry, env, name) if "opportunity" in v else None
         actual = optional("actual", None)
         if opportunity is not None and actual is not None and not isinstance(actual.checked.root, nodes.Name):
@@ -328,7 +327,7 @@ class _Compiler:
                 "pack.opportunity_needs_definition", f"rule '{v['id']}' offers an opportunity, so its actual must "
                 "name a definition", doc.span(pointer),
                 hint="the engine confirms an opportunity by adding the missing amount to that definition"))
-        if when is None:
+        if when is None or len(blocked) < len(maybe_blocked):
             return None
         return Rule(
             id=v["id"], code=v["code"], when=when, units=optional("units", INT), actual=actual,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import Diagnostic
 from ..lang import CompiledExpression, Environment, Type
 from .loader import PACK_FILE
+from .plan import Plan, plan_of
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 
 if TYPE_CHECKING:
@@ -286,6 +287,12 @@ class CompiledPack:
     def directory(self) -> Path:
         """The pack's own directory."""
         return self.pack_files[-1].parent
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The order a decision evaluates the pack in (`plan.py`): what every evaluation of
+        its rules, and every reader of their trace, walks."""
+        return plan_of(self)
 
     @functools.cached_property
     def trace_slots(self) -> tuple[Slot, ...]:
