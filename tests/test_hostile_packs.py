@@ -141,7 +141,8 @@ def test_evidence_names_its_records_by_pointer_whether_or_not_their_list_is_know
     it); any other expression of records is pointed at by identity among all the facts'."""
     directory = overlay(tmp_path, f"findings:\n  - id: time.listed\n    severity: info\n    when: 'true'\n"
                                   f"    message: every interaction\n    evidence: '{evidence}'\n")
-    known = compile_pack(directory).analysis.evidence_lists.get("time.listed")
+    pack = compile_pack(directory)
+    known = pack.analysis.evidence_lists.get(pack.findings_by_id["time.listed"].evidence_slot)
     assert known == ("interactions" if "if" not in evidence else None)
     facts = dict(SEED, interactions=[dict(item, id=f"IX-{i}") for i, item in enumerate(SEED["interactions"] * 2)])
     finding = next(f for f in policyengine.evaluate(facts, directory, trace="none")["findings"] if f["id"] == "time.listed")

@@ -25,12 +25,15 @@ class Evidence:
 
     def pointers(self, records: Any, listed: str | None = None) -> list[str]:
         """The JSON pointers of facts records: by their index in the facts list `listed`
-        they come from, when the pack's analysis knows it; else by identity."""
+        they come from, when the pack's analysis knows it; else by identity (the facts' own
+        objects first, then every record of their lists)."""
         records = records if isinstance(records, list) else [records]
         if listed is None:
-            known = self.state.fact_pointers
             objects = self._top_level_objects()
-            return [at for r in records if (at := known.get(id(r)) or objects.get(id(r))) is not None]
+            if all(id(r) in objects for r in records):
+                return [objects[id(r)] for r in records]
+            known = self.state.fact_pointers
+            return [at for r in records if (at := objects.get(id(r)) or known.get(id(r))) is not None]
         index = self._indexes.get(listed)
         if index is None:
             facts_list = (self.state.facts or {}).get(listed) or ()
@@ -54,5 +57,6 @@ class Evidence:
             blocker = outcome.rule.blocked[cause.index]
             if blocker.evidence is not None:
                 slot = outcome.rule.slots.blocked_evidence[cause.index]
-                return self.pointers(self.run.compute(slot, blocker.evidence, outcome.rule.code))
+                records = self.run.compute(slot, blocker.evidence, outcome.rule.code)
+                return self.pointers(records, self.run.pack.analysis.evidence_lists.get(slot))
         return []

@@ -23,7 +23,7 @@ def pack_findings(run: Run, evidence: Evidence) -> list[dict]:
         pointed: list[str] = []
         if finding.evidence is not None:
             records = run.compute(finding.slot, finding.evidence)
-            pointed = evidence.pointers(records, run.pack.analysis.evidence_lists.get(finding.id))
+            pointed = evidence.pointers(records, run.pack.analysis.evidence_lists.get(finding.evidence_slot))
         found.append({"id": finding.id, "severity": finding.severity, "message": finding.message, "evidence": pointed})
     return found
 

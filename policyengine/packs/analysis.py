@@ -14,7 +14,7 @@ from ..lang import DATE, DURATION, CompiledExpression, ListOf
 from ..lang import nodes as n
 from ..lang.checker import DefinitionRef, FactRef, ItemRef, NamespaceMember, RecordField
 from .model import Rule
-from .slots import DEFINITION, FINDING, Slot, definition_slot
+from .slots import DEFINITION, Slot, definition_slot
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,10 @@ class Analysis:
     actual_definitions: Mapping[str, str]
     tallies: tuple[Tally, ...]
     counts: tuple[Count, ...]
-    #: finding id -> the facts list its evidence draws its records from, where one list
-    #: does (the evidence then points at them by their index in it)
-    evidence_lists: Mapping[str, str]
+    #: the slot of an evidence (a finding's, a blocked condition's) -> the facts list it
+    #: draws its records from, where one list does (the evidence then points at them by
+    #: their index in it)
+    evidence_lists: Mapping[Slot, str]
 
     def changed_by(self, definitions: Iterable[str], options: Iterable[str] = ()) -> frozenset[str]:
         """The definitions whose value may change when `definitions` and `options` take
@@ -159,8 +160,8 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
             listed = expression.checked.root.args[0]
             of_dates = expression.checked.type_of(listed) == ListOf(DATE)
             counts.append(Count(name, definition_slot(name), expression.index[id(listed)], users, of_dates))
-    evidence_lists = {slot.owner: source.fact for slot, expression in expressions.items()
-                      if slot.kind == FINDING and slot.part == "evidence"
+    evidence_lists = {slot: source.fact for slot, expression in expressions.items()
+                      if slot.part == "evidence"
                       and (source := sources.of(expression.checked.root, expression, slot)) is not None}
     return Analysis(reads, {name: tuple(names) for name, names in readers.items()}, actual, tuple(tallies),
                     tuple(counts), evidence_lists)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import Diagnostic
 from ..lang import CompiledExpression, Environment, Type
 from .loader import PACK_FILE
-from .plan import Plan, plan_of
+from .plan import Plan, plan_of, rule_parts_in_order
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 
 if TYPE_CHECKING:
@@ -150,11 +150,7 @@ class Rule:
     def expressions(self) -> Iterator[tuple[Slot, CompiledExpression]]:
         """Every expression of the rule by slot, in evaluation order."""
         s = self.slots
-        yield from ((slot, blocker.when) for slot, blocker in zip(s.blocked, self.blocked))
-        yield s.when, self.when
-        for slot, expression in ((s.actual, self.actual), (s.required, self.required), (s.units, self.units)):
-            if expression is not None:
-                yield slot, expression
+        yield from ((slot, expression) for _, slot, expression, _ in rule_parts_in_order(self))
         if self.opportunity is not None:
             yield from ((s.opportunity, self.opportunity.when), (s.missing, self.opportunity.missing),
                         (s.by, self.opportunity.by))
@@ -187,6 +183,10 @@ class Finding:
     @functools.cached_property
     def slot(self) -> Slot:
         return finding_slot(self.id)
+
+    @functools.cached_property
+    def evidence_slot(self) -> Slot:
+        return finding_slot(self.id, "evidence")
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def expressions_of(definitions: Iterable[tuple[str, CompiledExpression]], gates:
     for finding in findings:
         table[finding.slot] = finding.when
         if finding.evidence is not None:
-            table[finding_slot(finding.id, "evidence")] = finding.evidence
+            table[finding.evidence_slot] = finding.evidence
     table.update((code_slot(code.code), code.rvu) for code in codes.values())
     table[CONVERSION_FACTOR] = conversion_factor
     return table

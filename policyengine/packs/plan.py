@@ -17,6 +17,7 @@ knows the order of its own.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,15 +80,23 @@ class Plan:
                 + tuple(site for _, site in self.findings))
 
 
-def rule_plan(rule: Rule, clock: str) -> RulePlan:
+def rule_parts_in_order(rule: Rule) -> Iterator[tuple[str, Slot, CompiledExpression, int | None]]:
+    """(role, slot, expression, blocked number) of each part of a rule the plan runs, in
+    the one order: the rule's plan (`rule_plan`) and its expressions (`Rule.expressions`)
+    both take it from here."""
     s = rule.slots
-    steps = [RuleStep(BLOCKED, Site(slot, blocker.when, clock), i)
-             for i, (slot, blocker) in enumerate(zip(s.blocked, rule.blocked))]
-    steps.append(RuleStep(WHEN, Site(s.when, rule.when, clock)))
-    steps += [RuleStep(role, Site(slot, expression, clock))
-              for role, slot, expression in ((ACTUAL, s.actual, rule.actual), (REQUIRED, s.required, rule.required),
-                                             (UNITS, s.units, rule.units)) if expression is not None]
-    return RulePlan(rule.id, tuple(steps), rule.units is not None)
+    yield from ((BLOCKED, slot, blocker.when, i) for i, (slot, blocker) in enumerate(zip(s.blocked, rule.blocked)))
+    yield WHEN, s.when, rule.when, None
+    for role, slot, expression in ((ACTUAL, s.actual, rule.actual), (REQUIRED, s.required, rule.required),
+                                   (UNITS, s.units, rule.units)):
+        if expression is not None:
+            yield role, slot, expression, None
+
+
+def rule_plan(rule: Rule, clock: str) -> RulePlan:
+    steps = tuple(RuleStep(role, Site(slot, expression, clock), index)
+                  for role, slot, expression, index in rule_parts_in_order(rule))
+    return RulePlan(rule.id, steps, rule.units is not None)
 
 
 def plan_of(pack: CompiledPack) -> Plan:
