@@ -1,140 +1,101 @@
-"""An explanation as plain text, for a terminal or a log (a view over `Explanation`)."""
+"""An explanation as plain text, for a terminal or a log: a layout of the document that
+`sentences.py` builds (no markup; tables as aligned columns or one line a row)."""
 from __future__ import annotations
 
-from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
-                    source_groups, trace_note)
+from .document import CodeCard, Document, GapList, LedgerView, Sentence, Table, spans_in
+from .model import Explanation, Ledger
+from .sentences import build_document, ledger_view
 
 
-def _code(c: CodeLine) -> list[str]:
-    status = f"BILLABLE x{c.units}  ${c.amount}" if c.billable else f"NOT BILLABLE ({c.status_label})"
-    out = [f"  {c.code}  {status}"]
-    if c.descriptor:
-        out.append(f"      {c.descriptor}")
-    out.append(f"      {'why' if c.billable else 'why not'}: {c.reason}")
-    if not c.billable and c.actual is not None and c.required is not None:
-        by = f", short by {c.short_by}" if c.short_by else ""
-        out.append(f"      actual {c.actual}, required {c.required}{by}")
-    if c.gaps:
-        out.append("      documentation missing (apart from the above): time not counted because a record lacks fields")
-        for gap in c.gaps:
-            seconds = f" ({duration_words(gap.seconds)})" if gap.seconds is not None else ""
-            out.append(f"        {gap.pointer}{seconds}: missing {', '.join(gap.fields) or gap.condition}")
-        if c.gap_verdict:
-            out.append(f"      {c.gap_verdict}")
-    elif c.unlock_fields:
-        out.append(f"      fields that would unlock it: {', '.join(c.unlock_fields)}")
-    cite = f"; citation {c.citation}" if c.citation else ""
-    out.append(f"      rule {c.rule}{cite}")
+def words(parts: Sentence) -> str:
+    return "".join(span.words for span in spans_in(parts, "text"))
+
+
+def _code(card: CodeCard) -> list[str]:
+    out = [f"  {card.code}  {words(card.badge)}"]
+    if card.descriptor:
+        out.append(f"      {card.descriptor}")
+    for said in card.says:
+        if isinstance(said, GapList):
+            out.append(f"      {words(said.lead)}")
+            out += [f"        {words(record)}" for record in said.records]
+            if said.verdict:
+                out.append(f"      {words(said.verdict)}")
+        else:
+            out.append(f"      {words(said.words)}")
+    out.append(f"      {words(card.rule)}")
     return out
 
 
-def _row(row: LedgerRow, ledger: Ledger, width: int) -> list[str]:
-    note = ""
-    if not row.counted:
-        where = f" [{row.excluded_in}]" if row.excluded_in else ""
-        seen = f" ({'; '.join(row.looked_at)})" if row.looked_at else ""
-        note = f"{row.why_not(ledger)}: {row.excluded_by}{where}{seen}"
-    elif row.capped:
-        note = f"counted, but past the cap ({ledger.cap}): earns no further unit"
-    out = [f"  {row.date or '?':<10}  {row.id or '?':<{width}} {row.pointer:<17} {duration_words(row.seconds):>11}  "
-           f"{'yes' if row.counted else 'no':<7} {clock(row.running):>7}  {note}".rstrip()]
-    out += [f"  {'':<10}  -> crossed {crossing.clock}: {crossing_words(crossing)}" for crossing in row.crossings]
-    return out
+def _ledger(view: LedgerView) -> list[str]:
+    rows = [[words(cell) for cell in row.cells] for row in view.table.rows]
+    width = max([16, *(len(cells[1]) for cells in rows)])  # ids of FHIR resources run long
+    names = [words(column.name) for column in view.table.columns]
+    out = [f"{words(view.title)} = {view.expression}",
+           f"  {names[0]:<10}  {names[1]:<{width}} {names[2]:<17} {names[3]:>11}  {names[4]:<7} {names[5]:>7}  "
+           f"{names[6]}"]
+    for row, cells in zip(view.table.rows, rows):
+        date, item, pointer, time, counted, running, note = cells
+        out.append(f"  {date:<10}  {item:<{width}} {pointer:<17} {time:>11}  {counted:<7} {running:>7}  {note}".rstrip())
+        out += [f"  {'':<10}  -> {words(label)}: {change}" for label, _, change in row.crossings]
+    return out + [f"  {words(line)}" for line in view.summary]
 
 
 def ledger_lines(ledger: Ledger) -> list[str]:
-    width = max([16, *(len(row.id or "?") for row in ledger.rows)])  # ids of FHIR resources run long
-    out = [f"Time ledger: {ledger.definition} = {ledger.expression}",
-           f"  {'date':<10}  {'item':<{width}} {'pointer':<17} {'time':>11}  {'counted':<7} {'running':>7}  note"]
-    for row in ledger.rows:
-        out += _row(row, ledger, width)
-    out.append(f"  total counted: {duration_words(ledger.total)} ({clock(ledger.total)})")
-    if ledger.failed_gates:
-        out.append(f"  no threshold earns a code: gate(s) {', '.join(ledger.failed_gates)} not passed")
-    if ledger.cap:
-        out.append(f"  the add-on cap ({ledger.cap}) stopped counting at {clock(ledger.cap_seconds or 0)}")
-    if ledger.unavailable:
-        out.append(f"  the totals that earn a code cannot be shown: {ledger.unavailable}")
-    out += [f"  not added to the total: {note}" for note in ledger.not_added]
-    return out
+    return _ledger(ledger_view(ledger))
 
 
-def _header(ex: Explanation) -> list[str]:
-    p = ex.pack
-    out = [f"Decision for {ex.patient_id}, {ex.month}",
-           f"  pack {p.id} {p.version} (sha256 {p.sha256[:12]}), engine {ex.engine}, "
-           f"facts sha256 {ex.facts_sha256[:12]}",
-           f"  trace: {ex.trace_form}"]
-    if p.note:
-        out.append(f"  NOTE: {p.note}")
-    out += [f"  WARNING: the decision does not follow from its own trace: {d}" for d in ex.disagreements]
-    if trace_note(ex):
-        out.append(f"  NOTE: {trace_note(ex)}")
-    return out
+def _lines(title: str, table: Table | None) -> list[str]:
+    """A table read one line a row."""
+    return ["", title, *(f"  {words(row.line)}" for row in table.rows)] if table else []
 
 
-def _findings_and_opportunities(ex: Explanation) -> list[str]:
+def _header(doc: Document) -> list[str]:
+    h = doc.header
+    out = [words(h.title), f"  {words(h.meta)}", f"  {words(h.trace)}"]
+    out += [f"  {'WARNING' if note.warning else 'NOTE'}: {words(note.body)}" for note in h.notes]
+    return out + ["", words(h.total)]
+
+
+def _days_and_options(doc: Document) -> list[str]:
     out = []
-    if ex.findings:
-        out += ["", "Findings"]
-        for f in ex.findings:
-            cite = f"; citation {f.citation}" if f.citation else ""
-            evidence = f" (evidence: {', '.join(f.evidence)})" if f.evidence else ""
-            out.append(f"  {f.severity}: {f.message}{evidence} [{f.id}{cite}]")
-    if ex.opportunities:
-        out += ["", "Opportunities"]
-        out += [f"  {o.get('code')}: {o.get('missing')} by {o.get('by')}" for o in ex.opportunities]
-    return out
+    for days in doc.days:
+        out += ["", words(days.title) + words(days.rules), f"  {days.listed}"]
+    return out + _lines("Options used", doc.options)
 
 
-def _days_and_options(ex: Explanation) -> list[str]:
-    out = []
-    for days in ex.day_counts:
-        out += ["", f"{days_title(days)}: {days.definition} = {days.expression} = {days.count}  "
-                    f"(rules: {', '.join(days.rules)})",
-                "  " + ", ".join(days.days) if days.days else "  none"]
-    out += ["", "Options used"]
-    for o in ex.options:
-        default = "" if o.default is None or o.default == o.value else f" (default {o.default})"
-        cite = f"; {o.citation}" if o.citation else ""
-        out.append(f"  {o.name} = {o.value}{default}{cite}")
-    return out
-
-
-def _sources(ex: Explanation) -> list[str]:
+def _sources(doc: Document) -> list[str]:
     """Each fact, its pointer (when a label names the fact) and its source records, in columns."""
-    if not ex.sources:
+    if not doc.sources_lead:
         return []
-    width = max(len(s.fact) for s in ex.sources)
-    at = max((len(s.pointer) for s in ex.sources if s.label), default=0)
-    out = ["", "Sources: the records each fact was derived from"]
-    for group, rows in source_groups(ex):
-        out.append(f"  {group}")
-        for s in rows:
-            pointer = f"{s.pointer if s.label else '':<{at}}  " if at else ""
-            out.append(f"    {s.fact:<{width}}  {pointer}{', '.join(s.records)}")
+    groups = [(group.name, [[words(cell) for cell in row.cells] for row in group.table.rows]) for group in doc.sources]
+    width = max(len(cells[0]) for _, rows in groups for cells in rows)
+    at = max((len(cells[1]) for _, rows in groups for cells in rows), default=0)
+    out = ["", f"Sources: {words(doc.sources_lead)}"]
+    for name, rows in groups:
+        out.append(f"  {name}")
+        out += [f"    {fact:<{width}}  {f'{pointer:<{at}}  ' if at else ''}{records}" for fact, pointer, records in rows]
     return out
 
 
-def _derivation(ex: Explanation) -> list[str]:
-    out = ["", "Derivation"] if ex.steps else []
-    for step in ex.steps:
+def _derivation(doc: Document) -> list[str]:
+    out = ["", "Derivation"] if doc.steps else []
+    for step in doc.steps:
         out += [f"  {step.slot}: {step.expression}", f"      = {step.value}"]
-        out += [f"        {part.expr}  =  {part.value}" for part in step.parts]
+        out += [f"        {part}" for part in step.parts]
         if step.reads:
-            out.append(f"        reads: {', '.join(step.reads[:12])}{' …' if len(step.reads) > 12 else ''}")
-    if ex.parameters:
-        out += ["", "Parameters read (value, effective date, citation, confidence)"]
-        out += [f"  {p.name} = {p.value}  from {p.effective}; {p.citation or 'no citation'}; {p.confidence or '?'}"
-                for p in ex.parameters]
-    return out
+            out.append(f"        {words(step.reads)}")
+    return out + _lines("Parameters read (value, effective date, citation, confidence)", doc.parameters)
 
 
 def render_text(ex: Explanation) -> str:
-    lines = _header(ex) + ["", f"Total billable: ${ex.total}", "", "Codes"]
-    lines += [line for c in ex.codes for line in _code(c)]
-    lines += _findings_and_opportunities(ex)
-    for ledger in ex.ledgers:
-        lines += [""] + ledger_lines(ledger)
-    lines += _days_and_options(ex) + _sources(ex) + _derivation(ex)
+    doc = build_document(ex)
+    lines = _header(doc) + ["", "Codes"]
+    lines += [line for card in doc.codes for line in _code(card)]
+    lines += _lines("Findings", doc.findings)
+    if doc.opportunities:
+        lines += ["", "Opportunities", *(f"  {words(o)}" for o in doc.opportunities)]
+    for view in doc.ledgers:
+        lines += [""] + _ledger(view)
+    lines += _days_and_options(doc) + _sources(doc) + _derivation(doc)
     return "\n".join(lines) + "\n"
