@@ -1,11 +1,13 @@
-"""An explanation as one self-contained HTML file (no external assets; prints cleanly),
-and an index page for a batch of them. A view over `Explanation`."""
+"""An explanation as one self-contained HTML file (no external assets; prints cleanly): a
+layout of the document that `sentences.py` builds, every word escaped. And an index page
+for a batch of them."""
 from __future__ import annotations
 
 from html import escape
 
-from .model import (CodeLine, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title, duration_words,
-                    source_groups, trace_note)
+from .document import CodeCard, Column, Document, GapList, LedgerView, Sentence, Span, Table, spans_in
+from .model import Explanation
+from .sentences import build_document
 
 STYLE = """
 :root { --ok: #1b6e3a; --no: #9b1c1c; --doc: #8a5a00; --muted: #5b6470; --rule: #d8dde3; }
@@ -53,139 +55,96 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+#: how each kind of span is drawn: (before, after) its escaped words
+MARKUP = {"code": ("<code>", "</code>"), "strong": ("<b>", "</b>"),
+          "small": ("<small>", "</small>")}
+
+
+def _span(span: Span) -> str:
+    if span.kind == "sep":
+        return " &middot; "
+    if span.kind == "break":
+        return "<br>"
+    before, after = MARKUP.get(span.kind, ("", ""))
+    return f"{before}{_e(span.words)}{after}"
+
+
+def h(parts: Sentence) -> str:
+    return "".join(_span(span) for span in spans_in(parts, "html"))
+
+
 def _page(title: str, body: list[str]) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def _card_kind(c: CodeLine) -> tuple[str, str]:
-    if c.billable:
-        return "ok", f"billable x{c.units} &middot; ${_e(c.amount)}"
-    kind = "doc" if c.status == "documentation_missing" or c.gaps_would_unlock else "no"
-    return kind, "not billable &middot; " + _e(c.status_label)
+def _table(table: Table) -> list[str]:
+    head = "".join(f"<th>{h(c.name)}</th>" for c in table.columns)
+    rows = ["<tr>" + "".join(f"<td>{h(cell)}</td>" for cell in row.cells) + "</tr>" for row in table.rows]
+    return [f"<table><tr>{head}</tr>", *rows, "</table>"]
 
 
-def _card(c: CodeLine) -> list[str]:
-    kind, badge = _card_kind(c)
-    out = [f'<div class="card {kind}"><h3>{_e(c.code)} <span class="badge {kind}">{badge}</span></h3>']
-    if c.descriptor:
-        out.append(f'<p class="desc">{_e(c.descriptor)}</p>')
-    out.append(f"<p><b>{'Why' if c.billable else 'Why not'}:</b> {_e(c.reason)}</p>")
-    if not c.billable and c.actual is not None and c.required is not None:
-        by = f", short by <b>{_e(c.short_by)}</b>" if c.short_by else ""
-        out.append(f"<p>actual {_e(c.actual)}, required {_e(c.required)}{by}</p>")
-    if c.gaps:
-        items = "".join(f"<li><code>{_e(g.pointer)}</code> ({_e(duration_words(g.seconds))}): missing "
-                        f"{', '.join(f'<code>{_e(f)}</code>' for f in g.fields) or _e(g.condition)}</li>" for g in c.gaps)
-        verdict = f"<br>{_e(c.gap_verdict)}" if c.gap_verdict else ""
-        out.append(f'<p class="note"><b>Documentation missing</b> (apart from the above){verdict}</p><ul>{items}</ul>')
-    elif c.unlock_fields:
-        out.append('<p class="note"><b>Documentation missing.</b> Fields that would unlock it: '
-                   + ", ".join(f"<code>{_e(f)}</code>" for f in c.unlock_fields) + "</p>")
-    cite = f"<br>citation: {_e(c.citation)}" if c.citation else ""
-    out.append(f'<p class="meta">rule <code>{_e(c.rule)}</code>{cite}</p></div>')
+def _card(card: CodeCard) -> list[str]:
+    out = [f'<div class="card {card.tone}"><h3>{_e(card.code)} <span class="badge {card.tone}">{h(card.badge)}</span></h3>']
+    if card.descriptor:
+        out.append(f'<p class="desc">{_e(card.descriptor)}</p>')
+    for said in card.says:
+        if isinstance(said, GapList):
+            items = "".join(f"<li>{h(record)}</li>" for record in said.records)
+            verdict = f"<br>{h(said.verdict)}" if said.verdict else ""
+            out.append(f'<p class="note">{h(said.lead)}{verdict}</p><ul>{items}</ul>')
+        else:
+            out.append(f'<p class="note">{h(said.words)}</p>' if said.note else f"<p>{h(said.words)}</p>")
+    out.append(f'<p class="meta">{h(card.rule)}</p></div>')
     return out
 
 
-def _header(ex: Explanation) -> list[str]:
-    p = ex.pack
-    out = [f"<h1>{_e(ex.patient_id)} &middot; {_e(ex.month)}</h1>",
-           f'<div class="meta">pack <code>{_e(p.id)}</code> {_e(p.version)} (sha256 <code>{_e(p.sha256[:12])}</code>) '
-           f"&middot; engine {_e(ex.engine)} &middot; facts sha256 <code>{_e(ex.facts_sha256[:12])}</code> "
-           f"&middot; trace {_e(ex.trace_form)}</div>"]
-    if p.note:
-        out.append(f'<div class="note"><b>Pack:</b> {_e(p.note)}</div>')
-    out += [f'<div class="note"><b>Warning:</b> the decision does not follow from its own trace: {_e(d)}</div>'
-            for d in ex.disagreements]
-    note = trace_note(ex)
-    if note:
-        out.append(f'<div class="note"><b>Trace:</b> {_e(note)}</div>')
-    return out
+def _header(doc: Document) -> list[str]:
+    head = doc.header
+    out = [f"<h1>{h(head.title)}</h1>", f'<div class="meta">{h(head.meta)} &middot; {h(head.trace)}</div>']
+    out += [f'<div class="note"><b>{_e(note.label)}:</b> {h(note.body)}</div>' for note in head.notes]
+    return out + [f'<div class="total">{h(head.total)}</div>']
 
 
-def _findings(ex: Explanation) -> list[str]:
-    if not ex.findings:
-        return []
-    out = ["<h2>Findings</h2>", "<table><tr><th>severity</th><th>finding</th><th>evidence</th><th>citation</th></tr>"]
-    for f in ex.findings:
-        evidence = "<br>".join(f"<code>{_e(x)}</code>" for x in f.evidence)
-        out.append(f"<tr><td>{_e(f.severity)}</td><td>{_e(f.message)}<br><code>{_e(f.id)}</code></td>"
-                   f"<td>{evidence}</td><td>{_e(f.citation or '')}</td></tr>")
-    return out + ["</table>"]
+def _numeric(column: Column) -> str:
+    return ' class="num"' if column.numeric else ""
 
 
-def _row(row: LedgerRow, ledger: Ledger) -> list[str]:
-    why, cls = "", ""
-    if not row.counted:
-        cls = "gap" if row.documentation_gap else "out"
-        seen = f"<br><small>{_e('; '.join(row.looked_at))}</small>" if row.looked_at else ""
-        why = f"{row.why_not(ledger)}: <code>{_e(row.excluded_by)}</code> in <code>{_e(row.excluded_in)}</code>{seen}"
-    elif row.capped:
-        why = f"counted; past the cap (<code>{_e(ledger.cap)}</code>): earns no further unit"
-    out = [f'<tr class="{cls}"><td>{_e(row.date)}</td><td>{_e(row.id)}</td><td><code>{_e(row.pointer)}</code></td>'
-           f'<td class="num">{_e(duration_words(row.seconds))}</td><td>{"yes" if row.counted else "no"}</td>'
-           f'<td class="num">{_e(clock(row.running))}</td><td>{why}</td></tr>']
-    out += [f'<tr class="cross"><td></td><td colspan="4">crossed {_e(c.clock)}</td>'
-            f'<td class="num">{_e(c.clock)}</td><td>{_e(crossing_words(c))}</td></tr>' for c in row.crossings]
-    return out
+def _ledger(view: LedgerView) -> list[str]:
+    head = "".join(f"<th{_numeric(c)}>{h(c.name)}</th>" for c in view.table.columns)
+    out = [f"<h2>{h(view.title)}</h2>", f"<pre>{_e(view.expression)}</pre>", f"<table><tr>{head}</tr>"]
+    for row in view.table.rows:
+        cells = "".join(f"<td{_numeric(c)}>{h(cell)}</td>"
+                        for c, cell in zip(view.table.columns, row.cells))
+        out.append(f'<tr class="{row.tone}">{cells}</tr>')
+        out += [f'<tr class="cross"><td></td><td colspan="4">{h(label)}</td><td class="num">{_e(at)}</td>'
+                f"<td>{_e(change)}</td></tr>" for label, at, change in row.crossings]
+    first, *rest = view.summary
+    return out + ["</table>", f"<p>{h(first)}", *(h(line) for line in rest), "</p>"]
 
 
-def _ledger(ledger: Ledger) -> list[str]:
-    out = [f"<h2>Time ledger: <code>{_e(ledger.definition)}</code></h2>", f"<pre>{_e(ledger.expression)}</pre>",
-           '<table><tr><th>date</th><th>item</th><th>pointer</th><th class="num">time</th><th>counted</th>'
-           '<th class="num">running</th><th>why</th></tr>']
-    out += [line for row in ledger.rows for line in _row(row, ledger)]
-    out += ["</table>", f"<p>Total counted: <b>{_e(duration_words(ledger.total))}</b> ({_e(clock(ledger.total))})."]
-    if ledger.failed_gates:
-        out.append(f" No threshold earns a code: gate(s) {_e(', '.join(ledger.failed_gates))} not passed.")
-    if ledger.cap:
-        out.append(f" The add-on cap (<code>{_e(ledger.cap)}</code>) stopped counting at "
-                   f"{_e(clock(ledger.cap_seconds or 0))}.")
-    if ledger.unavailable:
-        out.append(f"<br>The totals that earn a code cannot be shown: {_e(ledger.unavailable)}.")
-    out += [f"<br>Not added to the total: <code>{_e(note)}</code>." for note in ledger.not_added]
-    return out + ["</p>"]
-
-
-def _days_and_options(ex: Explanation) -> list[str]:
+def _days_and_options(doc: Document) -> list[str]:
     out = []
-    for days in ex.day_counts:
-        rules = ", ".join(f"<code>{_e(r)}</code>" for r in days.rules)
-        out += [f"<h2>{_e(days_title(days))}: <code>{_e(days.definition)}</code> = {_e(days.count)}</h2>",
-                f"<p><code>{_e(days.expression)}</code> for rules {rules}</p>",
+    for days in doc.days:
+        out += [f"<h2>{h(days.title)}</h2>", f"<p><code>{_e(days.expression)}</code>{h(days.rules)}</p>",
                 '<div class="days">' + "".join(f"<span>{_e(d)}</span>" for d in days.days) + "</div>"]
-    out += ["<h2>Options used</h2>", "<table><tr><th>option</th><th>value</th><th>default</th><th>citation</th></tr>"]
-    out += [f"<tr><td><code>{_e(o.name)}</code></td><td>{_e(o.value)}</td><td>{_e(o.default or '')}</td>"
-            f"<td>{_e(o.citation or '')}</td></tr>" for o in ex.options]
-    return out + ["</table>"]
+    return out + ["<h2>Options used</h2>", *_table(doc.options)]
 
 
-def _sources(ex: Explanation) -> list[str]:
-    out = ["<h2>Sources</h2>", "<p>The records each fact was derived from.</p>"] if ex.sources else []
-    for group, rows in source_groups(ex):
-        out += [f"<h3>{_e(group)}</h3>", "<table><tr><th>fact</th><th>pointer</th><th>source records</th></tr>"]
-        for s in rows:
-            fact = _e(s.label) if s.label else f"<code>{_e(s.pointer)}</code>"
-            pointer = f"<code>{_e(s.pointer)}</code>" if s.label else ""
-            records = "<br>".join(f"<code>{_e(r)}</code>" for r in s.records)
-            out.append(f"<tr><td>{fact}</td><td>{pointer}</td><td>{records}</td></tr>")
-        out.append("</table>")
+def _sources(doc: Document) -> list[str]:
+    out = ["<h2>Sources</h2>", f"<p>{h(doc.sources_lead)}</p>"] if doc.sources_lead else []
+    for group in doc.sources:
+        out += [f"<h3>{_e(group.name)}</h3>", *_table(group.table)]
     return out
 
 
-def _derivation(ex: Explanation) -> list[str]:
-    out = []
-    if ex.parameters:
-        out += ["<h2>Parameters read</h2>",
-                "<table><tr><th>parameter</th><th>value</th><th>effective</th><th>citation</th><th>confidence</th></tr>"]
-        out += [f"<tr><td><code>{_e(p.name)}</code></td><td>{_e(p.value)}</td><td>{_e(p.effective)}</td>"
-                f"<td>{_e(p.citation or '')}</td><td>{_e(p.confidence or '')}</td></tr>" for p in ex.parameters]
-        out.append("</table>")
-    if ex.steps:
+def _derivation(doc: Document) -> list[str]:
+    out = ["<h2>Parameters read</h2>", *_table(doc.parameters)] if doc.parameters else []
+    if doc.steps:
         out += ["<h2>Derivation</h2>", "<details open><summary>every expression with the values of its parts</summary>"]
-        for step in ex.steps:
-            parts = "".join(f"\n    {_e(part.expr)}  =  {_e(part.value)}" for part in step.parts)
+        for step in doc.steps:
+            parts = "".join(f"\n    {_e(part)}" for part in step.parts)
             out.append(f"<p><b><code>{_e(step.slot)}</code></b> = {_e(step.value)}</p>"
                        f"<pre>{_e(step.expression)}{parts}</pre>")
         out.append("</details>")
@@ -193,12 +152,13 @@ def _derivation(ex: Explanation) -> list[str]:
 
 
 def render_html(ex: Explanation) -> str:
-    body = _header(ex) + [f'<div class="total">Total billable: ${_e(ex.total)}</div>', "<h2>Codes</h2>",
-                          '<div class="codes">']
-    body += [line for c in ex.codes for line in _card(c)] + ["</div>"]
-    body += _findings(ex) + [line for ledger in ex.ledgers for line in _ledger(ledger)]
-    body += _days_and_options(ex) + _sources(ex) + _derivation(ex)
-    return _page(f"{ex.patient_id} {ex.month}", body)
+    doc = build_document(ex)
+    body = _header(doc) + ["<h2>Codes</h2>", '<div class="codes">']
+    body += [line for card in doc.codes for line in _card(card)] + ["</div>"]
+    body += (["<h2>Findings</h2>", *_table(doc.findings)] if doc.findings else [])
+    body += [line for view in doc.ledgers for line in _ledger(view)]
+    body += _days_and_options(doc) + _sources(doc) + _derivation(doc)
+    return _page(doc.header.page_title, body)
 
 
 def render_index(rows: list[tuple[Explanation, str]], title: str = "Decisions") -> str:
