@@ -58,8 +58,6 @@ class RulePlan:
 
     rule_id: str
     steps: tuple[RuleStep, ...]
-    #: whether the rule states its units (else a met rule earns 1)
-    counts_units: bool
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def rule_parts_in_order(rule: Rule) -> Iterator[tuple[str, Slot, CompiledExpress
 def rule_plan(rule: Rule, clock: str) -> RulePlan:
     steps = tuple(RuleStep(role, Site(slot, expression, clock), index)
                   for role, slot, expression, index in rule_parts_in_order(rule))
-    return RulePlan(rule.id, steps, rule.units is not None)
+    return RulePlan(rule.id, steps)
 
 
 def plan_of(pack: CompiledPack) -> Plan:
