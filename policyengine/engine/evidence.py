@@ -36,9 +36,7 @@ class Evidence:
             return [at for r in records if (at := objects.get(id(r)) or known.get(id(r))) is not None]
         index = self._indexes.get(listed)
         if index is None:
-            facts_list = (self.state.facts or {}).get(listed)
-            if not isinstance(facts_list, list):  # one of the facts' own objects (/device)
-                return self.pointers(records)
+            facts_list = (self.state.facts or {}).get(listed) or ()
             index = self._indexes[listed] = {id(item): i for i, item in enumerate(facts_list)}
         at = pointers.join("", listed)
         return [pointers.join(at, index[id(r)]) for r in records if id(r) in index]

@@ -110,7 +110,7 @@ class Analysis:
     tallies: tuple[Tally, ...]
     counts: tuple[Count, ...]
     #: the slot of an evidence (a finding's, a blocked condition's) -> the facts list it
-    #: draws its records from, where one list does (the evidence then points at them by
+    #: draws its records from, where one list does (not one of the facts' own objects) (the evidence then points at them by
     #: their index in it)
     evidence_lists: Mapping[Slot, str]
 
@@ -161,7 +161,7 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
             of_dates = expression.checked.type_of(listed) == ListOf(DATE)
             counts.append(Count(name, definition_slot(name), expression.index[id(listed)], users, of_dates))
     evidence_lists = {slot: source.fact for slot, expression in expressions.items()
-                      if slot.part == "evidence"
+                      if slot.part == "evidence" and isinstance(expression.type, ListOf)
                       and (source := sources.of(expression.checked.root, expression, slot)) is not None}
     return Analysis(reads, {name: tuple(names) for name, names in readers.items()}, actual, tuple(tallies),
                     tuple(counts), evidence_lists)
