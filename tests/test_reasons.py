@@ -104,3 +104,15 @@ def test_a_device_that_is_not_fda_defined_is_the_cause_not_a_shortfall():
     assert line["status"] == "prerequisite_missing"
     assert "FDA definition" in line["reason"] and "of the required" not in line["reason"]
     assert (line["actual"], line["required"], line["evidence"]) == (None, None, ["/device"])
+
+
+def test_a_met_rule_that_earns_no_unit_says_so_not_a_shortfall():
+    """45 min with addon_max_units=0: 99458's rule is met and earns 0 units; its line is
+    not "45 min of the required 40 min"."""
+    facts = seed_month()
+    facts["interactions"][0]["duration_seconds"] = 2700 - sum(i["duration_seconds"] for i in facts["interactions"][1:])
+    decision = policyengine.evaluate(facts, options={"addon_max_units": 0}, trace="none")
+    line = next(line for line in decision["not_billable"] if line["code"] == "99458")
+    assert (line["status"], line["actual"], line["required"]) == ("not_met", None, None)
+    assert line["reason"] == ("the rule for 99458 is met but earns no unit "
+                              "(min(options.addon_max_units, addon_units_earned) is 0)")

@@ -74,14 +74,14 @@ def reason(outcome: Outcome) -> str:
     if isinstance(cause, Needs):
         return f"needs {', '.join(cause.missing)} in the same period"
     assert parts is not None
+    if isinstance(cause, NoUnits):
+        assert rule.units is not None
+        return f"the rule for {rule.code} is met but earns no unit ({rule.units.line} is {parts.units})"
     words = {"actual": in_words(parts.actual, rule.actual), "required": in_words(parts.required, rule.required)}
     if isinstance(cause, Met):
         if cause.capped_from is None:
             return rule.reason_met.render(words)
         return f"{rule.reason_met.render(words)} ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
-    if isinstance(cause, NoUnits):
-        assert rule.units is not None
-        return f"the rule for {rule.code} is met but earns no unit ({rule.units.line} is {parts.units})"
     if isinstance(cause, NotMet) and rule.actual is not None and rule.required is not None:
         return (f"{words['actual']} reaches the required {words['required']}, but a condition of the rule for "
                 f"{rule.code} does not hold: {rule.when.line}")

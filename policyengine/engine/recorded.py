@@ -83,18 +83,18 @@ def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Ev
     definitions = {name: value(definition_slot(name), e.type) for name, e in pack.definitions
                    if str(definition_slot(name)) in entries}
     gates = {gate.id: bool(value(gate.slot)) for gate in pack.gates if str(gate.slot) in entries}
-    parts = {rule.id: rule_parts(rule, steps, lambda step: value(step.site.slot, _kind(step)))
-             for rule, steps in zip(pack.rules, pack.plan.rules) if _reached(steps, entries)}
+    parts = {rule.id: rule_parts(rule, plan, lambda step: value(step.site.slot, _kind(step)))
+             for rule, plan in zip(pack.rules, pack.plan.rules) if _reached(plan, entries)}
     elsewhere = tuple(BilledElsewhere(item["code"], item["practitioner"], item["other_practitioner"], item["pointer"])
                       for item in trace.get("billed_elsewhere", ()))
     return Evaluated(None, dict(decision.get("options") or {}), dict(trace.get("service_dates") or {}), definitions,
                      gates, parts, elsewhere)
 
 
-def _reached(steps: RulePlan, entries: dict[str, dict]) -> bool:
+def _reached(plan: RulePlan, entries: dict[str, dict]) -> bool:
     """Whether the evaluation reached the rule: it did unless a gate stopped every code, and
     then it left an entry for the rule's first step."""
-    return str(steps.steps[0].site.slot) in entries
+    return str(plan.steps[0].site.slot) in entries
 
 
 def _kind(step: RuleStep) -> Any:

@@ -17,6 +17,7 @@ knows the order of its own.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -70,7 +71,7 @@ class Plan:
     rules: tuple[RulePlan, ...]
     findings: tuple[tuple[str, Site], ...]
 
-    @property
+    @functools.cached_property
     def sites(self) -> tuple[Site, ...]:
         """Every site, in the order the plan runs them (a program numbers them so)."""
         return (tuple(site for _, site in self.definitions) + tuple(site for _, site in self.gates)
