@@ -1,10 +1,11 @@
 """One patient-month in, one decision out (contract v1, section 2).
 
 The data flow: options resolved; the pack evaluated over the facts (definitions, gates,
-each rule's parts: `evaluation.py`); the outcomes resolved from those values
-(`resolve.py`); then the decision assembled: lines, findings, opportunities, claim review,
-total, trace. The output is plain JSON data in a fixed key order, so the same facts and
-pack serialize to the same bytes.
+each rule's parts: `evaluation.py`); the outcomes resolved from those values and written
+as lines (`assembly.py`: by the pack's generated assembly after its program, by the
+resolver step by step); then findings, opportunities, claim review, total, trace. The
+output is plain JSON data in a fixed key order, so the same facts and pack serialize to
+the same bytes.
 """
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from typing import Any
 from ..packs.model import CompiledPack
 from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
+from .assembly import assembly, resolved_lines
 from .collector import collector_paused
 from .evaluation import Run
 from .evidence import Evidence
-from .findings import outcome_findings, pack_findings, periods_beyond_pack, unverified_rates
-from .lines import line, rate_of, review
+from .findings import pack_findings, periods_beyond_pack, unverified_rates
+from .lines import rate_of, review
 from .opportunities import opportunities
 from .options import resolve_options
-from .resolve import resolve
 from .tracing import TRACE_FORMS, Tracer, tracer_for
 from .values import canonical_sha256
 
@@ -42,7 +43,6 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
 def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tracer: Tracer) -> dict:
     run = Run(pack, facts, resolve_options(pack, options), tracer)
     state = run.state()
-    outcomes = resolve(pack, state.parts, state.failed_gate(pack), state.elsewhere)
     rates: dict[str, Decimal] = {}
 
     def rate(code: str) -> Decimal:
@@ -53,11 +53,12 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
         return rates[code]
 
     evidence = Evidence(run, state)
-    lines = [line(outcome, rate, [] if outcome.billed else evidence.of_line(outcome)) for outcome in outcomes.values()]
-    billable = [item for item in lines if "units" in item]
-    not_billable = [item for item in lines if "units" not in item]
-    findings = pack_findings(run, evidence) + outcome_findings(pack, outcomes.values()) + unverified_rates(run, billable)
-    findings += periods_beyond_pack(run)
+    if tracer.program is not None:
+        lines = assembly(pack).run(state.gates, state.parts, state.elsewhere, rate, evidence)
+    else:
+        lines = resolved_lines(pack, state, rate, evidence)
+    billable, not_billable = lines.billable, lines.not_billable
+    findings = pack_findings(run, evidence) + lines.findings + unverified_rates(run, billable) + periods_beyond_pack(run)
     decision = {
         "patient_id": facts["patient_id"],
         "month": facts["month"],
@@ -69,7 +70,7 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
         "billable": billable,
         "not_billable": not_billable,
         "findings": findings,
-        "opportunities": opportunities(run, state, outcomes),
+        "opportunities": opportunities(run, state, lines.units),
     }
     if facts.get("claims") is not None:
         decision["claim_review"] = review(pack, facts["claims"], billable, not_billable, rate)

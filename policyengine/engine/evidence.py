@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import pointers
+from ..packs.model import Rule
 from .evaluation import Run
 from .resolve import BilledWith, Blocked, Outcome
 from .state import Evaluated
@@ -54,9 +55,14 @@ class Evidence:
         if isinstance(cause, BilledWith):
             return [cause.other.pointer]
         if isinstance(cause, Blocked):
-            blocker = outcome.rule.blocked[cause.index]
-            if blocker.evidence is not None:
-                slot = outcome.rule.slots.blocked_evidence[cause.index]
-                records = self.run.compute(slot, blocker.evidence, outcome.rule.code)
-                return self.pointers(records, self.run.pack.analysis.evidence_lists.get(slot))
+            return self.of_blocker(outcome.rule, cause.index)
         return []
+
+    def of_blocker(self, rule: Rule, index: int) -> list[str]:
+        """The records of a rule's blocked condition's evidence (none when it names none)."""
+        blocker = rule.blocked[index]
+        if blocker.evidence is None:
+            return []
+        slot = rule.slots.blocked_evidence[index]
+        records = self.run.compute(slot, blocker.evidence, rule.code)
+        return self.pointers(records, self.run.pack.analysis.evidence_lists.get(slot))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..packs.model import CompiledPack
+from ..packs.model import CompiledPack, Conflict
 from .evaluation import Run
 from .evidence import Evidence
 from .lines import reason
@@ -36,14 +36,22 @@ def outcome_findings(pack: CompiledPack, outcomes: Iterable[Outcome]) -> list[di
         cause = outcome.cause
         if isinstance(cause, (KeptOver, BilledWith)) and outcome.earned:
             evidence = [cause.other.pointer] if isinstance(cause, BilledWith) else []
-            found.append({"id": cause.conflict.id, "severity": "warning",
-                          "message": f"{outcome.rule.code} is earned but not billed: {reason(outcome)}",
-                          "evidence": evidence})
+            found.append(earned_not_billed(outcome.rule.code, reason(outcome), cause.conflict, evidence))
         elif isinstance(cause, Met) and cause.capped_from is not None:
-            found.append({"id": "units.capped", "severity": "info",
-                          "message": f"{outcome.rule.code} earned {cause.capped_from} units; the code bills at most "
-                                     f"{pack.codes[outcome.rule.code].max_units} (max_units)", "evidence": []})
+            found.append(capped(outcome.rule.code, cause.capped_from, pack.codes[outcome.rule.code].max_units))
     return found
+
+
+def earned_not_billed(code: str, reason: str, conflict: Conflict, evidence: list[str]) -> dict:
+    """The warning for an earned code a conflict kept from billing."""
+    return {"id": conflict.id, "severity": "warning", "message": f"{code} is earned but not billed: {reason}",
+            "evidence": evidence}
+
+
+def capped(code: str, earned: int, max_units: int | None) -> dict:
+    """The note for a code billed at its max_units rather than what its rule earned."""
+    return {"id": "units.capped", "severity": "info",
+            "message": f"{code} earned {earned} units; the code bills at most {max_units} (max_units)", "evidence": []}
 
 
 def unverified_rates(run: Run, billable: list[dict]) -> list[dict]:

@@ -15,7 +15,7 @@ from typing import Any
 from ..lang import EvaluationError
 from ..lang.runtime import round_half_up
 from ..limits import MAX_RATE
-from ..packs.model import Code, CompiledPack, Conflict
+from ..packs.model import Code, CompiledPack, Conflict, Rule
 from .failures import failure
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, NotMet, NoUnits, Outcome, Shortfall
 from .state import BilledElsewhere
@@ -69,23 +69,51 @@ def reason(outcome: Outcome) -> str:
     if isinstance(cause, BilledWith):
         return elsewhere_reason(rule.code, cause.conflict, cause.other)
     if isinstance(cause, KeptOver):
-        return (f"replaced by {cause.winner}, which this decision bills: {rule.code} and {cause.winner} are not "
-                f"billed together for the same patient and period ({cause.conflict.citation})")
+        return kept_over_reason(rule.code, cause)
     if isinstance(cause, Needs):
-        return f"needs {', '.join(cause.missing)} in the same period"
+        return needs_reason(cause.missing)
     assert parts is not None
     if isinstance(cause, NoUnits):
-        assert rule.units is not None
-        return f"the rule for {rule.code} is met but earns no unit ({rule.units.line} is {parts.units})"
+        return no_units_reason(rule, parts.units)
     words = {"actual": in_words(parts.actual, rule.actual), "required": in_words(parts.required, rule.required)}
     if isinstance(cause, Met):
         if cause.capped_from is None:
             return rule.reason_met.render(words)
-        return f"{rule.reason_met.render(words)} ({cause.capped_from} units earned; {rule.code} bills at most {outcome.units})"
-    if isinstance(cause, NotMet) and rule.actual is not None and rule.required is not None:
-        return (f"{words['actual']} reaches the required {words['required']}, but a condition of the rule for "
-                f"{rule.code} does not hold: {rule.when.line}")
+        return rule.reason_met.render(words) + capped_reason(rule.code, cause.capped_from, outcome.units)
+    if isinstance(cause, NotMet) and states_threshold(rule):
+        return reached_reason(rule, words["actual"], words["required"])
     return rule.reason_not_met.render(words)
+
+
+def capped_reason(code: str, earned: int, units: int) -> str:
+    """What a met reason adds when the code bills fewer units than its rule earned."""
+    return f" ({earned} units earned; {code} bills at most {units})"
+
+
+def kept_over_reason(code: str, cause: KeptOver) -> str:
+    return (f"replaced by {cause.winner}, which this decision bills: {code} and {cause.winner} are not "
+            f"billed together for the same patient and period ({cause.conflict.citation})")
+
+
+def needs_reason(missing: tuple[str, ...]) -> str:
+    return f"needs {', '.join(missing)} in the same period"
+
+
+def no_units_reason(rule: Rule, units: int) -> str:
+    assert rule.units is not None
+    return f"the rule for {rule.code} is met but earns no unit ({rule.units.line} is {units})"
+
+
+def states_threshold(rule: Rule) -> bool:
+    """Whether a rule states an actual and a required: one that reached its required and is
+    not met then says which condition did not hold."""
+    return rule.actual is not None and rule.required is not None
+
+
+def reached_reason(rule: Rule, actual: str, required: str) -> str:
+    """A rule whose actual reaches its required is not met: another of its conditions failed."""
+    return (f"{actual} reaches the required {required}, but a condition of the rule for "
+            f"{rule.code} does not hold: {rule.when.line}")
 
 
 def elsewhere_reason(code: str, conflict: Conflict, other: BilledElsewhere) -> str:

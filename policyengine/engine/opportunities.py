@@ -8,14 +8,16 @@ kept out by a conflict is never offered.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .evaluation import Run
-from .resolve import Outcome
 from .state import Evaluated
 from .values import in_words
 from .whatif import WhatIf
 
 
-def opportunities(run: Run, state: Evaluated, outcomes: dict[str, Outcome]) -> list[dict]:
+def opportunities(run: Run, state: Evaluated, billed: Mapping[str, int]) -> list[dict]:
+    """The opportunities the resolver confirms; `billed` is the units each rule bills now, by rule id."""
     if state.failed_gate(run.pack) is not None:
         return []
     whatif = WhatIf(run.pack, state)
@@ -27,7 +29,7 @@ def opportunities(run: Run, state: Evaluated, outcomes: dict[str, Outcome]) -> l
         missing = run.compute(rule.slots.missing, opportunity.missing, rule.code)
         actual = run.pack.analysis.actual_definitions[rule.id]
         then = whatif.outcomes({actual: state.definitions[actual] + missing})[rule.id]
-        if then.units <= outcomes[rule.id].units:
+        if then.units <= billed[rule.id]:
             continue
         by = run.compute(rule.slots.by, opportunity.by, rule.code)
         needed = f"{in_words(missing, opportunity.missing)} {opportunity.needed}"

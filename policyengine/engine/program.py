@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..lang import EvaluationError, codegen
+from ..lang.source import Source
 from ..lang.runtime import GENERATED_GLOBALS
 from ..packs.clocks import CALENDAR_MONTH
 from ..packs.model import CompiledPack, Rule
@@ -34,23 +35,13 @@ from .values import compact
 Outcome = tuple[dict[str, bool], dict[str, RuleParts], dict[str, bool]]
 
 
-class _Writer:
+class _Writer(Source):
     def __init__(self, pack: CompiledPack, form: str) -> None:
+        super().__init__(indent=2)
         self.pack = pack
         self.form = form
         #: each site's number in the plan (`Plan.sites`): a failure is located by it
         self.numbers = {id(site): k for k, site in enumerate(pack.plan.sites)}
-        self.constants: dict[str, Any] = {}
-        self.lines: list[str] = []
-        self.indent = 2
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.indent + text)
-
-    def constant(self, value: Any) -> str:
-        name = f"_k{len(self.constants)}"
-        self.constants[name] = value
-        return name
 
     def value(self, site: Site) -> str:
         """The inlined expression, after noting the site it is (for locating a failure); in
@@ -100,7 +91,7 @@ class _Writer:
             self.assign(f"_f{i}", site, as_bool=True)
         held = ", ".join(f"{finding_id!r}: _f{i}" for i, (finding_id, _) in enumerate(plan.findings))
         self.line(f"return _gates, _parts, {{{held}}}")
-        return "\n".join(self.lines)
+        return self.text
 
     def rule(self, rule: Rule, plan: RulePlan) -> None:
         """The rule's steps as code, each as its role reads (`parts.rule_parts` says

@@ -141,7 +141,7 @@ def resolve(pack: CompiledPack, parts: Mapping[str, RuleParts], failed_gate: Gat
         cause = _own_cause(got)
         if cause is None and not got.met:
             reached.append(rule)
-        elif cause is None and (clash := _billed_elsewhere(pack, rule.code, elsewhere)) is not None:
+        elif cause is None and (clash := billed_elsewhere_by(pack, rule.code, elsewhere)) is not None:
             decided[rule.id] = Outcome(rule, got, 0, BilledWith(*clash))
         elif cause is None:
             earned[rule.code] = rule
@@ -195,7 +195,7 @@ def falls_short(parts: RuleParts) -> bool:
         return False
 
 
-def _billed_elsewhere(pack: CompiledPack, code: str, elsewhere: tuple[BilledElsewhere, ...]
+def billed_elsewhere_by(pack: CompiledPack, code: str, elsewhere: tuple[BilledElsewhere, ...]
                       ) -> tuple[Conflict, BilledElsewhere] | None:
     """The first conflict that a code billed elsewhere sets against `code`."""
     if not elsewhere:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -81,8 +82,22 @@ def compact(value: Any) -> Any:
 
 def in_words(value: Any, expression: CompiledExpression | None) -> str:
     """A value in a reason sentence: '19 min 59 s', '16', '51.77'."""
-    if expression is not None and expression.type == DURATION and isinstance(value, int):
-        return format_seconds(value)
+    return words_for(expression)(value)
+
+
+def words_for(expression: CompiledExpression | None) -> Callable[[Any], str]:
+    """How the values of an expression read in a sentence, chosen once by its type: a
+    duration's seconds as '19 min 59 s', anything else as its JSON data."""
+    if expression is not None and expression.type == DURATION:
+        return _duration_in_words
+    return _in_words
+
+
+def _duration_in_words(value: Any) -> str:
+    return format_seconds(value) if isinstance(value, int) else str(to_json_value(value))
+
+
+def _in_words(value: Any) -> str:
     return str(to_json_value(value))
 
 

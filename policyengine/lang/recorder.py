@@ -28,6 +28,7 @@ from .. import pointers
 from . import nodes as n
 from .checker import Checked
 from .codegen import NOT_EVALUATED, signature
+from .source import Source
 from .generator import Generator, ItemField, Later, Operand, access
 from .runtime import GENERATED_GLOBALS, EvaluationError, as_evaluation_error
 from .types import FieldSpec
@@ -59,26 +60,16 @@ class Recording:
     reads: list[str] = field(default_factory=list)
 
 
-class Statements:
+class Statements(Source):
     """The statement form of the generator (`generator.py`): node k's value in `_vk`,
     where it came from in `_pk`, `_at = k` before its own operation, and each value
     recorded (the decorator, `record`) at its place: `_values[k]`; by item; by path."""
 
     def __init__(self) -> None:
-        self.constants: dict[str, Any] = {}
-        self.lines: list[str] = []
-        self.indent = 1
+        super().__init__(prefix="_c")
         #: the nodes inside predicates, each with how many enclosing predicates: each collects
         #: its values in a list `_Lk` (by item at depth 1, by item path deeper)
         self.item_nodes: list[tuple[int, int]] = []
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.indent + text)
-
-    def constant(self, value: Any) -> str:
-        name = f"_c{len(self.constants)}"
-        self.constants[name] = value
-        return name
 
     def enter(self, k: int) -> None:
         self.line(f"_at = {k}")
@@ -209,7 +200,7 @@ def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
     writer = Statements()
     generator = Generator(checked, writer)
     result = generator.generate(checked.root).value
-    body = "\n".join(writer.lines)
+    body = writer.text
     by_item = sorted({k for k, depth in writer.item_nodes if depth == 1})
     by_path = sorted({k for k, depth in writer.item_nodes if depth > 1})
     # a node inside a predicate that no item reached stays NOT_EVALUATED
