@@ -54,6 +54,15 @@ BAD = {
                                         "pack.bad_value", "pack.yaml:6:27", "this value is not a money"),
     "an option default below its range": ("options:\n  addon_max_units: {default: -1}\n", "pack.bad_option", "pack.yaml:4:30",
                                           "(-1) is outside its own range 0 to ..."),
+    "if_documented naming no definition": (
+        "gates:\n  - id: patient.established_documented\n    if_documented: [establishd]\n", "pack.bad_if_documented",
+        "pack.yaml:5:21", "unknown definition 'establishd' (did you mean 'established'?)"),
+    "if_documented naming a count": (
+        "gates:\n  - id: patient.established_documented\n    if_documented: [supply_days]\n", "pack.bad_if_documented",
+        "pack.yaml:5:21", "'supply_days' is not a yes/no definition (it is of type int)"),
+    "if_documented on a denial the record cannot lift": (
+        "gates:\n  - id: patient.established\n    if_documented: [established]\n", "pack.not_recoverable",
+        "pack.yaml:5:20", "if_documented is for a denial the record can lift, not status not_met"),
     "max_units beyond any line": ("codes:\n  \"99458\": {max_units: 1000}\n", "pack.bad_value", "pack.yaml:4:24",
                                   "max_units 1000 is more than any line bills (100)"),
 }

@@ -171,6 +171,7 @@ def rule_fields(rule: Rule) -> Fields:
         fields[f"blocked {number} reason"] = blocker.reason
         fields[f"blocked {number} status"] = blocker.status
         fields[f"blocked {number} evidence"] = blocker.evidence
+        fields[f"blocked {number} if documented"] = ", ".join(blocker.if_documented) or None
     fields.update({"reason met": rule.reason_met.source, "reason not met": rule.reason_not_met.source,
                    "citation": rule.citation})
     if rule.opportunity is not None:
@@ -186,7 +187,8 @@ def conflict_fields(conflict: Conflict) -> Fields:
 
 
 def gate_fields(gate: Gate) -> Fields:
-    return {"condition": gate.when, "status": gate.status, "reason": gate.reason, "citation": gate.citation}
+    return {"condition": gate.when, "status": gate.status, "reason": gate.reason,
+            "if documented": ", ".join(gate.if_documented) or None, "citation": gate.citation}
 
 
 def finding_fields(finding: Finding) -> Fields:

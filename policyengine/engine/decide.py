@@ -23,6 +23,7 @@ from .findings import pack_findings, periods_beyond_pack, unverified_rates
 from .lines import rate_of, review
 from .opportunities import opportunities
 from .options import resolve_options
+from .stake import add_amounts_at_stake
 from .tracing import TRACE_FORMS, Tracer, tracer_for
 from .values import canonical_sha256
 
@@ -58,6 +59,7 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
     else:
         lines = resolved_lines(pack, state, rate, evidence)
     billable, not_billable = lines.billable, lines.not_billable
+    add_amounts_at_stake(pack, state, not_billable, rate)
     findings = pack_findings(run, evidence) + lines.findings + unverified_rates(run, billable) + periods_beyond_pack(run)
     decision = {
         "patient_id": facts["patient_id"],

@@ -1,4 +1,5 @@
-"""What the pack would decide if some definitions (or options) had other values.
+"""What the pack would decide if some definitions (or options) had other values, or one
+cause of a denial were taken away (a gate passed, a blocked condition did not hold).
 
 The same compiled rules and the same resolver as the decision: the definitions the
 changed values reach are evaluated again, then each rule part that reads one of them;
@@ -11,12 +12,13 @@ an expression that fails on the changed values raises `EvaluationFailed`, as in 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..lang import CompiledExpression, EvaluationError
 from ..packs.clocks import CALENDAR_MONTH
 from ..packs.model import CompiledPack
-from ..packs.plan import RuleStep
+from ..packs.plan import BLOCKED, RuleStep
 from ..packs.slots import Slot, definition_slot
 from .failures import failure
 from .parts import rule_parts
@@ -32,22 +34,32 @@ class WhatIfUnavailable(Exception):
         self.slot = slot
 
 
+@dataclass(frozen=True)
+class Lift:
+    """A cause taken away: a gate that passes, or a rule's blocked condition that does not hold."""
+
+    gate: str | None = None
+    rule: str | None = None
+    blocker: int | None = None
+
+
 class WhatIf:
     def __init__(self, pack: CompiledPack, state: Evaluated) -> None:
         self.pack, self.state = pack, state
         self._known: dict[tuple, dict[str, Outcome]] = {}
 
     def outcomes(self, definitions: Mapping[str, Any] | None = None,
-                 options: Mapping[str, Any] | None = None) -> dict[str, Outcome]:
+                 options: Mapping[str, Any] | None = None, lift: Lift = Lift()) -> dict[str, Outcome]:
         """Every rule's outcome with `definitions` and `options` in place of the values
-        the evaluation had (remembered per set of values)."""
+        the evaluation had, and the cause `lift` names taken away (remembered per set of
+        values)."""
         definitions, options = dict(definitions or {}), dict(options or {})
-        key = (tuple(sorted(definitions.items())), tuple(sorted(options.items())))
+        key = (tuple(sorted(definitions.items())), tuple(sorted(options.items())), lift)
         if key not in self._known:
-            self._known[key] = self._decide(definitions, options)
+            self._known[key] = self._decide(definitions, options, lift)
         return self._known[key]
 
-    def _decide(self, definitions: dict[str, Any], options: dict[str, Any]) -> dict[str, Outcome]:
+    def _decide(self, definitions: dict[str, Any], options: dict[str, Any], lift: Lift) -> dict[str, Outcome]:
         pack, state, analysis = self.pack, self.state, self.pack.analysis
         changed = analysis.changed_by(definitions, options)
         values = {**state.options, **options}
@@ -59,18 +71,24 @@ class WhatIf:
         gates = {gate.id: (bool(self._evaluate(gate.slot, gate.when, defs, month, values))
                            if analysis.affected(gate.slot, changed, options) else state.gates.get(gate.id, False))
                  for gate in pack.gates}
+        if lift.gate is not None:
+            gates[lift.gate] = True
         failed = next((gate for gate in pack.gates if not gates[gate.id]), None)
         parts: dict[str, RuleParts] = {}
         if failed is None:
             for rule, plan in zip(pack.rules, pack.plan.rules):
                 recorded = state.parts.get(rule.id)
                 params = state.params(pack, pack.codes[rule.code].clock)
-                if recorded is not None and not any(analysis.affected(step.site.slot, changed, options)
-                                                    for step in plan.steps):
+                lifted = lift.blocker if lift.rule == rule.id else None
+                if recorded is not None and lifted is None and not any(
+                        analysis.affected(step.site.slot, changed, options) for step in plan.steps):
                     parts[rule.id] = recorded
                     continue
 
-                def evaluate(step: RuleStep, recorded: RuleParts | None = recorded, params: dict = params) -> Any:
+                def evaluate(step: RuleStep, recorded: RuleParts | None = recorded, params: dict = params,
+                             lifted: int | None = lifted) -> Any:
+                    if step.role == BLOCKED and step.index == lifted:
+                        return False
                     slot = step.site.slot
                     if recorded is not None and not analysis.affected(slot, changed, options):
                         reached, value = recorded.recorded(step)

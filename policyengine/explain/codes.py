@@ -25,7 +25,8 @@ def code_line(line: dict, pack: CompiledPack | None) -> CodeLine:
     """One line of the decision, in words, with what the pack says of its code and rule."""
     billable = "units" in line
     return _line(line["code"], line["rule"], billable, line.get("units"), line.get("amount"),
-                 None if billable else line.get("status"), line["reason"], line.get("actual"), line.get("required"), pack)
+                 None if billable else line.get("status"), line["reason"], line.get("actual"), line.get("required"), pack,
+                 line.get("amount_at_stake"))
 
 
 def outcome_line(outcome: Outcome, line: dict | None, pack: CompiledPack) -> CodeLine:
@@ -33,11 +34,12 @@ def outcome_line(outcome: Outcome, line: dict | None, pack: CompiledPack) -> Cod
     the facts' rates, from the decision's line)."""
     amount = line.get("amount") if line is not None and line.get("units") == outcome.units else None
     return _line(outcome.rule.code, outcome.rule.id, outcome.billed, outcome.units if outcome.billed else None, amount,
-                 None if outcome.billed else outcome.status, reason(outcome), *line_values(outcome), pack)
+                 None if outcome.billed else outcome.status, reason(outcome), *line_values(outcome), pack,
+                 line.get("amount_at_stake") if line is not None else None)
 
 
 def _line(code: str, rule_id: str, billable: bool, units: int | None, amount: str | None, status: str | None,
-          why: str, actual: Any, required: Any, pack: CompiledPack | None) -> CodeLine:
+          why: str, actual: Any, required: Any, pack: CompiledPack | None, at_stake: str | None) -> CodeLine:
     rule = pack.rules_by_id.get(rule_id) if pack is not None else None
     described = pack.codes.get(code) if pack is not None else None
     short_by = None
@@ -47,7 +49,7 @@ def _line(code: str, rule_id: str, billable: bool, units: int | None, amount: st
     return CodeLine(code, described.descriptor if described else None, billable, units, amount, rule_id,
                     rule.citation if rule else None, status, why,
                     None if billable else _words(actual, rule.actual if rule else None),
-                    None if billable else _words(required, rule.required if rule else None), short_by)
+                    None if billable else _words(required, rule.required if rule else None), short_by, at_stake=at_stake)
 
 
 def disagreements(decision: dict, outcomes: dict[str, Outcome]) -> list[str]:

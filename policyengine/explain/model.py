@@ -49,6 +49,8 @@ class CodeLine:
     gaps: list[Gap] = field(default_factory=list)
     #: whether counting the gaps' time would bill the code (None: the trace cannot tell)
     gaps_would_unlock: bool | None = None
+    #: what the code would bill once the record is complete (the line's amount_at_stake)
+    at_stake: str | None = None
 
     @property
     def status_label(self) -> str:

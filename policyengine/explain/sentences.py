@@ -101,6 +101,9 @@ def code_card(c: CodeLine) -> CodeCard:
     if not c.billable and c.actual is not None and c.required is not None:
         says.append(Line(sentence(span("actual", markdown="Actual"), f" {c.actual}, required {c.required}",
                                   (", short by ", strong(c.short_by)) if c.short_by else ())))
+    if c.at_stake is not None and c.at_stake != "0.00":
+        says.append(Line(sentence(span("At stake:", "strong", text="at stake:", markdown=Span("At stake:")),
+                                  f" ${c.at_stake} once the record is complete")))
     if c.gaps:
         says.append(_gaps(c))
     elif c.unlock_fields:

@@ -27,7 +27,7 @@ from .facts_types import facts_record, record_from_schema
 from ..yamlsource import YamlDocument
 from ..limits import MAX_CONVERSION_FACTOR, MAX_RVU, MAX_UNITS
 from .loader import Entry, SourcePack, load_source
-from .model import (Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
+from .model import (RECOVERABLE, Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
                     Template, expressions_of)
 
 PARAMETER_TYPES: dict[str, Type] = {
@@ -303,7 +303,8 @@ class _Compiler:
         if not self.complete("gate", v["id"], entry, ("when", "status", "reason")):
             return None
         when = self.expression(entry, "when", env, BOOL, f"gate {v['id']}")
-        return Gate(v["id"], when, v["status"], v["reason"], v.get("citation")) if when is not None else None
+        documented = self.if_documented(entry, "", v, env, v["status"])
+        return Gate(v["id"], when, v["status"], v["reason"], v.get("citation"), documented) if when is not None else None
 
     def _rule(self, entry: Entry, env: Environment) -> Rule | None:
         v = entry.value
@@ -344,7 +345,29 @@ class _Compiler:
                     if "evidence" in spec else None)
         if when is None or ("evidence" in spec and evidence is None):
             return None
-        return Blocker(when, spec["reason"], spec.get("status", "not_met"), evidence)
+        status = spec.get("status", "not_met")
+        return Blocker(when, spec["reason"], status, evidence, self.if_documented(entry, f"blocked/{i}/", spec, env, status))
+
+    def if_documented(self, entry: Entry, at: str, spec: dict, env: Environment, status: str) -> tuple[str, ...]:
+        """The yes/no definitions a denial (`spec`, written at `at` in `entry`) names as
+        holding once the record is complete; an error for a name that is not one, or for a
+        denial the record cannot lift."""
+        names = tuple(spec.get("if_documented", ()))
+        if names and status not in RECOVERABLE:
+            doc, pointer = entry.origin(f"{at}if_documented")
+            self.diagnostics.append(Diagnostic(
+                "pack.not_recoverable", f"if_documented is for a denial the record can lift, not status {status}",
+                doc.span(pointer), hint=f"give the status {' or '.join(sorted(RECOVERABLE))}, or leave if_documented out"))
+        for k, name in enumerate(names):
+            kind = env.definitions.get(name)
+            if kind != BOOL:
+                doc, pointer = entry.origin(f"{at}if_documented/{k}")
+                problem = (f"unknown definition '{name}'{suggestion_suffix(name, env.definitions)}" if kind is None
+                           else f"'{name}' is not a yes/no definition (it is of type {kind})")
+                self.diagnostics.append(Diagnostic(
+                    "pack.bad_if_documented", problem, doc.span(pointer),
+                    hint="if_documented names yes/no definitions that hold once the record is complete"))
+        return names
 
     def _opportunity(self, entry: Entry, env: Environment, name: str) -> Opportunity | None:
         parts = {key: self.expression(entry, f"opportunity/{key}", env, expect, f"{name} opportunity {key}")

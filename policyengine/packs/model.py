@@ -76,6 +76,12 @@ class Opportunity:
     needed: str
 
 
+#: the statuses of a denial that completing the record can lift: a gate or blocked condition
+#: with one of them may say which definitions then hold (`if_documented`), and its lines
+#: carry the money at stake (`engine/stake.py`)
+RECOVERABLE = frozenset({"documentation_missing", "prerequisite_missing"})
+
+
 @dataclass(frozen=True)
 class Blocker:
     when: CompiledExpression
@@ -85,6 +91,8 @@ class Blocker:
     #: the facts records that show the condition held (a record or a list of them), as a
     #: finding's evidence: the line points at them
     evidence: CompiledExpression | None = None
+    #: the yes/no definitions that hold once the record is complete (`RECOVERABLE`)
+    if_documented: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,8 @@ class Gate:
     status: str
     reason: str
     citation: str | None
+    #: the yes/no definitions that hold once the record is complete (`RECOVERABLE`)
+    if_documented: tuple[str, ...] = ()
 
     @functools.cached_property
     def slot(self) -> Slot:
