@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from ..lang import DURATION, INT, CompiledExpression
 from ..lang.source import Source
 from ..packs.model import CompiledPack, Rule, Template
 from .evidence import Evidence
@@ -151,6 +152,12 @@ class _Writer(Source):
         self.chain(branches, [f"_n{i} = {units}", f"_billed.add({rule.code!r})", f'_c{i} = "met"'])
         self.indent -= 1
 
+    def json(self, expression: CompiledExpression | None, value: str) -> str:
+        """A value as JSON data (`to_json_value`): an integer as it is, without the call."""
+        if expression is not None and expression.type in (INT, DURATION):
+            return f"({value} if {value}.__class__ is int else _json({value}))"
+        return f"_json({value})"
+
     def said(self, i: int, rule: Rule) -> dict[str, str]:
         """The rule's actual and required in words, as Python expressions."""
         return {"actual": f"{self.constant(words_for(rule.actual))}(_p{i}.actual)",
@@ -176,7 +183,7 @@ class _Writer(Source):
     def write_line(self, i: int, rule: Rule) -> None:
         """Step 5: the rule's line, and its finding when its cause has one."""
         code, p, max_units = rule.code, f"_p{i}", self.pack.codes[rule.code].max_units
-        values = (f"_json({p}.actual)", f"_json({p}.required)")
+        values = (self.json(rule.actual, f"{p}.actual"), self.json(rule.required, f"{p}.required"))
         self.line(f'if _c{i} == "met":')
         self.line(f"    _why = {self.words(i, rule, rule.reason_met)}")
         if max_units is not None:

@@ -13,14 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..packs.model import CompiledPack
-from ..packs.slots import CONVERSION_FACTOR
 from ..version import __version__
 from .assembly import assembly, resolved_lines
 from .collector import collector_paused
 from .evaluation import Run
 from .evidence import Evidence
 from .findings import pack_findings, periods_beyond_pack, unverified_rates
-from .lines import rate_of, review
+from .lines import rates, review
 from .opportunities import opportunities
 from .options import resolve_options
 from .stake import add_amounts_at_stake
@@ -44,15 +43,7 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
 def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tracer: Tracer) -> dict:
     run = Run(pack, facts, resolve_options(pack, options), tracer)
     state = run.state()
-    rates: dict[str, Decimal] = {}
-
-    def rate(code: str) -> Decimal:
-        if code not in rates:
-            described = pack.codes[code]
-            rates[code] = rate_of(described, run.compute(described.slot, described.rvu, code),
-                                  run.compute(CONVERSION_FACTOR, pack.conversion_factor, code))
-        return rates[code]
-
+    rate = rates(run)
     evidence = Evidence(run, state)
     if tracer.program is not None:
         lines = assembly(pack).run(state.gates, state.parts, state.elsewhere, rate, evidence)

@@ -31,10 +31,9 @@ class Evidence:
         records = records if isinstance(records, list) else [records]
         if listed is None:
             objects = self._top_level_objects()
-            if all(id(r) in objects for r in records):
-                return [objects[id(r)] for r in records]
-            known = self.state.fact_pointers
-            return [at for r in records if (at := objects.get(id(r)) or known.get(id(r))) is not None]
+            found = [pointers.join("", key) if (key := objects.get(id(r))) is not None
+                     else self.state.fact_pointers.get(id(r)) for r in records]  # every record indexed only if asked
+            return [at for at in found if at is not None]
         index = self._indexes.get(listed)
         if index is None:
             facts_list = (self.state.facts or {}).get(listed) or ()
@@ -43,9 +42,10 @@ class Evidence:
         return [pointers.join(at, index[id(r)]) for r in records if id(r) in index]
 
     def _top_level_objects(self) -> dict[int, str]:
+        """The facts' own objects (`/device`), by id: their keys."""
         if self._objects is None:
             facts = self.state.facts or {}
-            self._objects = {id(value): pointers.join("", key) for key, value in facts.items() if isinstance(value, dict)}
+            self._objects = {id(value): key for key, value in facts.items() if isinstance(value, dict)}
         return self._objects
 
     def of_line(self, outcome: Outcome) -> list[str]:

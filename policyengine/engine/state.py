@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import pointers
 from ..packs.model import CompiledPack, Gate
@@ -18,11 +18,10 @@ from ..packs.plan import ACTUAL, BLOCKED, REQUIRED, UNITS, WHEN, RuleStep
 from .filters import pointers_by_identity
 
 
-@dataclass(frozen=True, slots=True)
-class RuleParts:
+class RuleParts(NamedTuple):
     """A rule's evaluated parts: the first blocked condition that held (then nothing else
     was evaluated), whether it is met, its actual and required values, and the units it
-    earns (0 unless met)."""
+    earns (0 unless met). A tuple: every decision makes one per rule."""
 
     blocker: int | None
     met: bool

@@ -152,9 +152,6 @@ def format_seconds(seconds: int) -> str:
     3900 -> '65 min' (minutes are not folded into hours)."""
     sign = "-" if seconds < 0 else ""
     minutes, secs = divmod(abs(seconds), 60)
-    parts = []
-    if minutes:
-        parts.append(f"{minutes} min")
-    if secs or not parts:
-        parts.append(f"{secs} s")
-    return sign + " ".join(parts)
+    if not minutes:
+        return f"{sign}{secs} s"
+    return f"{sign}{minutes} min {secs} s" if secs else f"{sign}{minutes} min"

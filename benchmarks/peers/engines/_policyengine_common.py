@@ -41,10 +41,9 @@ def make_setup(trace: str, serialised: bool = False):
 
 def outputs(decision: dict) -> tuple:
     """(rpm_seconds, bill_99454, bill_99457, units_99458, amount) from a decision without a
-    trace: the 99457 line, billed or not, states rpm_seconds as its `actual`."""
+    trace: the line of 0001T, which never bills, states rpm_seconds as its `actual`."""
     billed = {line["code"]: line for line in decision["billable"]}
-    lines = decision["billable"] + decision["not_billable"]
-    rpm_seconds = next(line["actual"] for line in lines if line["code"] == "99457")
+    rpm_seconds = next(line["actual"] for line in decision["not_billable"] if line["code"] == "0001T")
     units = billed["99458"]["units"] if "99458" in billed else 0
     return canonical(rpm_seconds, "99454" in billed, "99457" in billed, units, Decimal(decision["total"]))
 
