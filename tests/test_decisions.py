@@ -97,7 +97,10 @@ def test_the_full_trace_records_what_was_read():
     trace = policyengine.evaluate(facts, trace="full")["trace"]
     entry = next(e for e in trace["entries"] if e["slot"] == "rule:rpm.99457.first_20_minutes:when")
     assert entry["value"] is False and entry["expression"] == "countable_time >= params.time_threshold"
-    assert {p["expr"]: p["value"] for p in entry["parts"]} == {"countable_time": 1199, "params.time_threshold": 1200}
+    pack = policyengine.load_pack("cms-rpm-2026")
+    table = pack.expressions[pack.slot_named[entry["slot"]]]
+    assert dict(zip((text for _, text in table.part_nodes), entry["parts"])) == {
+        "countable_time": 1199, "params.time_threshold": 1200}  # one value per part of the part table
     read = {p["name"]: p["effective"] for p in trace["parameters"]}
     assert read["time_threshold"] == "2024-01-01" and read["conversion_factor"] == "2026-01-01"
     assert "conversion_factor_qp" not in read and "rvu_99457" not in read  # not a QP; 99457 is not billed
@@ -122,7 +125,9 @@ def test_the_full_trace_writes_each_record_once_and_names_it_by_pointer_in_value
     assert trace["records"]["/interactions/0"] == dict(sorted(facts["interactions"][0].items()))
     documented = next(e for e in trace["entries"] if e["slot"] == "definition:documented_interactions")
     assert documented["value"] == [{"$ref": at} for at in listed]
-    assert next(p for p in documented["parts"] if p["expr"] == "interactions")["value"] == [{"$ref": at} for at in listed]
+    pack = policyengine.load_pack("cms-rpm-2026")
+    table = pack.expressions[pack.slot_named[documented["slot"]]].part_nodes
+    assert documented["parts"][[text for _, text in table].index("interactions")] == [{"$ref": at} for at in listed]
     assert json.dumps(trace["entries"]).count('"duration_seconds"') == 0  # no record written inside a value
     read_back = next(e for e in resolved_trace(decision)["entries"] if e["slot"] == "definition:documented_interactions")
     assert read_back["value"] == [dict(sorted(item.items())) for item in facts["interactions"]]

@@ -159,3 +159,35 @@ def test_cli_report_writes_pages_and_an_index(tmp_path):
     index = (tmp_path / "html" / "index.html").read_text()
     pages = sorted(p.name for p in (tmp_path / "html").glob("0*.html"))
     assert len(pages) == 2 and all(f'href="{p}"' in index for p in pages)
+
+
+def as_engine_0_5_trace(made: dict) -> dict:
+    """The decision with its full trace's parts as engines up to 0.5.0 wrote them: an
+    object {node, expr, value} per evaluated part, in place of one array aligned with the
+    expression's part table."""
+    old = copy.deepcopy(made)
+    for entry in old["trace"]["entries"]:
+        table = pack().expressions[pack().slot_named[entry["slot"]]].part_nodes
+        entry["parts"] = [{"node": k, "expr": text, "value": value} for (k, text), value in zip(table, entry["parts"])
+                          if value != {"$unevaluated": True}]
+    return old
+
+
+@pytest.mark.parametrize("name", ["long_month_addon_cap", "documentation_gap", "excluded_time_every_kind"])
+def test_a_decision_traced_by_an_older_engine_explains_as_it_did(name):
+    """An auditor keeps decisions for years: the one trace reader reads the parts of a
+    trace written before engine 0.6.0 (an object per part) as it reads today's array."""
+    made, _ = decision(name)
+    old = as_engine_0_5_trace(made)
+    assert old["trace"]["entries"] != made["trace"]["entries"]
+    for output in ("text", "markdown"):
+        assert render(explain(old, pack()), output) == render(explain(made, pack()), output)
+
+
+def test_an_unevaluated_part_is_marked_where_it_stands_in_the_part_table():
+    made, _ = decision("no_consent")
+    marked = [(entry["slot"], i) for entry in made["trace"]["entries"] for i, value in enumerate(entry["parts"])
+              if value == {"$unevaluated": True}]
+    assert marked, "a gate that fails leaves the parts after it unevaluated"
+    for entry in made["trace"]["entries"]:
+        assert len(entry["parts"]) == len(pack().expressions[pack().slot_named[entry["slot"]]].part_nodes)

@@ -10,9 +10,17 @@ written once, under the trace's `records` by its JSON pointer, and inside a valu
 which made a month of 1,000 interactions a 9 MB trace). `resolved_trace` gives the trace
 with every reference replaced by its record, so its readers see values as they were; the
 trace as written (`full_trace`) serves those that read no values (verify).
+
+An entry's parts are one array aligned with its expression's part table (engine 0.6.0 on;
+before, a `{"node", "expr", "value"}` object per part, which this reader still reads).
+`traced_entries` reads either into typed `Entry` records, the parts by node number: the
+recorded state here, the explanation's ledgers, day counts and steps, and verify read
+entries only through it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..packs.model import CompiledPack
@@ -25,6 +33,8 @@ from .values import from_json_value
 
 #: the key of a reference to a record under the trace's `records`: {"$ref": "/interactions/3"}
 REF = "$ref"
+#: the key of a part the evaluation did not reach, in an entry's parts: {"$unevaluated": true}
+UNEVALUATED = "$unevaluated"
 
 
 def full_trace(decision: dict) -> dict | None:
@@ -47,7 +57,7 @@ def resolved_trace(decision: dict) -> dict | None:
 
 def _resolved_entry(entry: dict, records: dict) -> dict:
     return dict(entry, value=resolved(entry.get("value"), records),
-                parts=[dict(part, value=resolved(part.get("value"), records)) for part in entry.get("parts", ())])
+                parts=[resolved(part, records) for part in entry.get("parts", ())])
 
 
 def resolved(value: Any, records: dict) -> Any:
@@ -62,8 +72,48 @@ def resolved(value: Any, records: dict) -> Any:
     return value
 
 
-def entries_by_slot(trace: dict) -> dict[str, dict]:
-    return {entry["slot"]: entry for entry in trace.get("entries", ())}
+@dataclass(frozen=True)
+class Entry:
+    """One evaluation a full trace recorded, as every reader uses it."""
+
+    slot: str
+    #: the expression's text (what an auditor reads; no reader looks a value up by it)
+    expression: str
+    value: Any
+    #: the value of each part evaluated, by node number: the trace's array read through the
+    #: expression's part table (`CompiledExpression.part_nodes`) of the pack that made the
+    #: decision; empty without that pack
+    parts: Mapping[int, Any]
+    reads: tuple[str, ...]
+    filters: tuple[dict, ...]
+
+
+def read_entries(trace: dict | None, pack: CompiledPack | None) -> list[Entry]:
+    """The trace's entries in order (none without a full trace). `pack` must be the pack
+    the decision was made with (its sha256): its part tables name the parts' values."""
+    return [_entry(entry, pack) for entry in (trace or {}).get("entries", ())]
+
+
+def traced_entries(trace: dict | None, pack: CompiledPack | None) -> dict[str, Entry]:
+    """The trace's entries by slot (`read_entries`)."""
+    return {entry.slot: entry for entry in read_entries(trace, pack)}
+
+
+def _entry(entry: dict, pack: CompiledPack | None) -> Entry:
+    parts: Any = entry.get("parts") or []
+    if all(isinstance(part, dict) and part.keys() == _OLD_PART for part in parts) and parts:
+        by_node = {part["node"]: part["value"] for part in parts}  # engine 0.5.0 and before: a dict per part
+    else:
+        slot = pack.slot_named.get(entry["slot"]) if pack is not None else None
+        table = pack.expressions[slot].part_nodes if slot is not None and pack is not None else ()
+        by_node = {k: value for (k, _), value in zip(table, parts)
+                   if not (isinstance(value, dict) and len(value) == 1 and value.get(UNEVALUATED) is True)}
+    return Entry(entry["slot"], entry["expression"], entry.get("value"), by_node, tuple(entry.get("reads", ())),
+                 tuple(entry.get("filters", ())))
+
+
+#: the keys of a part as engines up to 0.5.0 wrote it ({"node": 3, "expr": "...", "value": ...})
+_OLD_PART = {"node", "expr", "value"}
 
 
 def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Evaluated | None:
@@ -72,13 +122,13 @@ def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Ev
     (another sha256)."""
     if trace is None or (decision.get("pack") or {}).get("sha256") != pack.sha256:
         return None
-    entries = entries_by_slot(trace)
+    entries = traced_entries(trace, pack)
 
     def value(slot: Any, kind: Any = None) -> Any:
         entry = entries.get(str(slot))
         if entry is None:
             return None
-        return from_json_value(entry["value"], kind) if kind is not None else entry["value"]
+        return from_json_value(entry.value, kind) if kind is not None else entry.value
 
     definitions = {name: value(definition_slot(name), e.type) for name, e in pack.definitions
                    if str(definition_slot(name)) in entries}
@@ -91,7 +141,7 @@ def recorded_state(pack: CompiledPack, decision: dict, trace: dict | None) -> Ev
                      gates, parts, elsewhere)
 
 
-def _reached(plan: RulePlan, entries: dict[str, dict]) -> bool:
+def _reached(plan: RulePlan, entries: Mapping[str, Entry]) -> bool:
     """Whether the evaluation reached the rule: it did unless a gate stopped every code, and
     then it left an entry for the rule's first step."""
     return str(plan.steps[0].site.slot) in entries

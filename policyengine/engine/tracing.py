@@ -10,9 +10,9 @@ trace (rates, an opportunity's figures, evidence) go through `compute`.
 - compact: one value per slot of the pack's rule table (`CompiledPack.trace_slots`),
   None where nothing was evaluated, stored by the compact program; the pack's sha256
   identifies the table.
-- full: per evaluated slot, the expression, its value, the value of each of its parts (by
-  node number; a record of the facts' lists by reference, each record once under
-  `records`: `recorded.py`), the facts it read (JSON pointers) and, per filter, each item
+- full: per evaluated slot, the expression, its value, the values of its parts as one
+  array aligned with the expression's part table (a record of the facts' lists by
+  reference, each record once under `records`: `recorded.py`), the facts it read (JSON pointers) and, per filter, each item
   kept or dropped and the condition that dropped it; the parameters actually read, each with the
   dated value in force; the dates of service; the codes billed elsewhere. Evaluation only
   keeps each expression's recording; all of this is rendered from the recordings and the
@@ -29,7 +29,7 @@ from ..packs.slots import Slot
 from ..pointers import document_order
 from .filters import filters
 from .program import program
-from .recorded import REF
+from .recorded import REF, UNEVALUATED
 from .state import Evaluated
 from .values import PLAIN, SharedJson, compact, to_json_value
 
@@ -124,18 +124,20 @@ class FullTracer(Tracer):
     @staticmethod
     def _entries(recorded: list[tuple[Slot, CompiledExpression, str, Recording]], known_pointers: dict[int, str]
                  ) -> tuple[list[dict], dict[str, Any]]:
-        """Per evaluation: the expression, its value, every part's value outside filter
-        predicates (by node number), the facts read and each filter's items; and each
+        """Per evaluation: the expression, its value, its parts' values as one array
+        aligned with the expression's part table (`CompiledExpression.part_nodes`: every
+        part outside filter predicates; `{"$unevaluated": true}` where a part was not
+        evaluated), the facts read and each filter's items; and each
         record of the facts' lists those values hold, once, by pointer (in document order),
         the values naming it by reference (`recorded.REF`)."""
         as_json = SharedJson(known_pointers, REF)
         entries = []
         for slot, expression, _, recording in recorded:
             values = recording.values
+            parts = [v if (v := values[k]).__class__ in PLAIN else {UNEVALUATED: True} if v is NOT_EVALUATED
+                     else as_json(v) for k, _ in expression.part_nodes]
             entry = {"slot": slot.text, "expression": expression.line, "value": as_json(recording.result),
-                     "parts": [{"node": k, "expr": text, "value": v if v.__class__ in PLAIN else as_json(v)}
-                               for k, text in expression.part_nodes if (v := values[k]) is not NOT_EVALUATED],
-                     "reads": recording.reads}
+                     "parts": parts, "reads": recording.reads}
             if expression.filters:
                 kept_and_dropped = filters(expression, recording, known_pointers)
                 if kept_and_dropped:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.recorded import entries_by_slot, recorded_state, resolved_trace
+from ..engine.recorded import Entry, read_entries, recorded_state, resolved_trace
 from ..engine.resolve import resolve
 from ..engine.whatif import WhatIf
 from ..lang import DURATION, CompiledExpression, ListOf
@@ -55,21 +55,24 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
                      decision.get("total", "?"), form, codes, _findings(decision, pack), _options(decision, pack),
                      [], [], [], [], [] if form == "full" else list(FULL_TRACE_SECTIONS),
                      list(decision.get("opportunities", ())))
-    ex.sources = _sources(trace)
+    read = read_entries(resolved, pack if info.matches else None)
+    entries = {entry.slot: entry for entry in read}
+    ex.sources = _sources(trace, entries, pack if info.matches else None)
     state = recorded_state(pack, decision, resolved) if pack is not None and info.matches else None
     if pack is not None and state is not None:
-        _from_full_trace(ex, decision, trace, pack, state)
+        _from_full_trace(ex, decision, trace, read, pack, state)
     elif pack is not None and info.matches and form == "compact":
         ex.steps = _compact_steps(pack, trace)
     elif form == "full":
-        ex.steps = _full_steps(None, trace)
+        ex.steps = _full_steps(None, read)
     return ex
 
 
-def _from_full_trace(ex: Explanation, decision: dict, trace: dict, pack: CompiledPack, state: Any) -> None:
+def _from_full_trace(ex: Explanation, decision: dict, trace: dict, read: list[Entry], pack: CompiledPack,
+                     state: Any) -> None:
     """The explanation's parts only a full trace gives; `trace` is the decision's, with
-    its records given in full (`resolved_trace`)."""
-    entries = entries_by_slot(trace)
+    its records given in full (`resolved_trace`), and `read` its entries read."""
+    entries = {entry.slot: entry for entry in read}
     failed = state.failed_gate(pack)
     outcomes = resolve(pack, state.parts, failed, state.elsewhere)
     ex.disagreements = disagreements(decision, outcomes)
@@ -85,8 +88,8 @@ def _from_full_trace(ex: Explanation, decision: dict, trace: dict, pack: Compile
     for count in pack.analysis.counts:
         entry = entries.get(str(count.slot))
         if entry is not None:
-            listed: list = next((p["value"] for p in entry["parts"] if p["node"] == count.node), [])
-            ex.day_counts.append(DayCount(count.definition, entry["expression"], entry["value"],
+            listed = entry.parts.get(count.node) or []
+            ex.day_counts.append(DayCount(count.definition, entry.expression, entry.value,
                                           [str(day) for day in listed or ()], list(count.rules), count.of_dates))
     for line in ex.codes:
         outcome = outcomes.get(line.rule)
@@ -94,24 +97,31 @@ def _from_full_trace(ex: Explanation, decision: dict, trace: dict, pack: Compile
         rule = pack.rules_by_id.get(line.rule)
         if rule is not None:
             documentation_gaps(line, rule, pack.analysis.actual_definitions.get(rule.id), ex.ledgers, whatif)
-    ex.steps = _full_steps(pack, trace)
+    ex.steps = _full_steps(pack, read)
     ex.parameters = [_parameter(p, pack) for p in trace.get("parameters", ())]
 
 
-def _sources(trace: dict) -> list[SourceLine]:
+def _sources(trace: dict, entries: dict[str, Entry], pack: CompiledPack | None) -> list[SourceLine]:
     """The facts' provenance the trace repeats, a row per pointer: by group as the views
     show them (`SOURCE_GROUPS`), in document order within a group."""
     provenance = trace.get("sources") or {}
-    listed = {name: _listed(trace, name) for name in SOURCE_LISTS} if provenance else {}
+    listed = {name: _listed(entries, pack, name) for name in SOURCE_LISTS} if provenance and pack is not None else {}
     lines = [_source_line(pointer, records, listed) for pointer, records in provenance.items()]
     return sorted(lines, key=lambda line: (SOURCE_GROUPS.index(line.group), document_order(line.pointer)))
 
 
-def _listed(trace: dict, name: str) -> list:
-    """The facts' list `name` as the full trace shows it: the value of the part `name` of
-    an entry that read it ([] without a full trace, or when no rule read the list)."""
-    return next((part["value"] for entry in trace.get("entries", ()) if f"/{name}" in entry.get("reads", ())
-                 for part in entry["parts"] if part["expr"] == name and isinstance(part["value"], list)), [])
+def _listed(entries: dict[str, Entry], pack: CompiledPack, name: str) -> list:
+    """The facts' list `name` as the full trace shows it: the value of a part that reads
+    the list, in an entry of the pack's ([] without a full trace, or when no rule read it)."""
+    for entry in entries.values():
+        slot = pack.slot_named.get(entry.slot)
+        if slot is None or f"/{name}" not in entry.reads:
+            continue
+        expression = pack.expressions[slot]
+        for k in expression.fact_nodes.get(name, ()):
+            if isinstance(entry.parts.get(k), list):
+                return entry.parts[k]
+    return []
 
 
 def _source_line(pointer: str, records: list, listed: dict[str, list]) -> SourceLine:
@@ -145,16 +155,17 @@ def _options(decision: dict, pack: CompiledPack | None) -> list[OptionUse]:
     return out
 
 
-def _full_steps(pack: CompiledPack | None, trace: dict) -> list[Step]:
+def _full_steps(pack: CompiledPack | None, entries: list[Entry]) -> list[Step]:
+    """Each evaluation with its parts, named by the pack's part tables (without the pack
+    that made the decision, the parts cannot be named and are left out)."""
     steps = []
-    for entry in trace.get("entries", ()):
-        slot = pack.slot_named.get(entry["slot"]) if pack is not None else None
+    for entry in entries:
+        slot = pack.slot_named.get(entry.slot) if pack is not None else None
         expression = pack.expressions[slot] if pack is not None and slot is not None else None
-        steps.append(Step(entry["slot"], entry["expression"],
-                          short_value(entry["value"], _is_duration(expression, 0)),
-                          [Part(p["expr"], short_value(p["value"], _is_duration(expression, p["node"])))
-                           for p in entry["parts"]],
-                          list(entry.get("reads", ()))))
+        parts = [Part(text, short_value(entry.parts[k], _is_duration(expression, k)))
+                 for k, text in (expression.part_nodes if expression is not None else ()) if k in entry.parts]
+        steps.append(Step(entry.slot, entry.expression, short_value(entry.value, _is_duration(expression, 0)),
+                          parts, list(entry.reads)))
     return steps
 
 

@@ -4,9 +4,11 @@ words, the documentation that would unlock a code, and any line that does not fo
 from the trace it carries."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..engine.failures import EvaluationFailed
+from ..engine.recorded import Entry
 from ..engine.lines import line_values, reason
 from ..engine.resolve import Gated, Outcome
 from ..engine.whatif import WhatIf, WhatIfUnavailable
@@ -66,13 +68,14 @@ def disagreements(decision: dict, outcomes: dict[str, Outcome]) -> list[str]:
     return found
 
 
-def unlock_fields(line: CodeLine, outcome: Outcome | None, entries: dict[str, dict]) -> None:
+def unlock_fields(line: CodeLine, outcome: Outcome | None, entries: Mapping[str, Entry]) -> None:
     """For a code a documentation gate stopped: the facts that gate read."""
     if outcome is None or not isinstance(outcome.cause, Gated) or outcome.status != "documentation_missing":
         return
     gate = outcome.cause.gate
     line.citation = gate.citation
-    reads = entries.get(str(gate.slot), {}).get("reads", [])
+    entry = entries.get(str(gate.slot))
+    reads = list(entry.reads) if entry is not None else []
     line.unlock_fields = [p for p in reads if p.count("/") > 1] or reads or [gate.when.line]
 
 

@@ -8,13 +8,14 @@ and resolver. Nothing here names a code, a threshold or a field.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import pointers
 from ..engine.failures import EvaluationFailed
 from ..engine.lines import reason
+from ..engine.recorded import Entry
 from ..engine.resolve import Met, Outcome
 from ..engine.whatif import WhatIf, WhatIfUnavailable
 from ..packs.analysis import Condition, Tally, Term
@@ -39,7 +40,7 @@ class _Item:
     not_added: str | None = None
 
 
-def build_ledger(pack: CompiledPack, tally: Tally, entries: dict[str, dict], options: dict,
+def build_ledger(pack: CompiledPack, tally: Tally, entries: Mapping[str, Entry], options: dict,
                  whatif: WhatIf | None, failed_gates: list[str]) -> Ledger | None:
     entry = entries.get(str(tally.slot))
     if entry is None:
@@ -56,7 +57,7 @@ def build_ledger(pack: CompiledPack, tally: Tally, entries: dict[str, dict], opt
             elif not item.counted and item.dropped is None and item.not_added is None:
                 item.dropped, item.not_added = dropped, why
     rows = [_row(item, tally, options) for item in sorted(items.values(), key=lambda i: (i.record.get("date") or "", i.order))]
-    ledger = Ledger(tally.definition, entry["expression"], 0, rows, None, None, not_added, failed_gates)
+    ledger = Ledger(tally.definition, entry.expression, 0, rows, None, None, not_added, failed_gates)
     _run(ledger, tally, whatif)
     return ledger
 
@@ -66,12 +67,11 @@ def _term_name(term: Term) -> str:
     return last.slot.owner if last is not None and last.slot.kind == DEFINITION else term.text
 
 
-def _not_added(term: Term, entry: dict) -> str | None:
+def _not_added(term: Term, entry: Entry) -> str | None:
     """None when every `if` around the sum took the branch that adds it, else why not:
     the condition and the value it had."""
-    values = {part["node"]: part["value"] for part in entry.get("parts", ())}
     for node, wanted, text in term.guards:
-        got = values.get(node)
+        got = entry.parts.get(node)
         if got is None:
             return f"{text} is not evaluated"
         if got is not wanted:
@@ -79,14 +79,13 @@ def _not_added(term: Term, entry: dict) -> str | None:
     return None
 
 
-def _follow(term: Term, entries: dict[str, dict], items: dict[str, _Item]
+def _follow(term: Term, entries: Mapping[str, Entry], items: dict[str, _Item]
             ) -> list[tuple[_Item, tuple[str, Condition] | None]]:
     """The term's source records, each with the first filter (and condition) that dropped
     it on the way to the sum, or None when it reached the sum."""
     source = term.source
-    base = entries.get(str(source.slot), {})
-    records = base.get("value") if source.node == 0 else next(
-        (p["value"] for p in base.get("parts", ()) if p["node"] == source.node), None)
+    base = entries.get(str(source.slot))
+    records = None if base is None else base.value if source.node == 0 else base.parts.get(source.node)
     if not isinstance(records, list):
         return []
     prefix = pointers.join("", source.fact)
@@ -96,7 +95,8 @@ def _follow(term: Term, entries: dict[str, dict], items: dict[str, _Item]
         items.setdefault(pointer, _Item(pointer, record if isinstance(record, dict) else {}, term.field, len(items)))
         dropped[pointer] = None
     for flt in source.filters:
-        traced = next((f for f in entries.get(str(flt.slot), {}).get("filters", ()) if f["node"] == flt.node), None)
+        filtered = entries.get(str(flt.slot))
+        traced = next((f for f in filtered.filters if f["node"] == flt.node), None) if filtered is not None else None
         for row in (traced or {}).get("items", ()):
             if row["pointer"] in dropped and dropped[row["pointer"]] is None and not row["kept"]:
                 condition = flt.condition(row["dropped_by"]["node"]) if row["dropped_by"] else None

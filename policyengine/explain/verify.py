@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import pointers
 from ..api import evaluate, to_json
-from ..engine.recorded import entries_by_slot, full_trace
+from ..engine.recorded import full_trace, traced_entries
 from ..packs import CompiledPack, bundled_ids, load_pack
 
 
@@ -103,7 +103,7 @@ def _recorded_parameters(decision: dict) -> dict[str, dict] | None:
 
 def _recorded_expressions(decision: dict) -> dict[str, str] | None:
     trace = full_trace(decision)
-    return {slot: e["expression"] for slot, e in entries_by_slot(trace).items()} if trace is not None else None
+    return {slot: e.expression for slot, e in traced_entries(trace, None).items()} if trace is not None else None
 
 
 def _pack_changes(decision: dict, rederived: dict, pack: CompiledPack) -> list[dict]:

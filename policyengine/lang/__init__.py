@@ -16,7 +16,7 @@ from typing import Any
 from ..diagnostics import SourceText
 from . import codegen, recorder
 from . import nodes as _nodes
-from .checker import Checked, NamespaceMember, check
+from .checker import Checked, FactRef, NamespaceMember, check
 from .nodes import Node, format_seconds
 from .parser import parse
 from .recorder import ByItem, ByPath, Recording
@@ -71,10 +71,22 @@ class CompiledExpression:
 
     @functools.cached_property
     def part_nodes(self) -> tuple[tuple[int, str], ...]:
-        """(number, text) of the parts a full trace shows: every node but the root outside
-        the predicates, in preorder."""
+        """(number, text) of the parts a full trace shows, its part table: every node but
+        the root outside the predicates, in preorder, but a namespace's name (`params` in
+        `params.x`), which has no value of its own."""
         return tuple((k, node.span.text) for k, node in enumerate(self.nodes)
-                     if k > 0 and k in self.outside_predicates and node.span is not None)
+                     if k > 0 and k in self.outside_predicates and node.span is not None
+                     and not (isinstance(node, _nodes.Name) and self.checked.resolution(node) is None))
+
+    @functools.cached_property
+    def fact_nodes(self) -> Mapping[str, tuple[int, ...]]:
+        """The numbers of the nodes that read each of the facts' fields, by the field's name
+        (`interactions`): where a trace's parts hold a facts list as it was read."""
+        found: dict[str, list[int]] = {}
+        for k, node in enumerate(self.nodes):
+            if isinstance(ref := self.checked.resolution(node), FactRef):
+                found.setdefault(ref.name, []).append(k)
+        return {name: tuple(numbers) for name, numbers in found.items()}
 
     @functools.cached_property
     def parameter_nodes(self) -> tuple[tuple[int, str], ...]:
