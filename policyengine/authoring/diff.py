@@ -6,7 +6,7 @@ change restated in an overlay is no change. Expressions compare by their parsed 
 change of spacing or line breaks is none) and are shown by their text; values are shown
 as the pack writes them ("20 min", "$33.4009").
 
-A rate is RVU x conversion factor, rounded as a decision's line is (`engine.lines.rate_of`),
+A rate is RVU x conversion factor, rounded as a decision's line is (`engine.rates.rate_of`),
 in force on the first day of each pack's effective range. A pack's conversion factor may
 choose among amounts by the facts (2026: qualifying APM participants); the compiler bounds
 each amount it reads as a conversion factor, and the rates are given at each of them.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..engine.lines import rate_of
+from ..engine.rates import rate_of
 from ..engine.values import to_json_value
 from ..lang import DURATION, MONEY, CompiledExpression, ListOf, Type, format_seconds
 from ..packs.analysis import Reads

@@ -22,7 +22,6 @@ bundled pack, facts drawn from the schema and mutated packs (`tests/test_program
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ..lang import DURATION, INT, CompiledExpression
@@ -34,11 +33,10 @@ from .lines import (capped_reason, elsewhere_reason, kept_over_reason, line, nee
                     reached_reason, states_threshold)
 from .resolve import (STATUSES, BilledWith, KeptOver, Needs, NotMet, NoUnits, Shortfall, billed_elsewhere_by, falls_short,
                       resolve)
+from .rates import Rate
 from .state import Evaluated, RuleParts
 from .values import to_json_value, words_for
 
-#: the rate per unit of a code (`lines.Rate`)
-Rate = Callable[[str], Decimal]
 
 
 class Lines(NamedTuple):

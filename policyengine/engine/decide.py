@@ -19,7 +19,8 @@ from .collector import collector_paused
 from .evaluation import Run
 from .evidence import Evidence
 from .findings import pack_findings, periods_beyond_pack, unverified_rates
-from .lines import rates, review
+from .lines import review
+from .rates import Rates
 from .opportunities import opportunities
 from .options import resolve_options
 from .stake import add_amounts_at_stake
@@ -43,7 +44,7 @@ def decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None = Non
 def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tracer: Tracer) -> dict:
     run = Run(pack, facts, resolve_options(pack, options), tracer)
     state = run.state()
-    rate = rates(run)
+    rate = Rates(run)
     evidence = Evidence(run, state)
     if tracer.program is not None:
         lines = assembly(pack).run(state.gates, state.parts, state.elsewhere, rate, evidence)

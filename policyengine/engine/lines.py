@@ -8,66 +8,14 @@ carries a shortfall's actual and required as data, never a threshold it reached.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from ..lang import EvaluationError
-from ..lang.runtime import round_half_up
-from ..limits import MAX_RATE
-from ..packs.model import Code, CompiledPack, Conflict, Rule
-from ..packs.slots import CONVERSION_FACTOR
-from .evaluation import Run
-from .failures import failure
+from ..packs.model import CompiledPack, Conflict, Rule
+from .rates import Rate
 from .resolve import BilledWith, Blocked, Gated, KeptOver, Met, Needs, NotMet, NoUnits, Outcome, Shortfall
 from .state import BilledElsewhere
-from .tracing import Tracer
 from .values import in_words, to_json_value
 
-#: the rate per unit of a code: RVU x conversion factor, rounded half-up to cents
-Rate = Callable[[str], Decimal]
-
-
-def rates(run: Run) -> Rate:
-    """The rate of each code for one decision, computed once. A rate whose RVU and
-    conversion factor read nothing but parameters depends on its date of service alone
-    and is kept on the pack by code and date, unless the tracer watches computed values
-    (a full trace lists the parameters each rate read)."""
-    pack, tracer = run.pack, run.tracer
-    dated = pack.derived.setdefault("rates by date", {}) if type(tracer).compute is Tracer.compute else None
-    known: dict[str, Decimal] = {}
-
-    def rate(code: str) -> Decimal:
-        found = known.get(code)
-        if found is None:
-            key = (code, run.day(code))
-            found = dated.get(key) if dated is not None and _dated(pack, code) else None
-            if found is None:
-                described = pack.codes[code]
-                found = rate_of(described, run.compute(described.slot, described.rvu, code),
-                                run.compute(CONVERSION_FACTOR, pack.conversion_factor, code))
-                if dated is not None and _dated(pack, code):
-                    dated[key] = found
-            known[code] = found
-        return found
-    return rate
-
-
-def _dated(pack: CompiledPack, code: str) -> bool:
-    """Whether a code's rate depends on its date of service alone."""
-    reads = pack.analysis.reads
-    return not any(r.facts or r.definitions or r.options for r in (reads[pack.codes[code].slot], reads[CONVERSION_FACTOR]))
-
-
-def rate_of(code: Code, rvu: Any, conversion_factor: Decimal) -> Decimal:
-    """RVU x conversion factor, rounded half-up to cents (contract section 2); a rate out
-    of bounds (a negative RVU, a mistyped factor) is an error of the pack, never billed."""
-    rate = round_half_up(Decimal(rvu) * conversion_factor, 2)
-    if not 0 <= rate <= MAX_RATE:
-        error = EvaluationError("eval.out_of_range", f"the rate of {code.code} is ${rate} ({rvu} RVU x ${conversion_factor}); "
-                                f"a rate is from $0 to ${MAX_RATE}", code.rvu.checked.root.span)
-        raise failure(error, code.slot)
-    return rate
 
 
 def line(outcome: Outcome, rate: Rate, evidence: list[str]) -> dict:
