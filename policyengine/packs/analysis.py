@@ -120,6 +120,8 @@ class Analysis:
         read any of these in turn."""
         options = frozenset(options)
         changed = set(definitions)
+        if not changed and not options:
+            return frozenset()
         changed.update(slot.owner for slot, reads in self.reads.items()
                        if slot.kind == DEFINITION and reads.options & options)
         todo = list(changed)
