@@ -3,8 +3,8 @@
 The resolver (`resolve.py`) is the one meaning of an outcome, and `resolved_lines` writes
 its outcomes as lines (`lines.py`) and findings (`findings.py`): the reference, used when a
 decision is evaluated step by step. A decision run by the pack's program assembles its
-lines with `Assembly`, Python written when the pack compiles from the pack's rules and
-conflict table, in the resolver's order of precedence:
+lines with `Assembly`: Python written once per pack (on first use, like the program) from
+the pack's rules and conflict table, in the resolver's order of precedence:
 
 1. a gate that did not pass: every line is known, and written as constants;
 2. each rule's own cause, in the pack's order: blocked, met with no unit, billed
@@ -13,7 +13,7 @@ conflict table, in the resolver's order of precedence:
    bills, holding back for a code it requires, or billed (at most its max_units);
 4. a rule that reached its required: replaced, or not met;
 5. the lines and the outcome findings, in the pack's order, each sentence chosen by its
-   cause when the pack compiled (a template's pieces joined, or a constant).
+   cause when the code was written (a template's pieces joined, or a constant).
 
 Sentences, statuses and findings come from the functions the reference uses, so only the
 control flow is written twice; tests hold the two to the same decisions over every
@@ -36,7 +36,6 @@ from .resolve import (STATUSES, BilledWith, KeptOver, Needs, NotMet, NoUnits, Sh
 from .rates import Rate
 from .state import Evaluated, RuleParts
 from .values import to_json_value, words_for
-
 
 
 class Lines(NamedTuple):
