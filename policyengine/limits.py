@@ -8,6 +8,7 @@ them equal to these).
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 #: Containers (objects and lists) nested in one facts document, the document counted: the
@@ -68,3 +69,24 @@ MAX_YAML_DEPTH = 100
 #: characters (a repeated scalar counts its length, a repeated list or mapping everything in
 #: it): far above what reusing a few lists of dates needs, far below an alias bomb.
 MAX_YAML_ALIAS_EXPANSION = 1_000_000
+
+#: Bytes in one FHIR resource: an NDJSON line (its line end not counted), or a resource in a
+#: Bundle as orjson writes it. A resource with an attachment inline (a signed consent's scan,
+#: a photo) stays well under it; no more of a longer line is read.
+MAX_FHIR_RESOURCE_BYTES = 16 << 20
+
+#: Bytes in one FHIR JSON file: a Bundle is read whole (its urn:uuid references name its other
+#: entries), so this bounds the memory of reading one; an export larger than this is NDJSON.
+MAX_FHIR_DOCUMENT_BYTES = 256 << 20
+
+#: Containers nested in one FHIR JSON file or NDJSON line, the file counted: a resource nests
+#: about 10 levels (a Bundle and its entry add 3); 100 leaves room for any extension and for
+#: Bundles within Bundles, and stays far below the parsers' recursion limits.
+MAX_FHIR_DEPTH = 100
+
+#: The days FHIR records are placed on: far wider than any record a Medicare RPM claim rests
+#: on (the codes date from 2019; an established patient looks back 3 years), far inside the
+#: calendar the timeline counts in (years 1 to 9999: 3 years back, 30 days on). A day outside
+#: them is a mistake in the record (0002 for 2002, 9999 for "no end").
+FIRST_FHIR_DAY = date(1900, 1, 1)
+LAST_FHIR_DAY = date(2199, 12, 31)
