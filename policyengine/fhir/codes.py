@@ -99,7 +99,13 @@ def code_in(concepts: Any, system: str) -> str | None:
 
 
 def extension(resource: dict, url: str) -> dict | None:
-    for item in items(resource.get("extension")):
+    return extension_at(resource, url)[1]
+
+
+def extension_at(resource: dict, url: str) -> tuple[str, dict | None]:
+    """The first extension of `resource` with `url` and its JSON pointer ('/extension/2'), or
+    ('/extension', None) when there is none."""
+    for n, item in enumerate(items(resource.get("extension"))):
         if isinstance(item, dict) and item.get("url") == url:
-            return item
-    return None
+            return f"/extension/{n}", item
+    return "/extension", None

@@ -32,3 +32,15 @@ def inside(location: str, element: str) -> str:
     if not element:
         return location
     return location + element if "#" in location else f"{location}#{element}"
+
+
+class Refused(Exception):
+    """What refuses a resource (or a file) at one element: `element` is the JSON pointer of
+    the element in it, `code` and the message the problem to report there. Raised while a
+    resource is mapped (`mapping.map_resource` reports it and places nothing), and listed by
+    `jsontext.read_json` for what it finds in the text."""
+
+    def __init__(self, element: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.element = element
+        self.code = code

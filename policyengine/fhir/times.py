@@ -1,8 +1,8 @@
 """FHIR dates and times as the facts' local days and whole seconds.
 
 A day is the local date of the timestamp: the offset written in it, or the practice's
-time zone (`--timezone`) when one is set. A duration is whole seconds, cut down (19 min
-59.9 s is 19 min 59 s: never round up toward a threshold).
+time zone (`--timezone`) when one is set, from FIRST_FHIR_DAY to LAST_FHIR_DAY. A duration
+is whole seconds, cut down (19 min 59.9 s is 19 min 59 s: never round up toward a threshold).
 """
 from __future__ import annotations
 
@@ -11,22 +11,35 @@ import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
+from ..limits import FIRST_FHIR_DAY, LAST_FHIR_DAY
+from .problems import Refused
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def local_day(value: object, zone: tzinfo | None) -> date | None:
-    """The day of a FHIR date or dateTime, or None when it names no single day."""
+def local_day(value: object, zone: tzinfo | None, at: str) -> date | None:
+    """The day of a FHIR date or dateTime, or None when it names no single day. Raises
+    Refused (`fhir.out_of_range` at `at`, the value's JSON pointer) for a day before
+    FIRST_FHIR_DAY or after LAST_FHIR_DAY, as written or where it falls in `zone`."""
     if not isinstance(value, str):
         return None
     if _DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            return _in_range(date.fromisoformat(value), value, at)
         except ValueError:
             return None
     moment = moment_of(value)
     if moment is None:
         return None
-    return (moment.astimezone(zone) if zone is not None else moment).date()
+    _in_range(moment.date(), value, at)  # before a time zone moves it: 9999-12-31T23:00-05:00 is in no UTC year
+    return _in_range((moment.astimezone(zone) if zone is not None else moment).date(), value, at)
+
+
+def _in_range(day: date, value: str, at: str) -> date:
+    if not FIRST_FHIR_DAY <= day <= LAST_FHIR_DAY:
+        raise Refused(at, "fhir.out_of_range", f"{value} is not a day from {FIRST_FHIR_DAY} to {LAST_FHIR_DAY}, "
+                      "the days a record is placed on")
+    return day
 
 
 def moment_of(value: object) -> datetime | None:
