@@ -31,21 +31,22 @@ Validator = Callable[[Located], list[Problem]]
 def patients(paths: Iterable[str | Path], report: Callable[[Problem], None], zone: tzinfo | None = None,
              validate: Validator | None = None) -> Iterator[PatientRecord]:
     """Every patient's record from the FHIR input at `paths`; every problem goes to `report`."""
-    files = input_files(paths)
-    count = min(MAX_PARTITIONS, max(1, sum(f.stat().st_size for f in files if f.exists()) // PARTITION_BYTES + 1))
+    paths = list(paths)
+    size = sum(f.stat().st_size for f in input_files(paths) if f.exists())
+    count = min(MAX_PARTITIONS, max(1, size // PARTITION_BYTES + 1))
     directory = Directory()
     with tempfile.TemporaryDirectory(prefix="policyengine-fhir-") as spill:
         parts = [Path(spill) / f"{n}.jsonl" for n in range(count)]
-        _spill(files, parts, directory, report, zone, validate)
+        _spill(paths, parts, directory, report, zone, validate)
         for part in parts:
             yield from _partition(part, directory, report)
 
 
-def _spill(files: list[Path], parts: list[Path], directory: Directory, report: Callable[[Problem], None],
+def _spill(paths: Iterable[str | Path], parts: list[Path], directory: Directory, report: Callable[[Problem], None],
            zone: tzinfo | None, validate: Validator | None) -> None:
     outs = [part.open("wb") for part in parts]
     try:
-        for found in resources(files):
+        for found in resources(paths):
             if isinstance(found, Problem):
                 report(found)
                 continue

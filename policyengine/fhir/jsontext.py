@@ -1,0 +1,90 @@
+"""FHIR JSON text read as orjson reads it, and what orjson does not say: a key named twice
+in one object (orjson keeps the last, so a Bundle whose `resourceType` is given twice, as
+"Bundle" and then "Patient", reads as a Patient and its entries vanish), and nesting deeper
+than `MAX_FHIR_DEPTH` (which the readers after it would walk).
+
+It runs on every NDJSON line of a bulk export, so the common case is cheap. Text without a
+backslash writes every string as it is, so orjson writes the value it read with the same
+strings, and colons are only in strings and after keys: the text names no key twice exactly
+when it has as many colons as orjson's writing of the value. Only other text (an escape in
+it) is read a second time, by Python's parser, which hands over every object's pairs. Depth
+is measured only when orjson wrote more brackets than the limit, or could not write it all.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from ..limits import MAX_FHIR_DEPTH
+from ..pointers import pointer
+from .problems import Refused
+
+Path = tuple[str | int, ...]
+
+
+def read_json(raw: bytes) -> tuple[Any, list[Refused]]:
+    """The JSON value of `raw`, and what refuses a part of it, each at its JSON pointer in
+    the value: `fhir.duplicate_key` at an object that names a key twice, `fhir.too_deep` at a
+    container nested deeper than MAX_FHIR_DEPTH. Raises orjson.JSONDecodeError for text that
+    is not JSON."""
+    value = orjson.loads(raw)
+    try:
+        written = orjson.dumps(value)
+    except TypeError:  # deeper than orjson writes (254 levels): far beyond MAX_FHIR_DEPTH
+        written = b""
+    deep = not written or written.count(b"[") + written.count(b"{") > MAX_FHIR_DEPTH
+    refused = _too_deep(value) if deep else []
+    if not written or b"\\" in raw or raw.count(b":") != written.count(b":"):
+        refused += _repeated_keys(raw)
+    return value, refused
+
+
+class _Repeated(dict):
+    """An object whose text named `keys` more than once."""
+
+    keys_repeated: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    marked = _Repeated(found)
+    marked.keys_repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+    return marked
+
+
+_MARKING = json.JSONDecoder(object_pairs_hook=_pairs)
+
+
+def _repeated_keys(raw: bytes) -> list[Refused]:
+    try:
+        marked = _MARKING.decode(raw.decode("utf-8"))
+    except RecursionError:  # nested far beyond MAX_FHIR_DEPTH: _too_deep has said where
+        return [Refused("", "fhir.too_deep", f"nested far more than {MAX_FHIR_DEPTH} levels deep: not read")]
+    return [Refused(pointer(at), "fhir.duplicate_key",
+                    f"the key {node.keys_repeated[0]!r} is given more than once in this object: JSON readers "
+                    "disagree on which one counts")
+            for at, node in _containers(marked, MAX_FHIR_DEPTH) if isinstance(node, _Repeated)]
+
+
+def _too_deep(value: Any) -> list[Refused]:
+    return [Refused(pointer(at), "fhir.too_deep", f"lists and objects are nested more than {MAX_FHIR_DEPTH} levels "
+                    "deep here: not read")
+            for at, _ in _containers(value, MAX_FHIR_DEPTH + 1) if len(at) == MAX_FHIR_DEPTH]
+
+
+def _containers(value: Any, levels: int) -> Iterator[tuple[Path, Any]]:
+    """Every object and list in `value` down to `levels` deep (the value itself is 1), with
+    its path, in document order."""
+    stack: list[tuple[Path, Any]] = [((), value)] if isinstance(value, (dict, list)) else []
+    while stack:
+        at, node = stack.pop()
+        yield at, node
+        if len(at) + 1 < levels:
+            children = node.items() if isinstance(node, dict) else enumerate(node)
+            stack += reversed([(at + (key,), child) for key, child in children if isinstance(child, (dict, list))])
