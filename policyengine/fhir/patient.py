@@ -94,16 +94,27 @@ def patient_record(key: str, events: list[Event], directory: Directory, report: 
     for ref in sorted(by_ref):
         kinds.setdefault(by_ref[ref]["kind"], []).append(by_ref[ref])
     devices = kinds.get("device", [])
+    interactions = [_interaction(e, kinds.get("patient_message", []), directory, report) for e in kinds.get("interaction", [])]
+    _report_unanswered(kinds.get("patient_message", []), interactions, report)
     return PatientRecord(
         patient_id=local_id(key), practitioner=_billing_practitioner(kinds.get("patient", []), directory),
         devices=devices, readings=_readings(kinds.get("reading", []), devices, key, report),
         consents=kinds.get("consent", []),
-        interactions=[_interaction(e, kinds.get("patient_message", []), directory, report)
-                      for e in kinds.get("interaction", [])],
+        interactions=interactions,
         activities=[_with_performer(e, directory) for e in kinds.get("activity", [])],
         visits=[{**v, "practitioners": [directory.person(k)[0] or k for k in v["practitioners"]]}
                 for v in kinds.get("visit", [])],
         claims=kinds.get("claim", []))
+
+
+def _report_unanswered(patient_messages: list[Event], interactions: list[Event], report: Callable[[Problem], None]) -> None:
+    """A patient's message counts only in the thread of a message of the practice; one in
+    no thread is read for nothing, and said so."""
+    threaded = {ref for interaction in interactions for ref in interaction.get("thread", ())}
+    for message in patient_messages:
+        if message["ref"] not in threaded:
+            report(Problem(message["at"], "info", "fhir.not_read", "a message from the patient that answers no message "
+                           "of the practice, and that none answers: not read", message["ref"]))
 
 
 def _billing_practitioner(patients: list[Event], directory: Directory) -> dict | None:
