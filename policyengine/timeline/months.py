@@ -42,8 +42,9 @@ class MonthFacts:
 def months_between(first: str, last: str) -> list[str]:
     """'2026-11', '2027-01' -> ['2026-11', '2026-12', '2027-01']."""
     year, month = map(int, first.split("-"))
+    end = tuple(map(int, last.split("-")))
     found = []
-    while f"{year:04d}-{month:02d}" <= last:
+    while (year, month) <= end:  # as numbers: after 9999-12, '10000-01' sorts before '9999-12' as text
         found.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return found
@@ -176,7 +177,10 @@ def _established(record: PatientRecord, last: date) -> tuple[bool, list[str]] | 
     if not record.visits or record.practitioner is None:
         return None
     year = last.year - ESTABLISHED_YEARS
-    since = (last.replace(year=year) if not (last.month == 2 and last.day == 29) else date(year, 2, 28)).isoformat()
+    if year < date.min.year:  # a month given as --from 0002-01: every visit up to it
+        since = date.min.isoformat()
+    else:
+        since = (last.replace(year=year) if not (last.month == 2 and last.day == 29) else date(year, 2, 28)).isoformat()
     seen = [v["ref"] for v in record.visits
             if record.practitioner["ref"] in v["practitioners"] and since <= v["day"] <= last.isoformat()]
     return bool(seen), seen

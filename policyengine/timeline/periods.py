@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..facts import MAX_PERIOD_DAYS
+from ..limits import LAST_FHIR_DAY
 
 Event = dict[str, Any]
 
@@ -61,10 +62,12 @@ def episodes(devices: list[Event], readings: list[Event]) -> list[Episode]:
 
 
 def periods(episode: Episode, until: date) -> list[Period]:
-    """The episode's periods that start on or before `until` and before the episode ended."""
+    """The episode's periods that start on or before `until` and before the episode ended;
+    a device in use runs on to LAST_FHIR_DAY at most, the last day a record is placed on (a
+    period after it would end beyond the calendar: --to 9999-12)."""
     found = []
     start = episode.start
-    last = until if episode.end is None else min(until, episode.end)
+    last = min(until, episode.end or LAST_FHIR_DAY)
     while start <= last:
         found.append(Period(episode, start, start + timedelta(days=MAX_PERIOD_DAYS - 1)))
         start += timedelta(days=MAX_PERIOD_DAYS)
