@@ -8,7 +8,8 @@ backslash writes every string as it is, so orjson writes the value it read with 
 strings, and colons are only in strings and after keys: the text names no key twice exactly
 when it has as many colons as orjson's writing of the value. Only other text (an escape in
 it) is read a second time, by Python's parser, which hands over every object's pairs. Depth
-is measured only when orjson wrote more brackets than the limit, or could not write it all.
+is measured only when orjson wrote more brackets than the limit, or could not write it (it
+stops at 254 levels; then the colons are counted in the value).
 """
 from __future__ import annotations
 
@@ -34,13 +35,29 @@ def read_json(raw: bytes) -> tuple[Any, list[Refused]]:
     value = orjson.loads(raw)
     try:
         written = orjson.dumps(value)
+        colons, deep = written.count(b":"), written.count(b"[") + written.count(b"{") > MAX_FHIR_DEPTH
     except TypeError:  # deeper than orjson writes (254 levels): far beyond MAX_FHIR_DEPTH
-        written = b""
-    deep = not written or written.count(b"[") + written.count(b"{") > MAX_FHIR_DEPTH
+        colons, deep = _colons(value), True
     refused = _too_deep(value) if deep else []
-    if not written or b"\\" in raw or raw.count(b":") != written.count(b":"):
+    if b"\\" in raw or raw.count(b":") != colons:
         refused += _repeated_keys(raw)
     return value, refused
+
+
+def _colons(value: Any) -> int:
+    """The colons orjson would write for `value`: one after each key, and those in strings."""
+    count = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            count += node.count(":")
+        elif isinstance(node, dict):
+            count += len(node) + sum(key.count(":") for key in node)
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    return count
 
 
 class _Repeated(dict):
