@@ -77,6 +77,11 @@ def line_of(files: Files, resource_id: str) -> int:
     return next(n for n, r in enumerate(resources, 1) if r["id"] == resource_id)
 
 
+def bundle_text(entries: list[str]) -> str:
+    """A Bundle of entries written as text (a key twice, nesting json.dumps cannot write)."""
+    return '{"resourceType": "Bundle", "type": "collection", "entry": [' + ", ".join(entries) + "]}"
+
+
 def bundle(resources: list[dict], **fields) -> dict:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources], **fields}
 
@@ -140,10 +145,10 @@ def test_a_bundle_naming_its_resource_type_twice_is_refused_and_other_files_read
 
 @pytest.mark.parametrize("written", ['"id": "o40"', '"\\u0069d": "o40"'])  # an escape: read twice to find it
 def test_a_key_given_twice_in_a_bundle_entry_refuses_that_entry_only(tmp_path, written):
-    twice = json.dumps(reading(40, "2026-03-20T07:00:00-05:00")).replace('"id": "o40"', f'"id": "o41", {written}')
+    observation = json.dumps(reading(40, "2026-03-20T07:00:00-05:00"))
+    twice = observation.replace('"id": "o40"', f'"id": "o41", {written}')
     entries = [json.dumps({"resource": r}) for r in patient_month()]
-    text = '{"resourceType": "Bundle", "type": "collection", "entry": [' + ", ".join([*entries, f'{{"resource": {twice}}}']) + "]}"
-    run = Run(tmp_path, {"bundle.json": text})
+    run = Run(tmp_path, {"bundle.json": bundle_text([*entries, f'{{"resource": {twice}}}'])})
     assert run.one("fhir.duplicate_key")["location"] == f"{run.at('bundle.json')}#/entry/{len(entries)}/resource"
     assert run.exit_code == 1
     run.the_month_is_whole()
@@ -167,8 +172,7 @@ def test_nesting_too_deep_refuses_the_resource_holding_it(tmp_path, levels):
     deep = json.dumps(reading(40, "2026-03-20T07:00:00-05:00")).replace(
         '"status"', '"extension": ' + '{"x": ' * levels + "1" + "}" * levels + ', "status"', 1)
     entries = [json.dumps({"fullUrl": f"urn:uuid:{r['id']}", "resource": r}) for r in patient_month()]
-    text = '{"resourceType": "Bundle", "type": "collection", "entry": [' + ", ".join([*entries, f'{{"resource": {deep}}}']) + "]}"
-    run = Run(tmp_path, {"bundle.json": text})
+    run = Run(tmp_path, {"bundle.json": bundle_text([*entries, f'{{"resource": {deep}}}'])})
     assert run.one("fhir.too_deep")["location"].startswith(f"{run.at('bundle.json')}#/entry/{len(entries)}/resource/extension/x/")
     assert run.exit_code == 1
     run.the_month_is_whole()
