@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,13 @@ def test_a_json_file_larger_than_is_read_whole_is_refused(tmp_path, monkeypatch)
     run = Run(tmp_path, {**base(), "bundle.json": bundle(patient_month()[:5])})
     assert run.one("fhir.too_large")["location"] == run.at("bundle.json") and run.exit_code == 1
     run.the_month_is_whole()
+
+
+def test_the_mapping_doc_says_when_each_problem_code_is_given():
+    """docs/fhir-mapping.md's "refused" column and its input rows name every code the FHIR
+    reading and the timeline report."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [*(root / "policyengine" / "fhir").glob("*.py"), *(root / "policyengine" / "timeline").glob("*.py")]
+    codes = {code for path in sources for code in re.findall(r'"(fhir\.[a-z_]+)"', path.read_text())}
+    doc = (root / "docs" / "fhir-mapping.md").read_text()
+    assert len(codes) > 20 and sorted(code for code in codes if f"{code}`" not in doc) == []  # as in `error fhir.no_time`
