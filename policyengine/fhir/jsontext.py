@@ -24,7 +24,8 @@ from ..limits import MAX_FHIR_DEPTH
 from ..pointers import pointer
 from .problems import Refused
 
-Path = tuple[str | int, ...]
+#: where a value is in a document, as keys and indices: ("entry", 3, "resource")
+Location = tuple[str | int, ...]
 
 
 def read_json(raw: bytes) -> tuple[Any, list[Refused]]:
@@ -95,10 +96,10 @@ def _too_deep(value: Any) -> list[Refused]:
             for at, _ in _containers(value, MAX_FHIR_DEPTH + 1) if len(at) == MAX_FHIR_DEPTH]
 
 
-def _containers(value: Any, levels: int) -> Iterator[tuple[Path, Any]]:
+def _containers(value: Any, levels: int) -> Iterator[tuple[Location, Any]]:
     """Every object and list in `value` down to `levels` deep (the value itself is 1), with
     its path, in document order."""
-    stack: list[tuple[Path, Any]] = [((), value)] if isinstance(value, (dict, list)) else []
+    stack: list[tuple[Location, Any]] = [((), value)] if isinstance(value, (dict, list)) else []
     while stack:
         at, node = stack.pop()
         yield at, node
