@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +30,7 @@ import orjson
 from ..diagnostics import Diagnostic, DiagnosticError, Span
 from ..limits import MAX_DEPTH, MAX_DIAGNOSTICS, MAX_INT, MIN_INT
 from ..pointers import pointer
+from ..repeatedkeys import marked_object
 from ..schemacheck import capped
 
 #: A location in the data as path parts: ("interactions", 2, "date").
@@ -63,23 +63,8 @@ def _strict_int(digits: str) -> int:
     return int(digits)
 
 
-class _RepeatedKeys(dict):
-    """An object whose text named some keys more than once (`repeated`)."""
-
-    repeated: tuple[str, ...] = ()
-
-
 class _LongInteger(str):
     """The digits of an integer too long to read."""
-
-
-def _marked_object(pairs: list[tuple[str, Any]]) -> dict:
-    found = dict(pairs)
-    if len(found) == len(pairs):
-        return found
-    marked = _RepeatedKeys(found)
-    marked.repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
-    return marked
 
 
 def _marked_int(digits: str) -> int | _LongInteger:
@@ -87,7 +72,7 @@ def _marked_int(digits: str) -> int | _LongInteger:
 
 
 _STRICT = json.JSONDecoder(parse_float=Decimal, parse_int=_strict_int, object_pairs_hook=_strict_object)
-_MARKING = json.JSONDecoder(parse_float=Decimal, parse_int=_marked_int, object_pairs_hook=_marked_object)
+_MARKING = json.JSONDecoder(parse_float=Decimal, parse_int=_marked_int, object_pairs_hook=marked_object)
 
 
 def read_json(text: str) -> Any:

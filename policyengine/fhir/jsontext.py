@@ -14,7 +14,6 @@ stops at 254 levels; then the colons are counted in the value).
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ import orjson
 
 from ..limits import MAX_FHIR_DEPTH
 from ..pointers import pointer
+from ..repeatedkeys import RepeatedKeys, marked_object
 from .problems import Refused
 
 #: where a value is in a document, as keys and indices: ("entry", 3, "resource")
@@ -61,22 +61,7 @@ def _colons(value: Any) -> int:
     return count
 
 
-class _Repeated(dict):
-    """An object whose text named `keys` more than once."""
-
-    keys_repeated: tuple[str, ...] = ()
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    found = dict(pairs)
-    if len(found) == len(pairs):
-        return found
-    marked = _Repeated(found)
-    marked.keys_repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
-    return marked
-
-
-_MARKING = json.JSONDecoder(object_pairs_hook=_pairs)
+_MARKING = json.JSONDecoder(object_pairs_hook=marked_object)
 
 
 def _repeated_keys(raw: bytes) -> list[Refused]:
@@ -85,9 +70,9 @@ def _repeated_keys(raw: bytes) -> list[Refused]:
     except RecursionError:  # nested far beyond MAX_FHIR_DEPTH: _too_deep has said where
         return [Refused("", "fhir.too_deep", f"nested far more than {MAX_FHIR_DEPTH} levels deep: not read")]
     return [Refused(pointer(at), "fhir.duplicate_key",
-                    f"the key {node.keys_repeated[0]!r} is given more than once in this object: JSON readers "
+                    f"the key {node.repeated[0]!r} is given more than once in this object: JSON readers "
                     "disagree on which one counts")
-            for at, node in _containers(marked, MAX_FHIR_DEPTH) if isinstance(node, _Repeated)]
+            for at, node in _containers(marked, MAX_FHIR_DEPTH) if isinstance(node, RepeatedKeys)]
 
 
 def _too_deep(value: Any) -> list[Refused]:
