@@ -79,3 +79,22 @@ def test_the_explanation_says_what_completing_the_record_is_worth():
     text = render(explain(policyengine.evaluate(facts, trace="full")), "text")
     assert "at stake: $52.11 once the record is complete" in text
     assert text.count("at stake:") == 1, "a code at stake for $0.00 says nothing"
+
+
+def test_a_code_the_pack_cannot_evaluate_with_the_denial_lifted_has_no_amount_at_stake(tmp_path):
+    """A rule that fails only where a gate used to stop it: the decision is still made,
+    and with the gate lifted the pack cannot decide the month, so no line knows its amount
+    at stake (null) rather than the decision failing."""
+    directory = tmp_path / "overlay"
+    directory.mkdir()
+    (directory / "pack.yaml").write_text(
+        "pack: {id: overlay, version: 1.0.0, fee_schedule_year: 2026, effective: {from: 2026-01-01, to: 2026-12-31}}\n"
+        "extends: cms-rpm-2026\n"
+        "rules:\n  - id: rpm.99457.first_20_minutes\n"
+        "    required: params.time_threshold // (if (consent.obtained ?? false) then 1 else 0)\n")
+    pack = policyengine.load_pack(str(directory))
+    facts = seed_month()
+    assert [line["code"] for line in policyengine.evaluate(facts, pack, trace="none")["billable"]] == ["99457", "99454"]
+    facts["consent"] = None
+    stake = at_stake(policyengine.evaluate(facts, pack, trace="none"))
+    assert stake and set(stake.values()) == {None}

@@ -22,9 +22,11 @@ def add_amounts_at_stake(pack: CompiledPack, state: Evaluated, not_billable: lis
                          rate: Callable[[str], Decimal]) -> None:
     """Give each recoverable line denied by a gate or a blocked condition its
     `amount_at_stake`: the code's rate times the units it would bill with that cause lifted;
-    null when the pack cannot evaluate the code without it."""
+    null when the pack cannot decide the month without it (an expression fails)."""
     failed = state.failed_gate(pack)
     whatif = WhatIf(pack, state)
+    #: per lift, the units each rule would bill, or None when the pack cannot decide it
+    decided: dict[Lift, dict[str, int] | None] = {}
     for line in not_billable:
         if line["status"] not in RECOVERABLE:
             continue
@@ -35,8 +37,20 @@ def add_amounts_at_stake(pack: CompiledPack, state: Evaluated, not_billable: lis
             documented = pack.rules_by_id[line["rule"]].blocked[blocker].if_documented
         else:  # an add-on without its base code: no one record to complete
             continue
-        try:
-            units = whatif.outcomes(dict.fromkeys(documented, True), lift=lift)[line["rule"]].units
-            line["amount_at_stake"] = str(rate(line["code"]) * units) if units else "0.00"
-        except EvaluationFailed:
+        if lift not in decided:
+            decided[lift] = _units_billed(whatif, lift, documented)
+        units = decided[lift]
+        if units is None:
             line["amount_at_stake"] = None
+        else:
+            billed = units[line["rule"]]
+            line["amount_at_stake"] = str(rate(line["code"]) * billed) if billed else "0.00"
+
+
+def _units_billed(whatif: WhatIf, lift: Lift, documented: tuple[str, ...]) -> dict[str, int] | None:
+    """The units each rule would bill with `lift` taken away and the `documented`
+    definitions true; None when the pack cannot decide that month (an expression fails)."""
+    try:
+        return {rule: outcome.units for rule, outcome in whatif.outcomes(dict.fromkeys(documented, True), lift=lift).items()}
+    except EvaluationFailed:
+        return None
