@@ -18,33 +18,37 @@ from .failures import EvaluationFailed
 from .state import Evaluated
 from .whatif import Lift, WhatIf
 
+
 def add_amounts_at_stake(pack: CompiledPack, state: Evaluated, not_billable: list[dict],
                          rate: Callable[[str], Decimal]) -> None:
     """Give each recoverable line denied by a gate or a blocked condition its
     `amount_at_stake`: the code's rate times the units it would bill with that cause lifted;
     null when the pack cannot decide the month without it (an expression fails)."""
-    failed = state.failed_gate(pack)
+    recoverable = [line for line in not_billable if line["status"] in RECOVERABLE]
+    if not recoverable:
+        return
     whatif = WhatIf(pack, state)
-    #: per lift, the units each rule would bill, or None when the pack cannot decide it
-    decided: dict[Lift, dict[str, int] | None] = {}
-    for line in not_billable:
-        if line["status"] not in RECOVERABLE:
+    failed = state.failed_gate(pack)
+    if failed is not None:  # one lift for every line: the gate
+        units = _units_billed(whatif, Lift(gate=failed.id), failed.if_documented)
+        for line in recoverable:
+            _give(line, units, rate)
+        return
+    for line in recoverable:
+        blocker = state.parts[line["rule"]].blocker
+        if blocker is None:  # an add-on without its base code: no one record to complete
             continue
-        if failed is not None:
-            lift, documented = Lift(gate=failed.id), failed.if_documented
-        elif (blocker := state.parts[line["rule"]].blocker) is not None:
-            lift = Lift(rule=line["rule"], blocker=blocker)
-            documented = pack.rules_by_id[line["rule"]].blocked[blocker].if_documented
-        else:  # an add-on without its base code: no one record to complete
-            continue
-        if lift not in decided:
-            decided[lift] = _units_billed(whatif, lift, documented)
-        units = decided[lift]
-        if units is None:
-            line["amount_at_stake"] = None
-        else:
-            billed = units[line["rule"]]
-            line["amount_at_stake"] = str(rate(line["code"]) * billed) if billed else "0.00"
+        documented = pack.rules_by_id[line["rule"]].blocked[blocker].if_documented
+        _give(line, _units_billed(whatif, Lift(rule=line["rule"], blocker=blocker), documented), rate)
+
+
+def _give(line: dict, units: dict[str, int] | None, rate: Callable[[str], Decimal]) -> None:
+    """The line's amount at stake from the units each rule would bill (None: unknown)."""
+    if units is None:
+        line["amount_at_stake"] = None
+    else:
+        billed = units[line["rule"]]
+        line["amount_at_stake"] = str(rate(line["code"]) * billed) if billed else "0.00"
 
 
 def _units_billed(whatif: WhatIf, lift: Lift, documented: tuple[str, ...]) -> dict[str, int] | None:
