@@ -17,7 +17,6 @@ from .state import BilledElsewhere
 from .values import in_words, to_json_value
 
 
-
 def line(outcome: Outcome, rate: Rate, evidence: list[str]) -> dict:
     """The decision line of one rule's outcome: billable lines carry units and amount and
     the rule's actual and required; the others a status (the kind of cause), the actual and
