@@ -98,3 +98,31 @@ def test_a_code_the_pack_cannot_evaluate_with_the_denial_lifted_has_no_amount_at
     facts["consent"] = None
     stake = at_stake(policyengine.evaluate(facts, pack, trace="none"))
     assert stake and set(stake.values()) == {None}
+
+
+def month_of(minutes: int, as_of: str) -> dict:
+    """The seed month with `minutes` of countable interactive time, as of a day before its end."""
+    facts = seed_month()
+    facts["interactions"][0]["duration_seconds"] = minutes * 60 - sum(i["duration_seconds"]
+                                                                       for i in facts["interactions"][1:])
+    facts["as_of"] = as_of
+    return facts
+
+
+def test_an_opportunity_adds_what_its_code_bills_less_the_code_it_replaces():
+    """17 minutes on the 25th bill 99470; three more minutes earn 99457, which replaces it."""
+    decision = policyengine.evaluate(month_of(17, "2026-03-25"), trace="none")
+    assert {line["code"]: line["amount"] for line in decision["billable"]}["99470"] == "26.05"
+    [opportunity] = decision["opportunities"]
+    assert (opportunity["code"], opportunity["missing"], opportunity["adds"]) == (
+        "99457", "3 min more RPM interactive time", "25.72")  # 51.77 - 26.05
+
+
+def test_an_opportunity_with_nothing_earned_yet_adds_the_whole_code():
+    decision = policyengine.evaluate(month_of(25, "2026-03-20"), trace="none")
+    assert [(o["code"], o["adds"]) for o in decision["opportunities"]] == [("99458", "41.42")]  # 1.24 x 33.4009
+
+
+def test_the_explanation_says_what_an_opportunity_adds():
+    text = render(explain(policyengine.evaluate(month_of(17, "2026-03-25"), trace="full")), "text")
+    assert "99457: 3 min more RPM interactive time by 2026-03-31 (adds $25.72)" in text

@@ -64,7 +64,7 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
         "billable": billable,
         "not_billable": not_billable,
         "findings": findings,
-        "opportunities": opportunities(run, state, lines.units),
+        "opportunities": opportunities(run, state, lines.units, rate),
     }
     if facts.get("claims") is not None:
         decision["claim_review"] = review(pack, facts["claims"], billable, not_billable, rate)

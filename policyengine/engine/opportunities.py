@@ -9,15 +9,19 @@ kept out by a conflict is never offered.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from .evaluation import Run
+from .rates import Rate
 from .state import Evaluated
 from .values import in_words
 from .whatif import WhatIf
 
 
-def opportunities(run: Run, state: Evaluated, billed: Mapping[str, int]) -> list[dict]:
-    """The opportunities the resolver confirms; `billed` is the units each rule bills now, by rule id."""
+def opportunities(run: Run, state: Evaluated, billed: Mapping[str, int], rate: Rate) -> list[dict]:
+    """The opportunities the resolver confirms, each with what reaching it adds to the
+    decision's total (`adds`: the codes it would bill, less those they would replace);
+    `billed` is the units each rule bills now, by rule id."""
     if state.failed_gate(run.pack) is not None:
         return []
     whatif = WhatIf(run.pack, state)
@@ -28,10 +32,13 @@ def opportunities(run: Run, state: Evaluated, billed: Mapping[str, int]) -> list
             continue
         missing = run.compute(rule.slots.missing, opportunity.missing, rule.code)
         actual = run.pack.analysis.actual_definitions[rule.id]
-        then = whatif.outcomes({actual: state.definitions[actual] + missing})[rule.id]
-        if then.units <= billed[rule.id]:
+        then = whatif.outcomes({actual: state.definitions[actual] + missing})
+        if then[rule.id].units <= billed[rule.id]:
             continue
         by = run.compute(rule.slots.by, opportunity.by, rule.code)
         needed = f"{in_words(missing, opportunity.missing)} {opportunity.needed}"
-        found.append({"code": rule.code, "missing": needed, "by": by, "message": f"{needed} by {by} earns {rule.code}"})
+        adds = sum((rate(o.rule.code) * (o.units - billed[rule_id]) for rule_id, o in then.items()
+                    if o.units != billed[rule_id]), Decimal("0.00"))
+        found.append({"code": rule.code, "missing": needed, "by": by, "message": f"{needed} by {by} earns {rule.code}",
+                      "adds": str(adds)})
     return found

@@ -234,7 +234,8 @@ def _steps(ex: Explanation) -> list[StepView]:
 def build_document(ex: Explanation) -> Document:
     return Document(
         header=_header(ex), codes=[code_card(c) for c in ex.codes], findings=_findings(ex),
-        opportunities=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}") for o in ex.opportunities],
+        opportunities=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}"
+                                + (f" (adds ${o['adds']})" if o.get("adds") is not None else "")) for o in ex.opportunities],
         ledgers=[ledger_view(ledger) for ledger in ex.ledgers], days=[_days(d) for d in ex.day_counts],
         options=_options(ex),
         sources_lead=sentence(span("The records each fact was derived from.", text="the records each fact was derived from"))
