@@ -10,17 +10,15 @@ so a code the lift would only see replaced is at stake for $0.00.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
-
 from ..packs.model import RECOVERABLE, CompiledPack
 from .failures import EvaluationFailed
+from .rates import Rate
 from .state import Evaluated
 from .whatif import Lift, WhatIf
 
 
 def add_amounts_at_stake(pack: CompiledPack, state: Evaluated, not_billable: list[dict],
-                         rate: Callable[[str], Decimal]) -> None:
+                         rate: Rate) -> None:
     """Give each recoverable line denied by a gate or a blocked condition its
     `amount_at_stake`: the code's rate times the units it would bill with that cause lifted;
     null when the pack cannot decide the month without it (an expression fails)."""
@@ -42,7 +40,7 @@ def add_amounts_at_stake(pack: CompiledPack, state: Evaluated, not_billable: lis
         _give(line, _units_billed(whatif, Lift(rule=line["rule"], blocker=blocker), documented), rate)
 
 
-def _give(line: dict, units: dict[str, int] | None, rate: Callable[[str], Decimal]) -> None:
+def _give(line: dict, units: dict[str, int] | None, rate: Rate) -> None:
     """The line's amount at stake from the units each rule would bill (None: unknown)."""
     if units is None:
         line["amount_at_stake"] = None
