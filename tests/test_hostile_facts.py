@@ -2,6 +2,7 @@
 text (JSON and YAML), from data given to the Python API, and from the command line."""
 from __future__ import annotations
 
+import io
 import json
 import time
 from decimal import Decimal
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 import policyengine
 from policyengine import limits
+from policyengine.batch import run_batch
 from policyengine.cli import main
 from policyengine.diagnostics import Diagnostic, DiagnosticError
 from policyengine.facts import check_facts, parse_facts_line, parse_facts_text
@@ -407,3 +409,28 @@ def test_every_check_reports_at_most_so_many_problems(seed, change):
         seed["interactions"] = [dict(item, id=f"IX-{n}", summary="\ud800") for n in range(250)]
     errors = refusal(policyengine.evaluate, seed)
     assert len(errors) == limits.MAX_DIAGNOSTICS and errors[-1].notes
+
+
+def test_a_decision_given_as_facts_is_refused_as_what_it_is(seed, tmp_path):
+    """A decision holds the facts' patient_id and month: read as facts it was decided as an
+    empty month ($0.00, exit 0). It is refused, by the API, `evaluate` and a batch, whose
+    other lines are still decided."""
+    decision = policyengine.evaluate(seed, trace="none")
+    [error] = refusal(policyengine.evaluate, decision)
+    assert error.code == "facts.is_a_decision" and "billable" in error.message and "not_billable" in error.message
+    path = tmp_path / "decision.json"
+    path.write_text(policyengine.to_json(decision))
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2 and "this is a decision" in result.stderr and "Traceback" not in result.output
+    lines = (policyengine.to_json(decision, pretty=False) + json.dumps(seed) + "\n").encode()
+    out = io.StringIO()
+    summary = run_batch(io.BytesIO(lines), out, trace="none")
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0]["error"]["code"] == "facts.is_a_decision" and records[1]["total"] == decision["total"]
+    assert (summary.records, summary.errors) == (2, 1)
+
+
+def test_facts_with_a_stray_decision_key_are_still_facts(seed):
+    seed["total"] = "1.00"  # one of a decision's keys: an unknown field of facts, warned about
+    decision = policyengine.evaluate(seed, trace="none")
+    assert any(f["id"] == "facts.unknown_field" and f["evidence"] == ["/total"] for f in decision["findings"])

@@ -218,3 +218,9 @@ def test_serve_without_the_service_extra_says_how_to_install_it(monkeypatch):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "serve needs the service extra (uvicorn is not installed): pip install 'rpm-policyengine[service]'" \
         in result.stderr
+
+
+def test_a_decision_posted_as_facts_is_400_saying_so(http):
+    decision = http.post("/v1/decisions", content=SEED.read_bytes()).content
+    response = http.post("/v1/decisions", content=decision)
+    assert response.status_code == 400 and response.json()["code"] == "facts.is_a_decision"

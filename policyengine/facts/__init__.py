@@ -20,6 +20,7 @@ from .. import schemacheck
 from ..diagnostics import Diagnostic, DiagnosticError
 from .dates import MAX_PERIOD_DAYS, calendar_errors
 from .jsondata import check_json_data
+from .misplaced import decision_given
 from .provenance import provenance_errors
 from .reading import parse_facts_line, parse_facts_text
 from .schema import facts_schema, validators
@@ -67,10 +68,12 @@ def check_with_schema(data: Any, schema: dict) -> CheckedFacts:
 
 def _schema_diagnostics(data: Any, schema: dict) -> list[Diagnostic]:
     """The schema's errors and warnings: none when its shape and whole numbers pass in one
-    walk, else what the reference validator says."""
+    walk, else what the reference validator says; a decision given as facts is an error
+    (`misplaced.py`), where the schema alone would only warn of its keys."""
     if verdict(schema, calendar=False)(data):
         return []
-    return validators(schema).diagnostics(data)
+    misplaced = decision_given(data)
+    return [misplaced] if misplaced is not None else validators(schema).diagnostics(data)
 
 
 __all__ = ["MAX_PERIOD_DAYS", "CheckedFacts", "check_facts", "check_with_schema", "facts_schema", "parse_facts_line",
