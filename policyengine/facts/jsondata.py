@@ -9,8 +9,9 @@ module refuses what would otherwise pass silently or crash far from its cause, e
 - an integer beyond 64 bits (`facts.integer_too_large`), including one too long to read;
 - a lone surrogate in a string or a key (`facts.bad_unicode`): it is not Unicode text;
 - nesting beyond `MAX_DEPTH` (`facts.too_deep`);
-- a key that is not a plain string (`facts.bad_key`), a Decimal NaN or infinity
-  (`facts.not_a_number`): data given to the Python API.
+- NaN or an infinity (`facts.not_a_number`; Python's parser reads them, JSON has no such
+  numbers) and a number beyond a double (`facts.number_too_large`);
+- a key that is not a plain string (`facts.bad_key`): data given to the Python API.
 
 It runs on every record of a batch, so the common case is cheap: `read_json` lets the C
 parser find repeated keys and long integers through its hooks and only reads a text twice
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -71,8 +73,12 @@ def _marked_int(digits: str) -> int | _LongInteger:
     return int(digits) if len(digits) <= _INT_CHARS else _LongInteger(digits)
 
 
-_STRICT = json.JSONDecoder(parse_float=Decimal, parse_int=_strict_int, object_pairs_hook=_strict_object)
-_MARKING = json.JSONDecoder(parse_float=Decimal, parse_int=_marked_int, object_pairs_hook=marked_object)
+# NaN, Infinity and -Infinity are not JSON, though Python's parser reads them (as floats,
+# which orjson would write as null): read as Decimals, `check_json_data` refuses them.
+_STRICT = json.JSONDecoder(parse_float=Decimal, parse_int=_strict_int, parse_constant=Decimal,
+                           object_pairs_hook=_strict_object)
+_MARKING = json.JSONDecoder(parse_float=Decimal, parse_int=_marked_int, parse_constant=Decimal,
+                            object_pairs_hook=marked_object)
 
 
 def read_json(text: str) -> Any:
@@ -158,10 +164,25 @@ def check_json_data(data: Any) -> None:
 def _written(value: Any) -> str:
     """What orjson writes for a value it does not know, as the canonical hash does: its
     text. A Decimal that is not a finite number is refused: JSON has no such number, and
-    comparing a NaN raises (so it would stop the schema check)."""
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise TypeError(f"{value} is not a finite number")
+    comparing a NaN raises (so it would stop the schema check); so is one beyond a double,
+    which most systems that read the facts or the decision cannot hold."""
+    if isinstance(value, Decimal) and _number_problem(value) is not None:
+        raise TypeError(f"{value} is not a number facts hold")
     return str(value)
+
+
+def _number_problem(value: Decimal) -> tuple[str, str, str] | None:
+    """(code, what is wrong, hint) for a Decimal facts cannot hold, else None."""
+    if not value.is_finite():
+        return "facts.not_a_number", f"{value} is not a number JSON can hold", "a number in facts is finite"
+    if abs(value) > _LARGEST_DOUBLE:
+        return ("facts.number_too_large", f"{value} is beyond what a double holds (about 1.8E+308)",
+                "a number in facts is one a double holds")
+    return None
+
+
+#: the largest finite double: what JSON readers that parse numbers as doubles can hold
+_LARGEST_DOUBLE = Decimal(sys.float_info.max)
 
 
 def _within_depth(data: Any) -> bool:
@@ -203,9 +224,9 @@ def _value_problem(at: Location, value: Any) -> Diagnostic | None:
         return integer_too_large(_shown_integer(value), _where(at))
     if isinstance(value, str) and not is_text(value):
         return _bad_unicode(at, "the string", value)
-    if isinstance(value, Decimal) and not value.is_finite():
-        return Diagnostic("facts.not_a_number", f"{value} is not a number JSON can hold", where=_where(at),
-                          hint="a number in facts is finite")
+    if isinstance(value, Decimal) and (problem := _number_problem(value)) is not None:
+        code, message, hint = problem
+        return Diagnostic(code, message, where=_where(at), hint=hint)
     return None
 
 

@@ -4,6 +4,8 @@ read into JSON data (dates stay strings), refusing a document beyond the limits 
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -123,6 +125,12 @@ class _FactsLoader(yaml.SafeLoader):
             raise DiagnosticError([integer_too_large(f"an integer of {len(node.value):,} characters",
                                                      span=self.span(node.start_mark))]) from None
 
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float | Decimal:  # type: ignore[override]
+        """A YAML float; `.nan` and `.inf` (or a float too large, which reads as one) as the
+        Decimal `check_json_data` refuses, as it refuses JSON's NaN and Infinity."""
+        value = super().construct_yaml_float(node)
+        return value if math.isfinite(value) else Decimal(value)
+
     def span(self, mark: Any) -> Span:
         return self.source.span(mark.index, mark.index + 1)
 
@@ -132,6 +140,7 @@ _FactsLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _FactsLoader.add_constructor("tag:yaml.org,2002:int", _FactsLoader.construct_yaml_int)
+_FactsLoader.add_constructor("tag:yaml.org,2002:float", _FactsLoader.construct_yaml_float)
 
 
 def _load_yaml(text: str, name: str) -> Any:
