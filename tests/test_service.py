@@ -78,6 +78,8 @@ def test_bad_facts_are_400_with_the_commands_code_message_and_pointer(http, tmp_
     (b"[" * 100_000, "facts.too_deep"),
     (b'{"patient_id": "p", "month": "2026-03", "as_of": 1' + b"0" * 5000 + b"}", "facts.integer_too_large"),
     (b'{"patient_id": "p", "patient_id": "q", "month": "2026-03"}', "facts.duplicate_key"),
+    (b'{"patient_id": "p", "month": "2026-03", "x": NaN}', "facts.not_a_number"),
+    (b'{"patient_id": "p", "month": "2026-03", "x": 1e400}', "facts.number_too_large"),
     (b"", "facts.wrong_type"),  # no document: YAML's null, as `evaluate` reads an empty file
 ])
 def test_no_body_stops_a_worker(http, body, code):
