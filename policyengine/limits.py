@@ -25,6 +25,10 @@ MAX_INT = 2**64 - 1
 #: counted). A heavy month of a few hundred documented interactions is well under 200 KB.
 MAX_FACTS_BYTES = 1 << 20
 
+#: Bytes in the headers of one request to the service (names and values): HTTP servers
+#: commonly refuse well below 64 KiB, and a billing system's headers are a few hundred bytes.
+MAX_HEADER_BYTES = 16_384
+
 #: Seconds in a day: an interaction or an activity is dated one day, so it lasts at most this.
 SECONDS_PER_DAY = 86_400
 

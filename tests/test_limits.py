@@ -46,6 +46,6 @@ def test_each_maximum_says_why_in_its_description():
 def test_the_readme_states_every_limit():
     section = README.read_text(encoding="utf-8").split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
     constants = {name: value for name, value in vars(limits).items() if name.isupper()}
-    assert len(constants) == 21
+    assert len(constants) == 22
     for name, value in constants.items():
         assert f"{value:,}" in section, name

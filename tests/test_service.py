@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine.cli import main
+from policyengine.limits import MAX_HEADER_BYTES
 from policyengine.service.config import ServiceConfig
 from served import client
 
@@ -226,3 +227,9 @@ def test_a_decision_posted_as_facts_is_400_saying_so(http):
     decision = http.post("/v1/decisions", content=SEED.read_bytes()).content
     response = http.post("/v1/decisions", content=decision)
     assert response.status_code == 400 and response.json()["code"] == "facts.is_a_decision"
+
+
+def test_headers_beyond_the_limit_are_431_and_the_worker_serves_on(http):
+    response = http.post("/v1/decisions", content=SEED.read_bytes(), headers={"x-padding": "a" * MAX_HEADER_BYTES})
+    assert response.status_code == 431 and response.json()["code"] == "request.headers_too_large"
+    assert http.post("/v1/decisions", content=SEED.read_bytes(), headers={"x-padding": "a" * 1000}).status_code == 200

@@ -1,9 +1,9 @@
 """The decision service as an ASGI application (Starlette): the routes of the `/v1` API,
 health, readiness, metrics and the OpenAPI document.
 
-Every route goes through `Endpoint`: the caller's token and role, the time limit, the body
-size limit, metrics, and the one place where an error becomes `application/problem+json`.
-Nothing a request holds can stop the worker: a fault in a request is a 500 problem.
+Every route goes through `Endpoint`: the caller's token and role, the time limit, the
+header and body size limits, metrics, and the one place where an error becomes
+`application/problem+json`. Nothing a request holds can stop the worker: a fault in a request is a 500 problem.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from ..decisionlog import DecisionStore, GroupCommitter, LoggedDecision, SqliteD
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine.values import pretty_json
 from ..explain import FORMATS, explain, render
-from ..limits import MAX_FACTS_BYTES
+from ..limits import MAX_FACTS_BYTES, MAX_HEADER_BYTES
 from .auth import Caller, Tokens, bearer, load_tokens
 from .config import ServiceConfig
 from .metrics import Metrics
@@ -91,6 +91,7 @@ class Endpoint:
     async def respond(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
+            refuse_large_headers(request)
             caller = self.authorize(request)
             async with asyncio.timeout(self.service.config.time_limit if not self.streams else None):
                 response = await self.handler(self.service, request, caller)
@@ -151,6 +152,13 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large(limit)
     return bytes(body)
+
+
+def refuse_large_headers(request: Request) -> None:
+    size = sum(len(name) + len(value) for name, value in request.scope["headers"])
+    if size > MAX_HEADER_BYTES:
+        raise Problem.of(431, "request.headers_too_large", f"the headers are {size:,} bytes, more than the service's "
+                         f"limit of {MAX_HEADER_BYTES:,}")
 
 
 def too_large(limit: int) -> Problem:
