@@ -15,18 +15,18 @@ from typing import Any, BinaryIO, NoReturn
 
 import click
 
-from .api import evaluate as evaluate_facts
-from .api import to_json
-from .diagnostics import Diagnostic, DiagnosticError, render_all
-from .engine import EvaluationFailed
-from .engine.values import pretty_json
-from .facts import parse_facts_text
-from .optionpairs import parse_option_pairs
-from .outputs import output_problems
-from .packs import CompiledPack, PackNotFound, load_pack
-from .render import render_text
-from .version import __version__
-from .wording import counted
+from ..api import evaluate as evaluate_facts
+from ..api import to_json
+from ..diagnostics import Diagnostic, DiagnosticError, render_all
+from ..engine import EvaluationFailed
+from ..engine.values import pretty_json
+from ..facts import parse_facts_text
+from ..optionpairs import parse_option_pairs
+from ..outputs import output_problems
+from ..packs import CompiledPack, PackNotFound, load_pack
+from ..render import render_text
+from ..version import __version__
+from ..wording import counted
 
 EXIT_FAILURES = 1
 EXIT_BAD_INPUT = 2
@@ -163,7 +163,7 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
     summary goes to stderr. Exit status 1 when any record failed, 2 for unreadable input or
     bad arguments.
     """
-    from .batch import WorkerLost, input_size, run_batch_files
+    from ..batch import WorkerLost, input_size, run_batch_files
 
     options = _options(option_pairs)
     if in_path == "-":
@@ -200,8 +200,8 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
 
 
 def _render_explanation(decision: dict, pack, output_format: str) -> str:
-    from .explain import explain as explain_decision
-    from .explain import render
+    from ..explain import explain as explain_decision
+    from ..explain import render
     return render(explain_decision(decision, pack), output_format)
 
 
@@ -226,8 +226,8 @@ def explain(decision_path: str, pack_ref: str | None, output_format: str) -> Non
 
     Made for a decision evaluated with --trace full; with a compact trace, the parts that
     need the full trace are named and the rest is shown."""
-    from .explain import explain as explain_decision
-    from .explain import render
+    from ..explain import explain as explain_decision
+    from ..explain import render
     decision, _ = _read_decision(decision_path)
     try:
         ex = explain_decision(decision, pack_ref)
@@ -247,7 +247,7 @@ def verify(decision_path: str, facts: str, pack_ref: str | None, output_format: 
     """Re-derive a decision from FACTS and confirm it byte for byte, or list what differs.
 
     Exit 0 verified, 1 differs (facts, pack, engine or result changed), 2 bad input."""
-    from .explain.verify import VerifyInputError, pack_for_decision, render_verification, verify_decision
+    from ..explain.verify import VerifyInputError, pack_for_decision, render_verification, verify_decision
     decision, recorded_text = _read_decision(decision_path)
     text, name = _read_text(facts)
     try:
@@ -275,9 +275,9 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
 
     Lines that are error records (or not decisions) are counted and skipped (exit 1)."""
     import json
-    from .explain import explain as explain_decision
-    from .explain import render
-    from .explain.html import render_index
+    from ..explain import explain as explain_decision
+    from ..explain import render
+    from ..explain.html import render_index
     text, name = _read_text(decisions_path)
     target = Path(out_dir)
     pack = None
@@ -318,7 +318,7 @@ def lint(pack_ref: str, output_format: str, show_suppressed: bool) -> None:
 
     A lint.yaml beside pack.yaml accepts a finding with a reason. Exit 0 with warnings only,
     1 on errors (or an invalid pack), 2 when there is no pack at PACK."""
-    from .authoring.lint import lint_pack
+    from ..authoring.lint import lint_pack
     report = lint_pack(_load(pack_ref))
     if output_format == "json":
         click.echo(pretty_json(report.as_json(show_suppressed)))
@@ -357,9 +357,9 @@ def impact(old_ref: str, new_ref: str, facts_path: str, output_format: str, csv_
     import time
     from contextlib import nullcontext
 
-    from .authoring.impact import impact_of_file
-    from .authoring.impact_render import render as render_impact
-    from .batch import WorkerLost, input_size
+    from ..authoring.impact import impact_of_file
+    from ..authoring.impact_render import render as render_impact
+    from ..batch import WorkerLost, input_size
     if facts_path == "-":
         _stdin()  # closed: a usage error, before any work
     size = input_size(facts_path)
@@ -388,7 +388,7 @@ def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, 
     import re
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from .timeline.files import Reading
+    from ..timeline.files import Reading
     for name, value in (("--from", first), ("--to", last)):
         if value is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
             raise click.BadParameter(f"{value!r} is not a month YYYY-MM", param_hint=name)
@@ -404,7 +404,7 @@ def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, 
                                  param_hint="--timezone") from None
     validator = None
     if validate:
-        from .fhir.validation import fhir_validator
+        from ..fhir.validation import fhir_validator
         try:
             validator = fhir_validator()
         except ImportError:
@@ -415,7 +415,7 @@ def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, 
 def _writable(inputs: tuple[str, ...], **outputs: str | None) -> None:
     """Exit 2 before reading any input when an output cannot be written, would overwrite an
     input or another output, or would be read as FHIR input by the next run."""
-    from .fhir.read import NDJSON_SUFFIXES, input_files
+    from ..fhir.read import NDJSON_SUFFIXES, input_files
     given = [(f"--{name}", path) for name, path in outputs.items()]
     problems = output_problems("fhir", input_files(inputs), given)
     folders = [Path(path).resolve() for path in inputs if Path(path).is_dir()]
@@ -472,7 +472,7 @@ def ingest_fhir(inputs: tuple[str, ...], first: str | None, last: str | None, ti
     status 0 when every resource was placed, 1 when some were refused (the facts are still
     written), 2 for bad arguments or unreadable input.
     """
-    from .timeline.files import ingest as ingest_files
+    from ..timeline.files import ingest as ingest_files
     reading = _fhir_reading(inputs, first, last, timezone, validate)
     _writable(inputs, out=out_path, report=report_path)
     try:
@@ -509,9 +509,9 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
     for each patient. Exit status 0 when all was read and decided, 1 when some resources
     were refused or some months could not be decided, 2 for bad arguments or input.
     """
-    from .timeline.decide import summary_text
-    from .timeline.files import decide as decide_files
-    from .batch.run import check_arguments
+    from ..timeline.decide import summary_text
+    from ..timeline.files import decide as decide_files
+    from ..batch.run import check_arguments
     reading = _fhir_reading(inputs, first, last, timezone, validate)
     _writable(inputs, out=out_path, report=report_path, facts=facts_path)
     pack = _load(pack_ref) if pack_ref else None
@@ -549,7 +549,7 @@ def new_pack_command(directory: Path, parent_ref: str, year: int, pack_id: str |
     """Start next year's pack in DIR (new or empty): an overlay of PACK for YEAR that decides as
     PACK does until it is edited, with its header, effective dates, a README to say what
     changed, and tests/ holding one of PACK's cases moved into YEAR (it passes)."""
-    from .authoring.scaffold import new_pack
+    from ..authoring.scaffold import new_pack
     _load(parent_ref)  # a missing or invalid parent reads as it does for every command
     try:
         made = new_pack(parent_ref, year, directory, pack_id)
@@ -569,8 +569,8 @@ def diff(old_ref: str, new_ref: str, output_format: str) -> None:
     extends: what changes money and billability first (codes, rates per unit, thresholds,
     conflicts, rules), then every parameter, code, rule, conflict, gate, finding, definition
     and option in detail. Exit 0 whether or not they differ."""
-    from .authoring.diff import diff_packs
-    from .authoring.diff_render import render_diff
+    from ..authoring.diff import diff_packs
+    from ..authoring.diff_render import render_diff
     click.echo(render_diff(diff_packs(_load(old_ref), _load(new_ref)), output_format), nl=False)
 
 
@@ -583,7 +583,7 @@ def test_command(pack_ref: str, whole_pack: bool) -> None:
     """Run the pack's own test cases (PACK/tests/*.yaml) and report condition coverage.
 
     Exit 1 when a case fails or coverage is below the pack's coverage_threshold."""
-    from .testing import test_pack
+    from ..testing import test_pack
     pack = _load(pack_ref)
     try:
         report = test_pack(pack, pack_ref, whole_pack)
@@ -616,10 +616,10 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     The packs are compiled once at start; SIGHUP (or POST /v1/packs:reload) compiles them
     again, and a pack that then fails leaves the ones before it serving."""
     try:
-        from .service.auth import TokenFileError, load_tokens
-        from .service.config import ServiceConfig, is_loopback
-        from .service.packs import compile_packs
-        from .service.run import serve as run_service
+        from ..service.auth import TokenFileError, load_tokens
+        from ..service.config import ServiceConfig, is_loopback
+        from ..service.packs import compile_packs
+        from ..service.run import serve as run_service
     except ImportError as error:  # the core install: the service is an extra
         raise click.UsageError(f"serve needs the service extra ({error.name} is not installed): "
                                "pip install 'rpm-policyengine[service]'") from None
@@ -654,7 +654,7 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
 
 def _open_log(path: str) -> Any:
     import sqlite3
-    from .decisionlog import SqliteDecisionStore
+    from ..decisionlog import SqliteDecisionStore
     try:
         return SqliteDecisionStore(path)
     except (sqlite3.Error, OSError) as error:
@@ -677,7 +677,7 @@ def log_list(log_path: str, patient: str | None, month: str | None, pack_id: str
              output_format: str) -> None:
     """The logged decisions, newest first: id, time, caller, patient, month, pack."""
     import json
-    from .decisionlog import Query
+    from ..decisionlog import Query
     rows = _open_existing_log(log_path).list(Query(patient, month, pack_id, limit))
     if output_format == "json":
         for row in rows:
@@ -710,7 +710,7 @@ def log_replay(log_path: str, decision_ids: tuple[str, ...], output_format: str)
     """Decide every logged decision again with the pack it records, and report each that no
     longer reproduces byte for byte (and why). Exit 0 all reproduce, 1 some do not."""
     import json
-    from .decisionlog import replay
+    from ..decisionlog import replay
     store = _open_existing_log(log_path)
     chosen = [store.get(decision_id) for decision_id in decision_ids]
     missing = [decision_id for decision_id, row in zip(decision_ids, chosen) if row is None]
