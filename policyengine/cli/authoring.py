@@ -8,19 +8,44 @@ from pathlib import Path
 import click
 
 from ..diagnostics import DiagnosticError
+from ..packs import CompiledPack, PackNotFound, load_pack
 from ..engine.values import pretty_json
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, load_pack_or_exit
 
 
 @click.command()
 @click.argument("pack_ref", metavar="PACK")
-def validate(pack_ref: str) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: whether the pack is valid, its errors and warnings, on stdout (for CI).")
+def validate(pack_ref: str, output_format: str) -> None:
     """Check a pack: schema, expressions, types, references and conflicts."""
+    if output_format == "json":
+        _validate_json(pack_ref)
+        return
     pack = load_pack_or_exit(pack_ref)
     warned = f", {len(pack.warnings)} warning{'s' if len(pack.warnings) != 1 else ''}" if pack.warnings else ""
-    click.echo(f"{pack.id} {pack.version} is valid: {len(pack.rules)} rules, {len(pack.conflicts.entries)} conflicts, "
-               f"{len(pack.findings)} findings, {len(pack.parameters)} parameters, {len(pack.options)} options "
-               f"(sha256 {pack.sha256[:12]}){warned}")
+    counted = ", ".join(f"{number} {what}" for what, number in _counts(pack).items())
+    click.echo(f"{pack.id} {pack.version} is valid: {counted} (sha256 {pack.sha256[:12]}){warned}")
+
+
+def _counts(pack: CompiledPack) -> dict[str, int]:
+    """What a valid pack holds, as validate reports it."""
+    return {"rules": len(pack.rules), "conflicts": len(pack.conflicts.entries), "findings": len(pack.findings),
+            "parameters": len(pack.parameters), "options": len(pack.options)}
+
+
+def _validate_json(pack_ref: str) -> None:
+    """validate --format json: exit 1 with the errors when the pack is invalid; a missing
+    pack stays a usage error on stderr (exit 2)."""
+    try:
+        pack = load_pack(pack_ref)
+    except PackNotFound as error:
+        exit_with(error, EXIT_BAD_INPUT)
+    except DiagnosticError as error:
+        click.echo(pretty_json({"valid": False, "errors": [d.as_json() for d in error.diagnostics], "warnings": []}))
+        sys.exit(EXIT_FAILURES)
+    click.echo(pretty_json({"valid": True, "pack": {"id": pack.id, "version": pack.version, "sha256": pack.sha256},
+                            **_counts(pack), "errors": [], "warnings": [w.as_json() for w in pack.warnings]}))
 
 
 @click.command("test")
@@ -28,17 +53,25 @@ def validate(pack_ref: str) -> None:
 @click.option("--whole-pack", is_flag=True,
               help="Count the coverage of every condition, the packs' it extends too (by default an overlay's "
                    "cases answer for the conditions it writes and those reading the parameters it sets).")
-def test_command(pack_ref: str, whole_pack: bool) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]), default="text",
+              show_default=True, help="json for tools; junit: JUnit XML, which CI systems show as test results.")
+def test_command(pack_ref: str, whole_pack: bool, output_format: str) -> None:
     """Run the pack's own test cases (PACK/tests/*.yaml) and report condition coverage.
 
     Exit 1 when a case fails or coverage is below the pack's coverage_threshold."""
     from ..testing import test_pack
+    from ..testing.formats import report_json, report_junit
     pack = load_pack_or_exit(pack_ref)
     try:
         report = test_pack(pack, pack_ref, whole_pack)
     except DiagnosticError as error:  # a case file that cannot be read
         exit_with(error, EXIT_FAILURES)
-    click.echo(report.render(), nl=False)
+    if output_format == "json":
+        click.echo(pretty_json(report_json(report)))
+    elif output_format == "junit":
+        click.echo(report_junit(report), nl=False)
+    else:
+        click.echo(report.render(), nl=False)
     sys.exit(0 if report.ok else EXIT_FAILURES)
 
 
