@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from ..diagnostics import DiagnosticError
-from ..packs import CompiledPack, PackNotFound, load_pack
+from ..packs import CompiledPack
 from ..engine.values import pretty_json
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, load_pack_or_exit
 
@@ -35,17 +36,16 @@ def _counts(pack: CompiledPack) -> dict[str, int]:
 
 
 def _validate_json(pack_ref: str) -> None:
-    """validate --format json: exit 1 with the errors when the pack is invalid; a missing
-    pack stays a usage error on stderr (exit 2)."""
-    try:
-        pack = load_pack(pack_ref)
-    except PackNotFound as error:
-        exit_with(error, EXIT_BAD_INPUT)
-    except DiagnosticError as error:
-        click.echo(pretty_json({"valid": False, "errors": [d.as_json() for d in error.diagnostics], "warnings": []}))
-        sys.exit(EXIT_FAILURES)
+    """validate --format json: the pack valid with its counts, or exit 1 with its errors; a
+    missing pack stays a usage error on stderr (exit 2)."""
+    pack = load_pack_or_exit(pack_ref, _invalid_json)
     click.echo(pretty_json({"valid": True, "pack": {"id": pack.id, "version": pack.version, "sha256": pack.sha256},
                             **_counts(pack), "errors": [], "warnings": [w.as_json() for w in pack.warnings]}))
+
+
+def _invalid_json(error: DiagnosticError) -> NoReturn:
+    click.echo(pretty_json({"valid": False, "errors": [d.as_json() for d in error.diagnostics], "warnings": []}))
+    sys.exit(EXIT_FAILURES)
 
 
 @click.command("test")

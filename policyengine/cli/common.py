@@ -24,14 +24,17 @@ def exit_with(error: DiagnosticError, status: int) -> NoReturn:
     sys.exit(status)
 
 
-def load_pack_or_exit(pack_ref: str) -> CompiledPack:
+def load_pack_or_exit(pack_ref: str, invalid: Callable[[DiagnosticError], NoReturn] | None = None) -> CompiledPack:
     """A pack for validate and test: exit 2 when there is none at PACK (a usage error),
-    1 when it is invalid (the command found failures); its warnings go to stderr."""
+    1 when it is invalid (the command found failures; `invalid` reports the errors when
+    the command writes them its own way, else they go to stderr); its warnings go to stderr."""
     try:
         pack = load_pack(pack_ref)
     except PackNotFound as error:
         exit_with(error, EXIT_BAD_INPUT)
     except DiagnosticError as error:
+        if invalid is not None:
+            invalid(error)
         exit_with(error, EXIT_FAILURES)
     for warning in pack.warnings:
         click.echo(warning.render(), err=True)
