@@ -1,8 +1,10 @@
 """Shared fixtures: a fixture environment for the expression language, and sample facts;
-the Hypothesis profiles."""
+the Hypothesis profiles; a PostgreSQL server for the session, with an empty database for each test."""
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf,
                                record)
+from postgres_server import postgres_server, require_postgres_binaries
 
 # Property tests that set no max_examples of their own (the fuzzing in test_fuzz_facts.py)
 # run as many examples as the profile says: "ci" by default, "long" with HYPOTHESIS_PROFILE=long.
@@ -81,3 +84,30 @@ def facts() -> dict:
                          interaction(2, 900, program="ccm"), interaction(3, 300, modality="voicemail", two_way=False)],
         "transmission_days": [f"2026-03-{d:02d}" for d in range(1, 17)],
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """One PostgreSQL server for the session (tests/postgres_server.py): skipped where its binaries are
+    missing, failed for that in CI."""
+    with postgres_server(require_postgres_binaries()) as url:
+        yield url
+
+
+_postgres_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """The URL of a fresh, empty database (test_N) on the session's server, so tests see no one else's tables;
+    dropped after the test, its connections closed by force."""
+    import psycopg
+
+    name = f"test_{next(_postgres_databases)}"
+    server, _, _ = postgres_server_url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        force = " WITH (FORCE)" if admin.info.server_version >= 130000 else ""  # FORCE came in PostgreSQL 13
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
