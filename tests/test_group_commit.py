@@ -36,7 +36,7 @@ class SlowStore(SqliteDecisionStore):
         if self.fail_next:
             self.fail_next = False
             raise OSError("disk full")
-        super().append(rows)
+        return super().append(rows)
 
 
 def test_rows_submitted_during_a_commit_go_together_in_the_next(tmp_path):
@@ -82,4 +82,4 @@ def test_close_commits_what_waits_and_refuses_more(tmp_path):
     assert all(store.get(one.id) is not None for one in waiting)
     with pytest.raises(LogClosed):
         committer.submit([row()])
-    assert committer.submit([]).result() is None  # nothing to write is done at once, even closed
+    assert committer.submit([]).result() == []  # nothing to write is done at once, even closed

@@ -183,7 +183,7 @@ def test_health_readiness_and_metrics(http):
 
 
 def test_unknown_routes_and_methods_are_problems_too(http):
-    for response, status in ((http.get("/v2/nothing"), 404), (http.get("/v1/decisions"), 405)):
+    for response, status in ((http.get("/v2/nothing"), 404), (http.delete("/v1/decisions"), 405)):
         assert response.status_code == status and response.headers["content-type"] == "application/problem+json"
 
 

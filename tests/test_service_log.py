@@ -48,7 +48,7 @@ def test_a_served_decision_replays_and_a_changed_pack_is_reported(tmp_path):
                           content=(json.dumps(json.loads(SEED.read_text())) + "\n") * 2)
         http.post("/v1/decisions", content=SEED.read_bytes())  # the bundled pack for the month
     assert served.status_code == 200 and len(batch.text.splitlines()) == 2
-    rows = SqliteDecisionStore(log).list(Query())
+    rows = SqliteDecisionStore(log).list(Query()).rows
     assert len(rows) == 4 and {r.pack_ref for r in rows} == {str(pack.resolve()), "cms-rpm-2026"}
 
     shown = cli("log", "show", log, served.headers["x-decision-id"])

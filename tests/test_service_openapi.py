@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import jsonschema
 
-from policyengine.decisionlog import Query, SqliteDecisionStore, new_row
 from policyengine.service.openapi import COMPONENTS, openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,20 +66,3 @@ def test_decisions_from_the_examples_fit_the_decision_component():
         # the component with the document's components beside it, so its references resolve
         schema = {**document["components"]["schemas"]["Decision"], "components": document["components"]}
         jsonschema.Draft202012Validator(schema).validate(decision)
-
-
-def test_the_sqlite_log_is_in_wal_mode_and_reads_back_what_was_appended(tmp_path):
-    import policyengine
-    seed = (ROOT / "examples" / "2026-03-seed-22-minutes.json").read_text()
-    decision = policyengine.evaluate(json.loads(seed))
-    store = SqliteDecisionStore(tmp_path / "log.sqlite")
-    rows = [new_row(decision, policyengine.to_json(decision), seed, caller="test", pack_ref="cms-rpm-2026", trace="full",
-                    compact=False) for _ in range(3)]
-    store.append(rows)
-    assert store.get(rows[1].id) == rows[1]
-    assert [r.id for r in store.list(Query(patient_id="PT-104233", limit=2))] == [rows[2].id, rows[1].id]
-    assert [r.id for r in store.scan(batch=2)] == [r.id for r in rows]
-    assert store.list(Query(month="1999-01")) == []
-    store.close()
-    with sqlite3.connect(tmp_path / "log.sqlite") as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -13,7 +13,8 @@ from .authoring import diff, lint, new_pack_command, test_command, validate
 from .deciding import batch, evaluate, impact
 from .explaining import explain, report, verify
 from .fhir import ingest, timeline
-from .service import log_group, serve
+from .logs import log_group
+from .service import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

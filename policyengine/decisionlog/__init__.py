@@ -1,21 +1,28 @@
-"""The decision log: every decision the service makes, kept so an auditor can pull it up
-and replay it months later.
+"""The decision log: every decision the service makes, kept so an auditor can pull it up,
+check that it is what the service wrote, and replay it months later.
 
-    store = SqliteDecisionStore("decisions.sqlite")
+    store = SqliteDecisionStore("decisions.sqlite", key)      # or open_store("postgresql://...")
     store.append([new_row(decision, served_text, facts_text, caller=..., pack_ref=..., ...)])
     GroupCommitter(store).submit(rows).result()      # many threads' appends, one transaction
     store.get(decision_id); store.list(Query(patient_id="PT-1"))
-    for result in replay(store.scan()): ...      # re-decided with the recorded pack
+    walk = ChainWalk(key, keyed); for row, findings in walk.rows(store.scan()): ...
+    for result in replay(store, key): ...            # re-decided with the recorded pack
 
-`DecisionStore` is the interface; SQLite is the embedded implementation (one host). A
-server database for several hosts implements the same six methods.
+`DecisionStore` is the interface; `SqlStore` holds the schema, the chained append and
+search once, for SQLite (one host) and PostgreSQL (several instances).
 """
 from __future__ import annotations
 
+from .chain import ChainKey, KeyError_, find_key
 from .committer import GroupCommitter, LogClosed
+from .opening import open_store
 from .replay import Replayed, replay, replay_one
+from .sql import LogDamaged, LogError, SqlStore
 from .sqlite import SqliteDecisionStore
-from .store import DecisionStore, LoggedDecision, Query, new_row, text_sha256
+from .store import DamagedRow, DecisionStore, Head, LoggedDecision, Page, Query, new_row, text_sha256
+from .verify import ChainWalk, Finding, check_row, usable_key
 
-__all__ = ["DecisionStore", "GroupCommitter", "LogClosed", "LoggedDecision", "Query", "Replayed",
-           "SqliteDecisionStore", "new_row", "replay", "replay_one", "text_sha256"]
+__all__ = ["ChainKey", "ChainWalk", "DamagedRow", "DecisionStore", "Finding", "GroupCommitter", "Head", "KeyError_",
+           "LogClosed", "LogDamaged", "LogError", "LoggedDecision", "Page", "Query", "Replayed", "SqlStore",
+           "SqliteDecisionStore", "check_row", "find_key", "new_row", "open_store", "replay", "replay_one",
+           "text_sha256", "usable_key"]

@@ -26,17 +26,18 @@ class GroupCommitter:
 
     def __init__(self, store: DecisionStore) -> None:
         self.store = store
-        self._waiting: list[tuple[Sequence[LoggedDecision], Future[None]]] = []
+        self._waiting: list[tuple[Sequence[LoggedDecision], Future[list[LoggedDecision]]]] = []
         self._changed = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._write, name="policyengine-decision-log", daemon=True)
         self._writer.start()
 
-    def submit(self, rows: Sequence[LoggedDecision]) -> Future[None]:
-        """A future that is done once `rows` are committed (or holds what the append raised)."""
-        future: Future[None] = Future()
+    def submit(self, rows: Sequence[LoggedDecision]) -> Future[list[LoggedDecision]]:
+        """A future that is done once `rows` are committed, with the row kept for each (a
+        retry's is the row logged first), or holds what the append raised."""
+        future: Future[list[LoggedDecision]] = Future()
         if not rows:
-            future.set_result(None)
+            future.set_result([])
             return future
         with self._changed:
             if self._closed:
@@ -61,10 +62,12 @@ class GroupCommitter:
             if not group:
                 return  # closed, and nothing left to write
             try:
-                self.store.append([row for rows, _ in group for row in rows])
+                kept = self.store.append([row for rows, _ in group for row in rows])
             except Exception as error:  # every caller of the group hears it; the writer goes on
                 for _, future in group:
                     future.set_exception(error)
             else:
-                for _, future in group:
-                    future.set_result(None)
+                start = 0
+                for rows, future in group:
+                    future.set_result(kept[start:start + len(rows)])
+                    start += len(rows)

@@ -7,6 +7,11 @@ commit durable against a crash of the process without an fsync per decision (a p
 may lose the last commits; FULL would fsync each one). The connection is shared by the
 threads of one process behind a lock; writers of all processes take turns through a
 `WriterLock`.
+
+`open_for_reading` opens the file read-only (an auditor's command never writes to the
+log it examines, not even a schema into an empty file) and reads text as bytes, so a
+column that is no longer UTF-8 is one damaged row, not a failed query. Opening for
+writing (`serve`) creates the schema in a new file and migrates a version 1 log.
 """
 from __future__ import annotations
 
@@ -14,40 +19,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import fields
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from .store import LoggedDecision, Query
+from .chain import ChainKey
+from .migrate import V1_COLUMNS, migrate_v1
+from .sql import SCHEMA_VERSION, Dialect, LogDamaged, LogError, SqlStore, Writing, check_columns, check_key
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
-
-COLUMNS = tuple(f.name for f in fields(LoggedDecision))
-_INSERT = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS decisions (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    time TEXT NOT NULL,
-    caller TEXT NOT NULL,
-    patient_id TEXT NOT NULL,
-    month TEXT NOT NULL,
-    pack_id TEXT NOT NULL,
-    pack_version TEXT NOT NULL,
-    pack_sha256 TEXT NOT NULL,
-    pack_ref TEXT NOT NULL,
-    facts_sha256 TEXT NOT NULL,
-    decision_sha256 TEXT NOT NULL,
-    trace TEXT NOT NULL,
-    compact INTEGER NOT NULL,
-    facts TEXT NOT NULL,
-    decision TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_patient_month ON decisions (patient_id, month);
-"""
 
 
 class WriterLock:
@@ -80,64 +63,116 @@ class WriterLock:
             self._fd = None
 
 
-class SqliteDecisionStore:
-    """A `DecisionStore` in the SQLite file at `path` (created with its table if absent)."""
+class _Writing:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
-    def __init__(self, path: str | Path, busy_timeout_ms: int = 10_000) -> None:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.db.execute(sql, params).fetchall()
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
+
+
+class SqliteDecisionStore(SqlStore):
+    """A `DecisionStore` in the SQLite file at `path`: created with its tables if absent,
+    migrated if older (`writable`), or only read (`SqliteDecisionStore.open_for_reading`)."""
+
+    dialect = Dialect(param="?", seq_type="INTEGER PRIMARY KEY", lock_head="")
+
+    def __init__(self, path: str | Path, key: ChainKey | None = None, busy_timeout_ms: int = 10_000,
+                 writable: bool = True) -> None:
+        super().__init__(key)
         self.path = Path(path)
+        self.location = str(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
         self._writer_lock = WriterLock(Path(f"{self.path}.lock"))
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        if not writable:
+            self._db = self._connect_read_only()
+        else:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._prepare()
+        self._db.text_factory = bytes
 
-    def append(self, rows: Sequence[LoggedDecision]) -> None:
-        if not rows:
-            return
+    @classmethod
+    def open_for_reading(cls, path: str | Path, key: ChainKey | None = None) -> SqliteDecisionStore:
+        """The log at `path`, read-only; `LogError` when it is missing, `LogDamaged` when the
+        file or its tables are not a decision log (any more)."""
+        return cls(path, key, writable=False)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise LogError(f"no decision log at {self.path}")
+        if self.path.stat().st_size == 0:
+            raise LogDamaged(f"{self.path}: the file is empty (0 bytes): truncated, or not a decision log")
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                             isolation_level=None)
+        try:
+            version = self._version(db)
+        except sqlite3.DatabaseError as error:
+            db.close()
+            raise LogDamaged(f"{self.path}: not a readable SQLite database ({error})") from None
+        if version == 1:
+            db.close()
+            raise LogError(f"{self.path} is a version 1 decision log, kept before the hash chain: "
+                           f"`policyengine log migrate {self.path}` chains it (or `serve --log` does on start)")
+        return db
+
+    def _version(self, db: sqlite3.Connection) -> int:
+        """The schema version of the open file (0: no tables yet), after checking its tables."""
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return 0
+        if "decisions" not in tables:
+            raise LogDamaged(f"{self.path}: no decisions table (dropped?): not a decision log")
+        columns = [row[1] for row in db.execute("PRAGMA table_info(decisions)")]
+        if "log_meta" not in tables:
+            if tuple(columns) == V1_COLUMNS:
+                return 1
+            raise LogDamaged(f"{self.path}: no log_meta table (dropped?): the chain's head and key are gone")
+        meta = dict(db.execute("SELECT name, value FROM log_meta"))
+        version = int(meta.get("schema_version", 0)) if str(meta.get("schema_version", "")).isdigit() else 0
+        if version > SCHEMA_VERSION:
+            raise LogError(f"{self.path}: decision log schema version {version} is newer than this policyengine "
+                           f"reads ({SCHEMA_VERSION}); read it with a newer policyengine")
+        check_columns(self.location, columns)
+        return version
+
+    def _prepare(self) -> None:
+        """Create the tables in a new file, migrate a version 1 log, and check the key."""
+        with self._writing() as writing:
+            version = self._version(self._db)
+            if version == 0:
+                self.create(writing)
+            elif version == 1:
+                migrate_v1(self, writing)
+            info = dict(writing.query("SELECT name, value FROM log_meta"))
+            check_key(self.location, info, self.key, writing, self.dialect.param)
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as error:
+                raise LogDamaged(f"{self.path}: {error}") from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[Writing]:
         with self._lock, self._writer_lock:
+            self._db.text_factory = str
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(_INSERT, [tuple(getattr(row, column) for column in COLUMNS) for row in rows])
+                yield _Writing(self._db)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
-
-    def get(self, decision_id: str) -> LoggedDecision | None:
-        with self._lock:
-            found = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM decisions WHERE id = ?", (decision_id,)).fetchone()
-        return _row(found) if found is not None else None
-
-    def list(self, query: Query) -> list[LoggedDecision]:
-        where: list[str] = []
-        values: list[str | int] = []
-        for column, value in (("patient_id", query.patient_id), ("month", query.month), ("pack_id", query.pack_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                values.append(value)
-        sql = f"SELECT {', '.join(COLUMNS)} FROM decisions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            values.append(query.limit)
-        with self._lock:
-            return [_row(found) for found in self._db.execute(sql, values).fetchall()]
-
-    def scan(self, batch: int = 500) -> Iterator[LoggedDecision]:
-        last = 0
-        while True:
-            with self._lock:
-                found = self._db.execute(f"SELECT seq, {', '.join(COLUMNS)} FROM decisions WHERE seq > ? ORDER BY seq "
-                                         "LIMIT ?", (last, batch)).fetchall()
-            if not found:
-                return
-            last = found[-1][0]
-            yield from (_row(row[1:]) for row in found)
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._db.text_factory = bytes
 
     def check_writable(self) -> None:
         """Take the write lock and let it go: fails when the file or its folder became
@@ -150,9 +185,3 @@ class SqliteDecisionStore:
         with self._lock:
             self._db.close()
             self._writer_lock.close()
-
-
-def _row(values: tuple) -> LoggedDecision:
-    row = dict(zip(COLUMNS, values))
-    row["compact"] = bool(row["compact"])
-    return LoggedDecision(**row)

@@ -27,18 +27,19 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..batch.reading import CHUNK_LINES
-from ..decisionlog import DecisionStore, GroupCommitter, LoggedDecision, SqliteDecisionStore
+from ..decisionlog import ChainKey, DecisionStore, GroupCommitter, LoggedDecision, find_key, open_store
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine.values import pretty_json
-from ..explain import FORMATS, explain, render
 from ..limits import MAX_FACTS_BYTES, MAX_HEADER_BYTES
+from .audit import get_decision, get_explanation, search_decisions
 from .auth import Caller, Tokens, bearer, load_tokens
 from .config import ServiceConfig
 from .metrics import Metrics
 from .openapi import JSON_LINES, openapi_document
 from .packs import ServedPacks, describe
 from .problems import Problem
-from .work import BatchDecider, Settings, decide_one, verify_body
+from .retries import idempotency_key, refuse_idempotency_key, retried
+from .work import BatchDecider, Settings, body_text, decide_one, verify_body
 
 logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
 
@@ -48,8 +49,6 @@ JSON_TYPE = "application/json"
 #: 1 thread 2,900/s, 2 threads 3,000/s, 4 threads 2,600/s with p99 2 ms higher); two let a
 #: light request be decided beside a heavy one.
 DECIDING_THREADS = 2
-EXPLANATION_TYPES = {"text": "text/plain; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
-                     "html": "text/html; charset=utf-8"}
 
 
 @dataclass
@@ -63,15 +62,20 @@ class Service:
     log: GroupCommitter | None
     metrics: Metrics
     threads: ThreadPoolExecutor
+    log_key: ChainKey | None = None
+    log_keyed: bool = False
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` in a worker thread (CPU work off the event loop)."""
         return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
 
-    async def commit(self, rows: Sequence[LoggedDecision]) -> None:
-        """Return once `rows` are in the decision log (committed with whatever else waits)."""
-        if self.log is not None:
-            await asyncio.wrap_future(self.log.submit(rows))
+    async def commit(self, rows: Sequence[LoggedDecision]) -> list[LoggedDecision]:
+        """Return once `rows` are in the decision log (committed with whatever else waits),
+        with the row kept for each (a retry's: the one logged first)."""
+        if self.log is None:
+            return list(rows)
+        kept: list[LoggedDecision] = await asyncio.wrap_future(self.log.submit(rows))
+        return kept
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -173,13 +177,20 @@ def _query(request: Request, default_trace: str) -> Settings:
 async def post_decision(service: Service, request: Request, caller: Caller | None) -> Response:
     settings = _query(request, "full")
     body = await read_body(request, service.config.max_body_bytes)
-    decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None,
-                                caller_name(request, caller), service.metrics)
-    headers = None
-    if decided.row is not None:
-        await service.commit([decided.row])
-        headers = {"X-Decision-Id": decided.row.id}
-    return Response(decided.text, 200, headers, JSON_TYPE)
+    name = caller_name(request, caller)
+    key = idempotency_key(request) if service.store is not None else None
+    if key is not None:
+        before = await service.run(service.store.find_retry, name, key)  # type: ignore[union-attr]
+        if before is not None:
+            return retried(service, before, settings.request_sha256(body_text(body)))
+    decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None, name,
+                                service.metrics, key)
+    if decided.row is None:
+        return Response(decided.text, 200, None, JSON_TYPE)
+    kept = (await service.commit([decided.row]))[0]
+    if kept.id != decided.row.id:  # the same retry, sent twice at once: the first logged answers both
+        return retried(service, kept, decided.row.request_sha256)
+    return Response(decided.text, 200, {"X-Decision-Id": kept.id}, JSON_TYPE)
 
 
 class BodyStreamingResponse(StreamingResponse):
@@ -194,6 +205,7 @@ class BodyStreamingResponse(StreamingResponse):
 
 
 async def post_batch(service: Service, request: Request, caller: Caller | None) -> Response:
+    refuse_idempotency_key(request)
     settings = _query(request, "compact")
     declared = request.headers.get("content-length")
     limit = service.config.max_batch_bytes
@@ -239,35 +251,6 @@ async def _decided(service: Service, decider: BatchDecider, lines: bytes) -> str
 async def post_verify(service: Service, request: Request, caller: Caller | None) -> Response:
     body = await read_body(request, service.config.max_body_bytes)
     return json_response(await service.run(verify_body, body, service.packs.current))
-
-
-def _logged(service: Service, request: Request) -> Any:
-    if service.store is None:
-        raise Problem.of(404, "service.no_log", "this service keeps no decision log (start it with --log FILE)")
-    decision_id = request.path_params["id"]
-    row = service.store.get(decision_id)
-    if row is None:
-        raise Problem.of(404, "service.unknown_decision", f"no decision '{decision_id}' in the decision log", where="/id")
-    return row
-
-
-async def get_decision(service: Service, request: Request, caller: Caller | None) -> Response:
-    row = await service.run(_logged, service, request)
-    return json_response({**row.summary(), "decision": json.loads(row.decision)})
-
-
-async def get_explanation(service: Service, request: Request, caller: Caller | None) -> Response:
-    output_format = request.query_params.get("format", "text")
-    if output_format not in FORMATS:
-        raise Problem.of(400, "service.bad_parameter", f"format must be one of {', '.join(FORMATS)}", where="?format")
-    row = await service.run(_logged, service, request)
-
-    def explained() -> str:
-        decision = json.loads(row.decision)
-        served = service.packs.current.by_id.get(row.pack_id)
-        return render(explain(decision, served.pack if served else None), output_format)
-
-    return Response(await service.run(explained), 200, media_type=EXPLANATION_TYPES[output_format])
 
 
 def _as_of(request: Request) -> date:
@@ -340,6 +323,7 @@ ROUTES: tuple[tuple[str, str, Handler, tuple[str, ...] | None], ...] = (
     ("/v1/decisions", "POST", post_decision, DECIDE),
     ("/v1/decisions:batch", "POST", post_batch, DECIDE),
     ("/v1/verify", "POST", post_verify, ANY_ROLE),
+    ("/v1/decisions", "GET", search_decisions, AUDIT),
     ("/v1/decisions/{id}", "GET", get_decision, AUDIT),
     ("/v1/decisions/{id}/explanation", "GET", get_explanation, AUDIT),
     ("/v1/packs", "GET", get_packs, ANY_ROLE),
@@ -355,9 +339,11 @@ ROUTES: tuple[tuple[str, str, Handler, tuple[str, ...] | None], ...] = (
 def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
     """The application for one worker process: the packs compiled and the log opened now,
     before it serves (a pack that does not compile raises DiagnosticError here)."""
-    store = SqliteDecisionStore(config.log) if config.log else None
+    key = find_key(config.log_key_file) if config.log else None
+    store = open_store(config.log, key) if config.log else None
     service = Service(config, tokens, ServedPacks(config.packs), store, GroupCommitter(store) if store else None,
-                      Metrics(), ThreadPoolExecutor(max_workers=DECIDING_THREADS, thread_name_prefix="policyengine-decide"))
+                      Metrics(), ThreadPoolExecutor(max_workers=DECIDING_THREADS, thread_name_prefix="policyengine-decide"),
+                      key, key is not None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

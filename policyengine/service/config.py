@@ -16,7 +16,8 @@ CONFIG_VARIABLE = "POLICYENGINE_SERVICE_CONFIG"
 class ServiceConfig:
     """`packs`: bundled ids or pack directories served by id (besides the bundled packs,
     which always serve; a directory whose pack has a bundled id takes its place for
-    `?pack=ID`). `log`: the SQLite file of the decision log, or None for no log.
+    `?pack=ID`). `log`: the decision log (an SQLite file or a postgresql:// URL), or None
+    for no log; `log_key_file` its chain's key (None: $POLICYENGINE_LOG_KEY, or unkeyed).
     `max_body_bytes` bounds a decision or verify request, `max_batch_bytes` a batch;
     `time_limit` is the seconds a request may take, reading its body included."""
 
@@ -25,6 +26,7 @@ class ServiceConfig:
     workers: int = 1
     packs: tuple[str, ...] = ()
     log: str | None = None
+    log_key_file: str | None = None
     tokens_file: str | None = None
     max_body_bytes: int = 8 * MAX_FACTS_BYTES
     max_batch_bytes: int = 256 * MAX_FACTS_BYTES

@@ -64,7 +64,8 @@ def _problems(*statuses: int) -> dict:
     what = {400: "Bad facts, options or parameters", 401: "No valid bearer token", 403: "The token's role may not do this",
             404: "No such decision or pack", 408: "The request took longer than the time limit",
             413: "The body is larger than the limit", 415: "The body is not the kind this operation reads",
-            422: "The pack could not decide these facts (an expression failed at run time): no decision was made",
+            422: "The pack could not decide these facts (an expression failed at run time): no decision was made; or an "
+                 "Idempotency-Key was reused for another request",
             500: "An internal error", 503: "Not ready"}
     return {str(status): {"description": what[status], "content": {PROBLEM_TYPE: {"schema": _ref("Service", "problem")}}}
             for status in statuses}
@@ -87,6 +88,20 @@ def _trace(default: str) -> dict:
 
 _AS_OF = {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
           "description": "The day whose parameter values are shown (YYYY-MM-DD; default today)."}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "description": "With the decision log on: a retry with the same key and request gets the decision logged the first "
+                   "time (same bytes, same X-Decision-Id, logged once); the same key with another request is 422."}
+_SEARCH = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+           for name, description in (
+               ("patient", "The patient id."), ("month", "The month decided (YYYY-MM)."),
+               ("practitioner", "The billing practitioner's id or NPI."), ("code", "A code the decision has a line for."),
+               ("status", "A line's status (billable, not_met, ...); with code, that code's."),
+               ("pack", "The pack id."), ("since", "Logged at or after this date or ISO date-time (UTC)."),
+               ("until", "Logged on or before this date (the whole day) or ISO date-time."),
+               ("cursor", "The next_cursor of the page before."))]
+_SEARCH.append({"name": "limit", "in": "query", "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}})
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The decision id."}
 
 
@@ -95,11 +110,16 @@ def _paths() -> dict:
     return {
         "/v1/decisions": {"post": {
             "operationId": "decide", "summary": "Decide one patient-month (policyengine evaluate)",
-            "parameters": [_PACK, _OPTION, _trace("full")],
+            "parameters": [_PACK, _OPTION, _trace("full"), _IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "description": "The facts document (JSON, or YAML), as `evaluate` reads it.",
                             "content": {"application/json": {"schema": _ref("Facts")}}},
             "responses": {"200": _json(_ref("Decision"), "The decision: the bytes `policyengine evaluate` prints.",
-                                       decision_id), **_problems(400, *_AUTH, 408, 413, 422, 500)}}},
+                                       decision_id), **_problems(400, *_AUTH, 408, 413, 422, 500)}},
+            "get": {
+            "operationId": "searchDecisions", "summary": "Search the decision log, newest first",
+            "parameters": _SEARCH,
+            "responses": {"200": _json(_ref("Service", "decision_page"), "A page of logged decisions."),
+                          **_problems(400, *_AUTH, 404, 500)}}},
         "/v1/decisions:batch": {"post": {
             "operationId": "decideBatch", "summary": "Decide many patient-months (policyengine batch)",
             "parameters": [_PACK, _OPTION, _trace("compact")],

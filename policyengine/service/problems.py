@@ -26,9 +26,11 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
 class Problem(Exception):
     """An error response to be sent: a status and the diagnostics it reports."""
 
-    def __init__(self, status: int, diagnostics: Sequence[Diagnostic], headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, diagnostics: Sequence[Diagnostic], headers: dict[str, str] | None = None,
+                 title: str | None = None) -> None:
         super().__init__(diagnostics[0].message)
         self.status = status
+        self.title = title or TITLES.get(status, "Error")
         self.diagnostics = list(diagnostics)
         self.headers = headers or {}
 
@@ -43,7 +45,7 @@ class Problem(Exception):
     def body(self) -> dict:
         errors = [d for d in self.diagnostics if d.severity == "error"] or self.diagnostics
         first = errors[0].as_json()
-        return {"type": f"https://policyengine.invalid/problems/{first['code']}", "title": TITLES.get(self.status, "Error"),
+        return {"type": f"https://policyengine.invalid/problems/{first['code']}", "title": self.title,
                 "status": self.status, "detail": render_all(self.diagnostics), **first,
                 "errors": [d.as_json() for d in errors]}
 

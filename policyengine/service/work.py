@@ -18,11 +18,12 @@ from typing import Any
 from ..api import evaluate, to_json
 from ..batch import Evaluator, check_arguments, read_chunks
 from ..decisionlog import LoggedDecision, new_row
+from ..decisionlog.store import practitioner_of, text_sha256
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..engine import resolve_options
 from ..engine.decide import TRACE_FORMS
 from ..explain.verify import VerifyInputError, check_decision_shape, verify_decision
-from ..facts import parse_facts_text
+from ..facts import parse_facts_line, parse_facts_text
 from ..facts.jsondata import read_json
 from ..optionpairs import parse_option_pairs
 from .metrics import Metrics, outcome
@@ -59,6 +60,11 @@ class Settings:
     def served(self, packs: PackSet) -> ServedPack | None:
         return packs.named(self.pack_id) if self.pack_id is not None else None
 
+    def request_sha256(self, body_text: str) -> str:
+        """What was asked, as a hash: a retry under an Idempotency-Key must ask the same."""
+        asked = json.dumps([self.pack_id, sorted(self.options.items()), self.trace, body_text])
+        return text_sha256(asked)
+
 
 def body_text(body: bytes) -> str:
     """The body as text the way the command line reads a file: strict UTF-8, universal newlines."""
@@ -79,14 +85,15 @@ class Decided:
     row: LoggedDecision | None
 
 
-def decide_one(body: bytes, settings: Settings, packs: PackSet, logged: bool, caller: str,
-               metrics: Metrics) -> Decided:
-    """The decision for a facts body, as `policyengine evaluate` prints it, and its log row."""
+def decide_one(body: bytes, settings: Settings, packs: PackSet, logged: bool, caller: str, metrics: Metrics,
+               idempotency_key: str | None = None) -> Decided:
+    """The decision for a facts body, as `policyengine evaluate` prints it, and its log row
+    (under the caller's Idempotency-Key, if one was sent)."""
     served = settings.served(packs)
     try:
         text = body_text(body)
-        decision = evaluate(parse_facts_text(text, BODY_NAME), served.pack if served else None, settings.options,
-                            settings.trace)
+        facts = parse_facts_text(text, BODY_NAME)
+        decision = evaluate(facts, served.pack if served else None, settings.options, settings.trace)
     except DiagnosticError as error:
         metrics.decision(served.pack.id if served else "-", "error")
         raise Problem.from_error(error) from None
@@ -95,7 +102,9 @@ def decide_one(body: bytes, settings: Settings, packs: PackSet, logged: bool, ca
     row = None
     if logged:
         row = new_row(decision, output, text, caller=caller, pack_ref=served.ref if served else decision["pack"]["id"],
-                      trace=settings.trace, compact=False)
+                      trace=settings.trace, compact=False, practitioner=practitioner_of(facts),
+                      idempotency_key=idempotency_key,
+                      request_sha256=settings.request_sha256(text) if idempotency_key is not None else None)
     return Decided(output, decision, row)
 
 
@@ -124,13 +133,18 @@ class BatchDecider:
         rows: list[LoggedDecision] = []
         for first, lines, _ in read_chunks(io.BytesIO(complete_lines), first=self.next_line):
             for number, raw in enumerate(lines, first):
-                line, decision, error_code = self.evaluator.decide(number, raw)
+                try:
+                    facts = parse_facts_line(raw)
+                except DiagnosticError:
+                    line, decision, error_code = self.evaluator.decide(number, raw)  # the line's error record
+                else:
+                    line, decision, error_code = self.evaluator.decide_read(number, facts)
                 out.append(line + "\n")
                 self._count(decision, error_code)
                 if decision is not None and self.logged:
                     rows.append(new_row(decision, line, body_text(raw).rstrip("\n"), caller=self.caller,
                                         pack_ref=self.served.ref if self.served else decision["pack"]["id"],
-                                        trace=self.settings.trace, compact=True))
+                                        trace=self.settings.trace, compact=True, practitioner=practitioner_of(facts)))
             self.next_line = first + len(lines)
         return "".join(out), rows
 

@@ -1,0 +1,313 @@
+"""The decision log in an SQL database: the schema, the chained append, search, purge and
+reading rows back, written once for SQLite and PostgreSQL. Each store supplies its
+connection, its parameter style and how a writer takes the log's one write lock (only
+one append at a time may extend the chain, in every process and on every host).
+
+Reading never trusts a row: `read_row` checks each column's type and text, and a row
+that cannot be read comes back as a `DamagedRow` naming the column, never as an exception
+in the middle of a listing or a replay.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .chain import GENESIS, ChainKey, chain_name, digests_of, row_hash, short_digests
+from .store import COLUMNS, DECISION, ChainInfo, DamagedRow, Head, LoggedDecision, Page, Query, purge_row
+
+SCHEMA_VERSION = 2
+_INTEGER_COLUMNS = ("seq", "compact")
+_NULLABLE = ("idempotency_key", "request_sha256")
+_SEQ, _ROW_HASH = COLUMNS.index("seq"), COLUMNS.index("row_hash")
+
+
+class LogError(Exception):
+    """The log cannot be used as asked: not there, a newer schema, another key."""
+
+
+class LogDamaged(LogError):
+    """What the log's file or tables hold is not a decision log any more (damaged, dropped,
+    renamed); the message says where."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the SQL databases the log runs on."""
+
+    param: str
+    seq_type: str
+    lock_head: str  # appended to the head's SELECT in a write transaction
+
+
+class Writing(Protocol):
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+def schema(dialect: Dialect) -> list[str]:
+    text_columns = ",\n    ".join(
+        f"{column} {'INTEGER NOT NULL' if column in _INTEGER_COLUMNS else 'TEXT' if column in _NULLABLE else 'TEXT NOT NULL'}"
+        for column in COLUMNS if column != "seq")
+    return [
+        f"CREATE TABLE decisions (\n    seq {dialect.seq_type},\n    {text_columns},\n    UNIQUE (id)\n)",
+        "CREATE INDEX decisions_patient_month ON decisions (patient_id, month)",
+        "CREATE INDEX decisions_time ON decisions (time)",
+        "CREATE UNIQUE INDEX decisions_retry ON decisions (caller, idempotency_key)",
+        "CREATE TABLE log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]
+
+
+def initial_meta(key: ChainKey | None) -> list[tuple[str, str]]:
+    return [("schema_version", str(SCHEMA_VERSION)), ("chain", chain_name(key)), ("head", f"0:{GENESIS}"),
+            ("migrated_through", "0")]
+
+
+def read_row(values: Sequence[Any]) -> LoggedDecision | DamagedRow:
+    """A row as selected (`COLUMNS` in order), checked column by column."""
+    raw = dict(zip(COLUMNS, values))
+    seq = raw["seq"] if isinstance(raw["seq"], int) else None
+    row_id = raw["id"] if isinstance(raw["id"], str) else None
+    for column, value in raw.items():
+        if isinstance(value, bytes | memoryview):
+            try:
+                raw[column] = value = bytes(value).decode("utf-8")
+            except UnicodeDecodeError as error:
+                return DamagedRow(seq, row_id, column, f"not UTF-8 text ({error.reason} at byte {error.start})")
+        if column in _INTEGER_COLUMNS:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return DamagedRow(seq, row_id, column, f"holds {type(value).__name__} {value!r:.40}, not a whole number")
+        elif not isinstance(value, str) and not (value is None and column in _NULLABLE):
+            return DamagedRow(seq, row_id, column, f"holds {type(value).__name__} {value!r:.40}, not text")
+        if column == "id" and isinstance(value, str):
+            row_id = value
+    raw["compact"] = bool(raw["compact"])
+    return LoggedDecision(**raw)
+
+
+def link(rows: Sequence[LoggedDecision], head: Head, key: ChainKey | None) -> list[tuple]:
+    """The rows as inserted after `head`: numbered, and each hashed over the one before."""
+    seq, prev, out = head.seq, head.row_hash, []
+    for row in rows:
+        seq += 1
+        values: dict[str, Any] = {column: getattr(row, column) for column in COLUMNS}
+        values["seq"] = seq
+        full = digests_of(values)
+        values.update(prev_hash=prev, row_hash=row_hash(key, seq, prev, full), digests=short_digests(full))
+        prev = values["row_hash"]
+        out.append(tuple(int(values[c]) if c == "compact" else values[c] for c in COLUMNS))
+    return out
+
+
+def head_of(linked: tuple) -> Head:
+    """The head after a row as `link` returns it."""
+    return Head(linked[_SEQ], linked[_ROW_HASH])
+
+
+def parse_head(text: str) -> Head:
+    seq, _, hash_ = text.partition(":")
+    return Head(int(seq), hash_)
+
+
+class SqlStore:
+    """The `DecisionStore` both databases share. Subclasses open the connection and supply
+    `_read` (a query outside any write) and `_writing` (a write transaction holding the
+    log's write lock)."""
+
+    dialect: Dialect
+    location: str
+
+    def __init__(self, key: ChainKey | None) -> None:
+        self.key = key
+
+    # -- what a subclass supplies
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[Writing]:
+        raise NotImplementedError
+
+    def check_writable(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- SQL in the store's parameter style
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.dialect.param)
+
+    def _select(self, where: str = "", order: str = "") -> str:
+        return self._sql(f"SELECT {', '.join(COLUMNS)} FROM decisions{' WHERE ' + where if where else ''}{order}")
+
+    def insert_sql(self) -> str:
+        return f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join(self.dialect.param for _ in COLUMNS)})"
+
+    def _set_head(self, writing: Writing, last: tuple) -> None:
+        writing.query(self._sql("UPDATE log_meta SET value = ? WHERE name = 'head'"), (str(head_of(last)),))
+
+    # -- writing
+    def create(self, writing: Writing) -> None:
+        for statement in schema(self.dialect):
+            writing.query(statement)
+        writing.execute_many(self._sql("INSERT INTO log_meta (name, value) VALUES (?, ?)"), initial_meta(self.key))
+
+    def append(self, rows: Sequence[LoggedDecision]) -> list[LoggedDecision]:
+        """Chain and insert `rows`; returns the row kept for each: itself, or the row logged
+        before under the same caller and Idempotency-Key (a retry is logged once)."""
+        if not rows:
+            return []
+        with self._writing() as writing:
+            head = self._head(writing)  # first: in PostgreSQL, its row lock is what orders appenders
+            kept = self._retries(writing, rows)
+            new = [row for row, keep in zip(rows, kept) if keep is row]
+            if new:
+                linked = link(new, head, self.key)
+                writing.execute_many(self.insert_sql(), linked)
+                self._set_head(writing, linked[-1])
+        return kept
+
+    def _retries(self, writing: Writing, rows: Sequence[LoggedDecision]) -> list[LoggedDecision]:
+        kept: list[LoggedDecision] = []
+        seen: dict[tuple[str, str], LoggedDecision] = {}
+        for row in rows:
+            if row.idempotency_key is None:
+                kept.append(row)
+                continue
+            named = (row.caller, row.idempotency_key)
+            if named not in seen:
+                found = writing.query(self._select("caller = ? AND idempotency_key = ?"), named)
+                before = read_row(found[0]) if found else None
+                seen[named] = before if isinstance(before, LoggedDecision) else row
+            kept.append(seen[named])
+        return kept
+
+    def _head(self, writing: Writing) -> Head:
+        found = writing.query(self._sql(f"SELECT value FROM log_meta WHERE name = 'head'{self.dialect.lock_head}"))
+        if not found:
+            raise LogDamaged(f"{self.location}: the log's head is missing from log_meta; `policyengine log verify`")
+        return parse_head(found[0][0])
+
+    def purge(self, before: str, caller: str) -> LoggedDecision | None:
+        with self._writing() as writing:
+            head = self._head(writing)
+            first_kept = writing.query(self._sql("SELECT MIN(seq) FROM decisions WHERE time >= ? AND kind = ?"),
+                                       (before, DECISION))[0][0]
+            through_seq = head.seq if first_kept is None else first_kept - 1
+            found = writing.query(self._sql("SELECT row_hash FROM decisions WHERE seq = ?"), (through_seq,))
+            if not found:
+                return None
+            removed = writing.query(self._sql("SELECT COUNT(*) FROM decisions WHERE seq <= ? AND kind = ?"),
+                                    (through_seq, DECISION))[0][0]
+            if removed == 0:
+                return None
+            writing.query(self._sql("DELETE FROM decisions WHERE seq <= ?"), (through_seq,))
+            row = purge_row(before, caller, removed, Head(through_seq, found[0][0]))
+            linked = link([row], head, self.key)
+            writing.execute_many(self.insert_sql(), linked)
+            self._set_head(writing, linked[0])
+        got = read_row(linked[0])
+        assert isinstance(got, LoggedDecision)
+        return got
+
+    # -- reading
+    def get(self, decision_id: str) -> LoggedDecision | DamagedRow | None:
+        found = self._read(self._select("id = ?"), (decision_id,))
+        return read_row(found[0]) if found else None
+
+    def find_retry(self, caller: str, idempotency_key: str) -> LoggedDecision | DamagedRow | None:
+        found = self._read(self._select("caller = ? AND idempotency_key = ?"), (caller, idempotency_key))
+        return read_row(found[0]) if found else None
+
+    def list(self, query: Query) -> Page:
+        where, params = search_filter(query)
+        sql = self._select(" AND ".join(where), " ORDER BY seq DESC")
+        if query.limit is not None:
+            sql += f" LIMIT {int(query.limit) + 1}"
+        found = [read_row(values) for values in self._read(sql, params)]
+        more = query.limit is not None and len(found) > query.limit
+        rows = found[:query.limit] if query.limit is not None else found
+        last_seq = rows[-1].seq if rows else None
+        return Page(rows, str(last_seq) if more and last_seq is not None else None)  # type: ignore[arg-type]
+
+    def scan(self, batch: int = 500) -> Iterator[LoggedDecision | DamagedRow]:
+        last = -1
+        while True:
+            found = self._read(self._select("seq > ?", f" ORDER BY seq LIMIT {int(batch)}"), (last,))
+            if not found:
+                return
+            last = found[-1][0]
+            yield from (read_row(values) for values in found)
+
+    def chain_info(self) -> ChainInfo:
+        try:
+            meta = {_text(name): _text(value) for name, value in self._read("SELECT name, value FROM log_meta")}
+            head = parse_head(meta["head"])
+            return ChainInfo(meta["chain"], head if head.seq else None, int(meta["migrated_through"]))
+        except (KeyError, ValueError, TypeError) as error:  # UnicodeDecodeError is a ValueError
+            raise LogDamaged(f"{self.location}: log_meta is damaged ({error!r}); the chain cannot be read") from None
+
+
+def check_columns(location: str, columns: Sequence[str]) -> None:
+    """A decisions table with the columns of this schema, or `LogDamaged` naming the difference."""
+    missing = [c for c in COLUMNS if c not in columns]
+    extra = [c for c in columns if c not in COLUMNS]
+    if missing or extra:
+        said = []
+        if missing:
+            said.append(f"has no column {', '.join(repr(c) for c in missing)} (renamed or dropped?)")
+        if extra:
+            said.append(f"has unexpected column {', '.join(repr(c) for c in extra)}")
+        raise LogDamaged(f"{location}: the decisions table {' and '.join(said)}")
+
+
+def check_key(location: str, meta: dict, key: ChainKey | None, writing: Writing, param: str) -> None:
+    """A writer's key must be the one the log's chain was started with; a log with no rows
+    yet takes the writer's."""
+    recorded, wanted = meta.get("chain"), chain_name(key)
+    if recorded == wanted:
+        return
+    if str(meta.get("head", "")).startswith("0:"):
+        writing.query(f"UPDATE log_meta SET value = {param} WHERE name = 'chain'", (wanted,))
+        return
+    if recorded == "sha256":
+        raise LogError(f"{location}: this log's chain has no key; it cannot be continued with one "
+                       "(start a new log to key its chain)")
+    if key is None:
+        raise LogError(f"{location}: this log's chain is keyed ({recorded}); give its key "
+                       "(--log-key-file, or $POLICYENGINE_LOG_KEY)")
+    raise LogError(f"{location}: the key given is not the key this log's chain was written with ({recorded})")
+
+
+def _text(value: object) -> str:
+    return bytes(value).decode("utf-8") if isinstance(value, bytes | memoryview) else str(value)
+
+
+def search_filter(query: Query) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and their parameters for a search (decisions only, not purges)."""
+    where: list[str] = ["kind = ?"]
+    params: list[Any] = [DECISION]
+    for column, value in (("patient_id", query.patient_id), ("month", query.month), ("pack_id", query.pack_id),
+                          ("practitioner", query.practitioner)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if query.code is not None or query.status is not None:
+        code = _like(query.code) if query.code is not None else "%"
+        status = _like(query.status) if query.status is not None else "%"
+        where.append("lines LIKE ? ESCAPE '!'")
+        params.append(f"% {code}={status} %")
+    bounds: tuple[tuple[str, str | int | None], ...] = (
+        ("time >= ?", query.since), ("time < ?", query.until), ("seq < ?", query.before_seq))
+    for clause, bound in bounds:
+        if bound is not None:
+            where.append(clause)
+            params.append(bound)
+    return where, params
+
+
+def _like(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
