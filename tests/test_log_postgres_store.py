@@ -1,7 +1,8 @@
-"""The decision log in PostgreSQL, on a real server (the postgres_url fixture: a fresh, empty
-database per test): rows appended and read back, searched, chained and verified, purged;
-read-only opening that creates nothing; retries logged once; several store objects (as
-several service instances) appending at once, and a connection the server dropped."""
+"""What the decision log's PostgreSQL store does that the SQLite store has no part in, on a real
+server (the postgres_url fixture: a fresh, empty database per test): a role without rights,
+appenders made to wait on the head row, several instances creating one database through the
+advisory lock, a connection the server dropped, the "C" collation of `time`, and URLs shown
+without their password. What both stores do alike is test_log_store_contract.py's."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 
 import policyengine
-from policyengine.decisionlog import ChainKey, ChainWalk, Head, LogDamaged, LogError, Query, new_row, open_store
+from policyengine.decisionlog import ChainWalk, LogError, new_row
 from policyengine.decisionlog.postgres import PostgresDecisionStore, hide_password
 from policyengine.decisionlog.store import LoggedDecision
 
@@ -53,110 +54,6 @@ def store(postgres_url: str):
     opened.close()
 
 
-def test_rows_appended_are_read_back_by_get_list_and_scan(store) -> None:
-    rows = [row(f"caller-{i}") for i in range(3)]
-    assert store.append(rows) == rows
-    got = store.get(rows[1].id)
-    assert isinstance(got, LoggedDecision) and got.seq == 2 and got.caller == "caller-1"
-    assert got.facts == SEED.read_text() and got.decision == policyengine.to_json(DECISION) and got.compact is False
-    assert [r.id for r in store.list(Query()).rows] == [r.id for r in reversed(rows)]
-    assert [(r.seq, r.id) for r in store.scan(batch=2)] == [(i + 1, r.id) for i, r in enumerate(rows)]
-    assert store.get("no-such-id") is None
-    info = store.chain_info()
-    assert info.chain == "sha256" and info.head == Head(3, store.get(rows[2].id).row_hash)
-    assert walk(store) == []
-
-
-def test_search_filters_and_cursor_pagination(store) -> None:
-    a = row(time="2026-03-01T10:00:00.000000+00:00", practitioner="NPI-1")
-    b = row(time="2026-03-02T10:00:00.000000+00:00", practitioner="NPI-2", lines=" 99457=not_met 99454=billable ")
-    c = row(time="2026-03-03T10:00:00.000000+00:00", practitioner="NPI-1", lines=" 99_57=billable ")
-    store.append([a, b, c])
-    ids = lambda query: [r.id for r in store.list(query).rows]
-    assert ids(Query(code="99457")) == [b.id, a.id]
-    assert ids(Query(code="99457", status="billable")) == [a.id]
-    assert ids(Query(status="not_met")) == [b.id, a.id]
-    assert ids(Query(code="99_57")) == [c.id]  # "_" is a character, not a LIKE wildcard
-    assert ids(Query(code="%")) == []
-    assert ids(Query(practitioner="NPI-1")) == [c.id, a.id]
-    assert ids(Query(since="2026-03-02T00:00:00.000000+00:00")) == [c.id, b.id]
-    assert ids(Query(until="2026-03-02T10:00:00.000000+00:00")) == [a.id]
-    assert ids(Query(patient_id=a.patient_id, month="2026-03", pack_id=a.pack_id)) == [c.id, b.id, a.id]
-    first = store.list(Query(limit=2))
-    assert [r.id for r in first.rows] == [c.id, b.id] and first.next_cursor == "2"
-    second = store.list(Query(limit=2, before_seq=int(first.next_cursor)))
-    assert [r.id for r in second.rows] == [a.id] and second.next_cursor is None
-
-
-def test_the_chain_verifies_and_shows_an_edited_column(store, postgres_url: str) -> None:
-    store.append([row() for _ in range(3)])
-    assert walk(store) == []
-    sql(postgres_url, "UPDATE decisions SET caller = 'x' WHERE seq = 2")
-    findings = walk(store)
-    assert [(f.kind, f.seq, f.column) for f in findings] == [("edited", 2, "caller")]
-
-
-def test_a_deleted_middle_row_is_a_gap_and_deleted_last_rows_a_truncation(store, postgres_url: str) -> None:
-    store.append([row() for _ in range(5)])
-    sql(postgres_url, "DELETE FROM decisions WHERE seq = 2")
-    assert [(f.kind, f.seq) for f in walk(store)] == [("gap", 3)]
-    sql(postgres_url, "DELETE FROM decisions WHERE seq >= 4")
-    assert [f.kind for f in walk(store)] == ["gap", "truncated"]
-
-
-def test_a_purge_removes_a_prefix_and_the_chain_still_verifies(store) -> None:
-    old = [row(time=f"2026-01-0{i}T00:00:00.000000+00:00") for i in range(1, 4)]
-    new = [row(time="2026-03-01T00:00:00.000000+00:00")]
-    store.append(old + new)
-    purge = store.purge("2026-02-01T00:00:00.000000+00:00", "auditor")
-    assert purge is not None and purge.purge_record()["removed"] == 3 and purge.seq == 5
-    assert [r.seq for r in store.scan()] == [4, 5]
-    assert walk(store) == []
-    assert store.purge("2026-02-01T00:00:00.000000+00:00", "auditor") is None
-
-
-def test_opening_an_empty_database_for_reading_fails_and_creates_nothing(postgres_url: str) -> None:
-    with pytest.raises(LogError, match="no decision log"):
-        open_store(postgres_url, writable=False)
-    assert tables(postgres_url) == set()
-
-
-@pytest.mark.parametrize(("dropped", "said"), [("decisions", "no decisions table"), ("log_meta", "no log_meta table")])
-def test_a_dropped_table_is_damage(postgres_url: str, dropped: str, said: str) -> None:
-    PostgresDecisionStore(postgres_url).close()
-    sql(postgres_url, f"DROP TABLE {dropped}")
-    for writable in (False, True):
-        with pytest.raises(LogDamaged, match=said):
-            open_store(postgres_url, writable=writable)
-
-
-def test_a_renamed_column_and_a_newer_schema_are_refused(postgres_url: str) -> None:
-    PostgresDecisionStore(postgres_url).close()
-    sql(postgres_url, "UPDATE log_meta SET value = '99' WHERE name = 'schema_version'")
-    with pytest.raises(LogError, match="newer"):
-        PostgresDecisionStore(postgres_url)
-    sql(postgres_url, "UPDATE log_meta SET value = '2' WHERE name = 'schema_version'")
-    sql(postgres_url, "ALTER TABLE decisions RENAME COLUMN trace TO traced")
-    with pytest.raises(LogDamaged, match="has no column 'trace'"):
-        PostgresDecisionStore(postgres_url, writable=False)
-
-
-def test_a_reader_writes_nothing_and_reads_what_a_writer_logged(store, postgres_url: str) -> None:
-    kept = row()
-    store.append([kept])
-    reader = open_store(postgres_url, writable=False)
-    try:
-        assert reader.get(kept.id) == store.get(kept.id)
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            reader.append([row()])
-        with pytest.raises(LogError, match="takes no writes"):
-            reader.check_writable()
-        assert walk(reader) == []
-    finally:
-        reader.close()
-    store.check_writable()
-
-
 def test_a_role_without_rights_gets_a_message_not_a_traceback(postgres_url: str) -> None:
     role = f"nobody_{postgres_url.rpartition('/')[2]}"
     sql(postgres_url, f'CREATE ROLE "{role}" LOGIN')
@@ -177,57 +74,6 @@ def test_a_role_without_rights_gets_a_message_not_a_traceback(postgres_url: str)
     finally:
         sql(postgres_url, f'DROP OWNED BY "{role}"')
         sql(postgres_url, f'DROP ROLE "{role}"')
-
-def test_a_keyed_log_refuses_another_key(postgres_url: str) -> None:
-    key = ChainKey(b"k" * 32)
-    with PostgresDecisionStoreClosing(postgres_url, key) as keyed:
-        keyed.append([row()])
-        assert keyed.chain_info().chain == f"hmac-sha256:{key.id}" and walk(keyed) == []
-    with pytest.raises(LogError, match="not the key"):
-        PostgresDecisionStore(postgres_url, ChainKey(b"o" * 32))
-    with pytest.raises(LogError, match="is keyed"):
-        PostgresDecisionStore(postgres_url)
-
-
-class PostgresDecisionStoreClosing(PostgresDecisionStore):
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def test_a_retry_is_logged_once_in_one_call_and_in_two(store) -> None:
-    first, again = row(idempotency_key="k1"), row(idempotency_key="k1")
-    other_caller = row("someone-else", idempotency_key="k1")
-    assert store.append([first, again, other_caller]) == [first, first, other_caller]
-    kept = store.append([row(idempotency_key="k1")])
-    assert [r.id for r in kept] == [first.id]
-    assert store.find_retry("billing", "k1").id == first.id
-    assert len(list(store.scan())) == 2
-
-
-def test_two_instances_appending_at_once_make_one_chain(postgres_url: str) -> None:
-    stores = [PostgresDecisionStore(postgres_url) for _ in range(2)]
-    start = threading.Barrier(2)
-
-    def append(store: PostgresDecisionStore) -> None:
-        start.wait()
-        for _ in range(50):
-            store.append([row()])
-
-    threads = [threading.Thread(target=append, args=(store,)) for store in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    try:
-        assert [r.seq for r in stores[0].scan()] == list(range(1, 101))
-        assert walk(stores[1]) == []
-    finally:
-        for store in stores:
-            store.close()
-
 
 def test_two_instances_retrying_the_same_request_at_once_log_it_once(postgres_url: str) -> None:
     """Each appender waits for the head row before it looks for the retry; looking first, both would find none
@@ -293,12 +139,6 @@ def test_a_dropped_connection_is_opened_again(store, postgres_url: str) -> None:
     store.append([row()])
     store.check_writable()
     assert [r.seq for r in store.scan()] == [1, 2] and walk(store) == []
-
-
-def test_a_closed_store_says_so(store) -> None:
-    store.close()
-    with pytest.raises(LogError, match="closed"):
-        store.get("x")
 
 
 def test_time_compares_byte_by_byte_whatever_the_locale(store, postgres_url: str) -> None:
