@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import policyengine
 from policyengine.cli import main
 from policyengine.decisionlog import ChainKey, LogError, Query, SqliteDecisionStore, new_row, open_store
-from policyengine.decisionlog.chain import digests_of, row_hash, short_digests
+from policyengine.decisionlog.chain import DIGESTED, digests_of, row_hash, short_digests
 from policyengine.decisionlog.store import COLUMNS, time_bound
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,11 @@ def rows_for(paths, caller="billing", practitioner="DR-1"):
         out.append(new_row(decision, policyengine.to_json(decision), text, caller=caller, trace="none", compact=False,
                            pack_ref=decision["pack"]["id"], practitioner=practitioner))
     return out
+
+
+def test_every_column_is_digested_and_the_chain_columns_come_last():
+    from policyengine.decisionlog.chain import CHAIN_COLUMNS
+    assert (*DIGESTED, *CHAIN_COLUMNS) == COLUMNS
 
 
 def test_a_purge_removes_the_oldest_and_the_log_still_verifies(tmp_path):
@@ -110,7 +115,7 @@ def test_a_keyed_chain_cannot_be_forged_without_its_key(tmp_path):
         names = ", ".join(COLUMNS)
         values = dict(zip(COLUMNS, db.execute(f"SELECT {names} FROM decisions WHERE seq = 2").fetchone()))
         values["caller"] = "forger"
-        full = digests_of(values)
+        full = digests_of([values[column] for column in DIGESTED])
         db.execute("UPDATE decisions SET caller = 'forger', digests = ?, row_hash = ? WHERE seq = 2",
                    (short_digests(full), row_hash(None, 2, values["prev_hash"], full)))
     forged = cli("log", "verify", log, "--key-file", key_file)

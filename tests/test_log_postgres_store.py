@@ -40,10 +40,10 @@ def tables(url: str) -> set[str]:
 
 
 def walk(store) -> list:
-    chain = ChainWalk(store.key, keyed=store.key is not None)
+    chain = ChainWalk(store.key, keyed=store.key is not None, head=store.chain_info().head)
     for _ in chain.rows(store.scan()):
         pass
-    chain.finish(store.chain_info())
+    chain.finish(store.chain_info().head)
     return chain.findings
 
 

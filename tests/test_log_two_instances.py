@@ -2,7 +2,7 @@
 on different ports, written by both at once: the chain stays one line, with every answered
 decision in it once, both instances' rows interleaved, and `log verify`, `log replay` and
 `log export` read it. An auditor's `log verify` while the writes go on should find the chain
-consistent at every commit; it does not yet (the xfail below says why)."""
+consistent at every commit."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from click.testing import CliRunner
 
 from policyengine.cli import main
@@ -125,8 +124,6 @@ def test_two_instances_write_one_chain_that_verifies_replays_and_exports(postgre
     assert [line["id"] for line in lines] == [row["id"] for row in rows]  # oldest first, as the chain
 
 
-@pytest.mark.xfail(strict=True, reason="log verify reads the head (chain_info) and the rows (scan) in separate "
-                   "snapshots: rows committed in between are reported as 'foreign' rows after the head")
 def test_an_auditor_verifies_the_chain_while_both_instances_write(postgres_url, tmp_path):
     """`log verify` three times while both instances answer: each intact, each from the head the
     one before printed (the log grew from it), the head moving on between them."""

@@ -109,7 +109,7 @@ def test_retries_sent_at_once_are_logged_once(served):
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert [a.status_code for a in answers] == [200] * 6
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers if a.status_code != 200]
     assert len({a.headers["x-decision-id"] for a in answers}) == 1 and len({a.content for a in answers}) == 1
     store = SqliteDecisionStore.open_for_reading(log)
     assert len(store.list(Query(limit=None)).rows) == 1

@@ -18,7 +18,7 @@ import click
 
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
                            Query, SqlStore, check_row, find_key, open_store, replay, usable_key)
-from ..decisionlog.store import Head, time_bound
+from ..decisionlog.store import ChainInfo, Head, time_bound
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES
 
 LOG_ARGUMENT = click.argument("location", metavar="LOG")  # an SQLite file or a postgresql:// URL
@@ -55,7 +55,13 @@ class Opened:
         return check_row(row, self.key, self.keyed)
 
     def walk(self, kept_head: Head | None = None) -> ChainWalk:
-        return ChainWalk(self.key, self.keyed, kept_head)
+        """A walk of the chain from the head as read now (rows appended while it reads are
+        the log growing, not tampering)."""
+        return ChainWalk(self.key, self.keyed, _guarded(self.store.chain_info).head, kept_head)
+
+    def head_now(self) -> Head | None:
+        info: ChainInfo = _guarded(self.store.chain_info)
+        return info.head
 
 
 def _guarded(action: Callable[[], Any]) -> Any:
@@ -93,9 +99,9 @@ def log_verify(location: str, key_file: str | None, from_head: str | None, outpu
         for _ in walk.rows(log.store.scan()):
             pass
     _guarded(walked)
-    walk.finish(log.info)
+    head = log.head_now()
+    walk.finish(head)
     findings = log.key_findings + walk.findings
-    head = log.info.head
     if output_format == "json":
         click.echo(json.dumps({"log": log.store.location, "rows": walk.count, "chain": log.info.chain,
                                "head": str(head) if head else None, "migrated_through": log.info.migrated_through,
@@ -214,7 +220,7 @@ def log_replay(location: str, decision_ids: tuple[str, ...], key_file: str | Non
             elif not result.reproduced:
                 click.echo(result.render())
     _guarded(replayed)
-    walk.finish(log.info)
+    walk.finish(log.head_now())
     chain = log.key_findings + [f for f in walk.findings if f.about_the_chain]
     for finding in chain:
         click.echo(f"LOG DAMAGED     {finding.render()}")

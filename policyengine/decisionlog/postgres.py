@@ -69,7 +69,8 @@ class PostgresDecisionStore(SqlStore):
     """A `DecisionStore` in the PostgreSQL database at `url`: its tables created if absent
     (`writable`), or only read."""
 
-    dialect = Dialect(param="%s", seq_type="BIGINT PRIMARY KEY", lock_head=" FOR UPDATE")
+    dialect = Dialect(param="%s", seq_type="BIGINT PRIMARY KEY", lock_head=" FOR UPDATE",
+                      contains="strpos({column}, %s) > 0")
 
     def __init__(self, url: str, key: ChainKey | None = None, writable: bool = True) -> None:
         super().__init__(key)

@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol
 
-from .chain import GENESIS, ChainKey, chain_name, digests_of, row_hash, short_digests
+from .chain import DIGESTED, GENESIS, ChainKey, chain_name, digests_of, row_hash, short_digests
 from .store import COLUMNS, DECISION, ChainInfo, DamagedRow, Head, LoggedDecision, Page, Query, purge_row
 
 SCHEMA_VERSION = 2
 _INTEGER_COLUMNS = ("seq", "compact")
 _NULLABLE = ("idempotency_key", "request_sha256")
-_SEQ, _ROW_HASH = COLUMNS.index("seq"), COLUMNS.index("row_hash")
+_SEQ, _ROW_HASH, _COMPACT = COLUMNS.index("seq"), COLUMNS.index("row_hash"), COLUMNS.index("compact")
+_DIGESTED_AFTER_SEQ = attrgetter(*DIGESTED[1:])
 
 
 class LogError(Exception):
@@ -39,6 +41,7 @@ class Dialect:
     param: str
     seq_type: str
     lock_head: str  # appended to the head's SELECT in a write transaction
+    contains: str  # a condition on {column}: true when it holds the text given, exactly (case and all)
 
 
 class Writing(Protocol):
@@ -55,7 +58,7 @@ def schema(dialect: Dialect) -> list[str]:
         f"CREATE TABLE decisions (\n    seq {dialect.seq_type},\n    {text_columns},\n    UNIQUE (id)\n)",
         "CREATE INDEX decisions_patient_month ON decisions (patient_id, month)",
         "CREATE INDEX decisions_time ON decisions (time)",
-        "CREATE UNIQUE INDEX decisions_retry ON decisions (caller, idempotency_key)",
+        "CREATE UNIQUE INDEX decisions_retry ON decisions (caller, idempotency_key) WHERE idempotency_key IS NOT NULL",
         "CREATE TABLE log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]
 
@@ -88,17 +91,23 @@ def read_row(values: Sequence[Any]) -> LoggedDecision | DamagedRow:
 
 
 def link(rows: Sequence[LoggedDecision], head: Head, key: ChainKey | None) -> list[tuple]:
-    """The rows as inserted after `head`: numbered, and each hashed over the one before."""
+    """The rows as inserted after `head` (`COLUMNS` in order: the digested columns, then the
+    chain's): numbered, and each hashed over the one before."""
     seq, prev, out = head.seq, head.row_hash, []
     for row in rows:
         seq += 1
-        values: dict[str, Any] = {column: getattr(row, column) for column in COLUMNS}
-        values["seq"] = seq
+        values = (seq, *_DIGESTED_AFTER_SEQ(row))
         full = digests_of(values)
-        values.update(prev_hash=prev, row_hash=row_hash(key, seq, prev, full), digests=short_digests(full))
-        prev = values["row_hash"]
-        out.append(tuple(int(values[c]) if c == "compact" else values[c] for c in COLUMNS))
+        hashed = row_hash(key, seq, prev, full)
+        out.append((*values[:_COMPACT], int(row.compact), *values[_COMPACT + 1:], prev, hashed, short_digests(full)))
+        prev = hashed
     return out
+
+
+def _stored(linked: tuple) -> LoggedDecision:
+    row = read_row(linked)
+    assert isinstance(row, LoggedDecision)  # what `link` made of a LoggedDecision
+    return row
 
 
 def head_of(linked: tuple) -> Head:
@@ -156,18 +165,23 @@ class SqlStore:
 
     def append(self, rows: Sequence[LoggedDecision]) -> list[LoggedDecision]:
         """Chain and insert `rows`; returns the row kept for each: itself, or the row logged
-        before under the same caller and Idempotency-Key (a retry is logged once)."""
+        before under the same caller and Idempotency-Key (a retry is logged once; one sent
+        twice in the same group gets the first as stored, chain columns and all)."""
         if not rows:
             return []
         with self._writing() as writing:
             head = self._head(writing)  # first: in PostgreSQL, its row lock is what orders appenders
             kept = self._retries(writing, rows)
             new = [row for row, keep in zip(rows, kept) if keep is row]
+            linked = link(new, head, self.key)
             if new:
-                linked = link(new, head, self.key)
                 writing.execute_many(self.insert_sql(), linked)
                 self._set_head(writing, linked[-1])
-        return kept
+        if len(new) == len(rows):
+            return kept
+        stored = {row.id: values for row, values in zip(new, linked)}
+        return [keep if keep is row or keep.id not in stored else _stored(stored[keep.id])
+                for row, keep in zip(rows, kept)]
 
     def _retries(self, writing: Writing, rows: Sequence[LoggedDecision]) -> list[LoggedDecision]:
         kept: list[LoggedDecision] = []
@@ -208,9 +222,7 @@ class SqlStore:
             linked = link([row], head, self.key)
             writing.execute_many(self.insert_sql(), linked)
             self._set_head(writing, linked[0])
-        got = read_row(linked[0])
-        assert isinstance(got, LoggedDecision)
-        return got
+        return _stored(linked[0])
 
     # -- reading
     def get(self, decision_id: str) -> LoggedDecision | DamagedRow | None:
@@ -222,7 +234,7 @@ class SqlStore:
         return read_row(found[0]) if found else None
 
     def list(self, query: Query) -> Page:
-        where, params = search_filter(query)
+        where, params = search_filter(query, self.dialect.contains)
         sql = self._select(" AND ".join(where), " ORDER BY seq DESC")
         if query.limit is not None:
             sql += f" LIMIT {int(query.limit) + 1}"
@@ -285,8 +297,9 @@ def _text(value: object) -> str:
     return bytes(value).decode("utf-8") if isinstance(value, bytes | memoryview) else str(value)
 
 
-def search_filter(query: Query) -> tuple[list[str], list[Any]]:
-    """The WHERE clauses and their parameters for a search (decisions only, not purges)."""
+def search_filter(query: Query, contains: str) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and their parameters for a search (decisions only, not purges);
+    `contains` is the dialect's exact substring test."""
     where: list[str] = ["kind = ?"]
     params: list[Any] = [DECISION]
     for column, value in (("patient_id", query.patient_id), ("month", query.month), ("pack_id", query.pack_id),
@@ -294,11 +307,10 @@ def search_filter(query: Query) -> tuple[list[str], list[Any]]:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    if query.code is not None or query.status is not None:
-        code = _like(query.code) if query.code is not None else "%"
-        status = _like(query.status) if query.status is not None else "%"
-        where.append("lines LIKE ? ESCAPE '!'")
-        params.append(f"% {code}={status} %")
+    if query.code is not None or query.status is not None:  # lines reads " CODE=STATUS CODE=STATUS "
+        code = f" {query.code}=" if query.code is not None else "="
+        where.append(contains.format(column="lines"))
+        params.append(code + (f"{query.status} " if query.status is not None else ""))
     bounds: tuple[tuple[str, str | int | None], ...] = (
         ("time >= ?", query.since), ("time < ?", query.until), ("seq < ?", query.before_seq))
     for clause, bound in bounds:
@@ -306,8 +318,4 @@ def search_filter(query: Query) -> tuple[list[str], list[Any]]:
             where.append(clause)
             params.append(bound)
     return where, params
-
-
-def _like(text: str) -> str:
-    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 

@@ -78,23 +78,29 @@ class SqliteDecisionStore(SqlStore):
     """A `DecisionStore` in the SQLite file at `path`: created with its tables if absent,
     migrated if older (`writable`), or only read (`SqliteDecisionStore.open_for_reading`)."""
 
-    dialect = Dialect(param="?", seq_type="INTEGER PRIMARY KEY", lock_head="")
+    dialect = Dialect(param="?", seq_type="INTEGER PRIMARY KEY", lock_head="", contains="instr({column}, ?) > 0")
 
     def __init__(self, path: str | Path, key: ChainKey | None = None, busy_timeout_ms: int = 10_000,
                  writable: bool = True) -> None:
         super().__init__(key)
         self.path = Path(path)
         self.location = str(path)
+        self.writable = writable
         self._lock = threading.Lock()
         self._writer_lock = WriterLock(Path(f"{self.path}.lock"))
         if not writable:
             self._db = self._connect_read_only()
         else:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._prepare()
+            try:
+                self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                with self._writer_lock:  # several processes opening a new file at once: one sets WAL
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._prepare()
+            except BaseException:
+                self.close()
+                raise
         self._db.text_factory = bytes
 
     @classmethod
@@ -112,13 +118,17 @@ class SqliteDecisionStore(SqlStore):
                              isolation_level=None)
         try:
             version = self._version(db)
+            if version == 0:
+                raise LogError(f"no decision log in {self.path}: an SQLite file with no tables")
+            if version == 1:
+                raise LogError(f"{self.path} is a version 1 decision log, kept before the hash chain: "
+                               f"`policyengine log migrate {self.path}` chains it (or `serve --log` does on start)")
         except sqlite3.DatabaseError as error:
             db.close()
             raise LogDamaged(f"{self.path}: not a readable SQLite database ({error})") from None
-        if version == 1:
+        except BaseException:
             db.close()
-            raise LogError(f"{self.path} is a version 1 decision log, kept before the hash chain: "
-                           f"`policyengine log migrate {self.path}` chains it (or `serve --log` does on start)")
+            raise
         return db
 
     def _version(self, db: sqlite3.Connection) -> int:
@@ -177,6 +187,8 @@ class SqliteDecisionStore(SqlStore):
     def check_writable(self) -> None:
         """Take the write lock and let it go: fails when the file or its folder became
         read-only, the disk is gone, or another process holds the lock past the timeout."""
+        if not self.writable:
+            raise LogError(f"{self.path} is opened for reading: it takes no writes")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("ROLLBACK")

@@ -3,18 +3,25 @@ by row and column.
 
 A row is checked on its own (`check_row`: its columns against the digests it was written
 with, its hash against its place) and against the row before it (`ChainWalk`: numbered
-one more, linked to its hash). At the end the last row is compared with the head the
-log records and, when the auditor kept one, with the head given (`--from-head`), and a
-log that starts after row 1 must carry the purge that removed the rows before.
+one more, linked to its hash). The log's head is read before the rows and again after:
+the row at the first must be the row it records, the log must reach it (else it was
+truncated), and no row may lie past the second (else something other than the log added
+it) — rows appended while the walk reads are neither. A head the auditor kept
+(`--from-head`) must be in the log, and a log that starts after row 1 must carry the
+purge that removed the rows before.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from operator import attrgetter
 
-from .chain import GENESIS, ChainKey, changed_columns, chain_name, digests_of, row_hash
+from .chain import DIGESTED, GENESIS, ChainKey, changed_columns, chain_name, digests_of, row_hash
 from .sql import LogError
-from .store import COLUMNS, PURGE, DamagedRow, ChainInfo, Head, LoggedDecision
+from .store import PURGE, ChainInfo, DamagedRow, Head, LoggedDecision
+
+
+_DIGESTED_VALUES = attrgetter(*DIGESTED)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def check_row(row: LoggedDecision | DamagedRow, key: ChainKey | None, keyed: boo
     digests can be checked."""
     if isinstance(row, DamagedRow):
         return [Finding("unreadable", f"column {row.column!r} {row.problem}", row.seq, row.id, row.column)]
-    full = digests_of({column: getattr(row, column) for column in COLUMNS})
+    full = digests_of(_DIGESTED_VALUES(row))
     if not (keyed and key is None) and row_hash(key, row.seq, row.prev_hash, full) == row.row_hash:
         return []
     changed = changed_columns(row.digests, full)
@@ -79,10 +86,12 @@ def check_row(row: LoggedDecision | DamagedRow, key: ChainKey | None, keyed: boo
 
 @dataclass
 class ChainWalk:
-    """The chain walked row by row (`rows`), then closed (`finish`)."""
+    """The chain walked row by row (`rows`), then closed (`finish`). `head` is the log's
+    head as read before the rows."""
 
     key: ChainKey | None
     keyed: bool
+    head: Head | None = None
     kept_head: Head | None = None
     findings: list[Finding] = field(default_factory=list)
     count: int = 0
@@ -111,10 +120,10 @@ class ChainWalk:
         elif isinstance(row, LoggedDecision) and self.last is not None and row.prev_hash != self.last.row_hash:
             found.append(Finding("reordered", f"does not follow row {self.last.seq}: rows reordered, or a row "
                                               "replaced or inserted", row.seq, row.id, "prev_hash"))
-        kept = self.kept_head
-        if kept is not None and seq == kept.seq and isinstance(row, LoggedDecision) and row.row_hash != kept.row_hash:
-            found.append(Finding("head", "this row is not the row of the head you kept: the log was rewritten from "
-                                         "here", seq, row.id, "row_hash"))
+        for head, whose in ((self.head, "the log's head records"), (self.kept_head, "the head you kept names")):
+            if head is not None and seq == head.seq and isinstance(row, LoggedDecision) and row.row_hash != head.row_hash:
+                found.append(Finding("head", f"this row is not the row {whose}: the log was rewritten from here", seq,
+                                     row.id, "row_hash"))
         if isinstance(row, LoggedDecision):
             if self.first is None and self.last is None:
                 self.first = row
@@ -126,9 +135,10 @@ class ChainWalk:
         self._expected = None if seq is None else seq + 1
         return found
 
-    def finish(self, info: ChainInfo) -> list[Finding]:
-        """The findings about the chain's ends, added to `findings`."""
-        end = self._start() + self._end(info.head) + self._kept_head()
+    def finish(self, head_after: Head | None) -> list[Finding]:
+        """The findings about the chain's ends, added to `findings`; `head_after` is the
+        log's head read again once the rows are read."""
+        end = self._start() + self._end(head_after) + self._kept_head()
         self.findings += end
         return end
 
@@ -144,23 +154,23 @@ class ChainWalk:
         return [Finding("start", f"rows 1 to {first.seq - 1} missing at the start (deleted; no purge records it)",
                         first.seq, first.id)]
 
-    def _end(self, head: Head | None) -> list[Finding]:
-        last = self.last
-        if head is None:
+    def _end(self, after: Head | None) -> list[Finding]:
+        last, before = self.last, self.head
+        if before is None and after is None:
             if self.count:
                 return [Finding("head", f"the log records no head, yet holds {self.count} row(s): its head was reset")]
             return []
         if last is None:
-            return [Finding("truncated", f"the log records a head at row {head.seq}, but no row can be read: "
-                                         "every row deleted")] if self.count == 0 else []
-        if head.seq > last.seq:
-            return [Finding("truncated", f"rows {last.seq + 1} to {head.seq} missing at the end (the log was "
-                                         f"truncated; its head is row {head.seq})")]
-        if head.seq < last.seq:
-            return [Finding("foreign", f"rows {head.seq + 1} to {last.seq} follow the log's head (row {head.seq}): "
+            recorded = before if before is not None else after
+            return [Finding("truncated", f"the log records a head at row {recorded.seq if recorded else 0}, but no "
+                                         "row can be read: every row deleted")] if self.count == 0 else []
+        if before is not None and last.seq < before.seq:
+            return [Finding("truncated", f"rows {last.seq + 1} to {before.seq} missing at the end (the log was "
+                                         f"truncated; its head is row {before.seq})")]
+        if after is None or last.seq > after.seq:
+            head_seq = after.seq if after is not None else 0
+            return [Finding("foreign", f"rows {head_seq + 1} to {last.seq} follow the log's head (row {head_seq}): "
                                        "added by something other than this log", last.seq, last.id)]
-        if head.row_hash != last.row_hash:
-            return [Finding("head", "the last row is not the row the log's head records", last.seq, last.id)]
         return []
 
     def _kept_head(self) -> list[Finding]:
