@@ -63,6 +63,35 @@ class WriterLock:
             self._fd = None
 
 
+class Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own, every
+    `interval` seconds, so no append pays for it. SQLite's automatic checkpoint runs in the
+    commit that crosses 1,000 pages: that commit then copies the pages and fsyncs the file,
+    a 15 to 100 ms answer every few hundred decisions, and 40 to 90 us more per row on
+    average. A PASSIVE checkpoint takes no lock a writer waits for; the writers of every
+    worker process leave it to their checkpointers (one of them wins each round)."""
+
+    def __init__(self, path: Path, interval: float = 1.0) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, name="policyengine-log-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # busy or gone: the next round tries again; appends are not affected
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._db.close()
+
+
 class _Writing:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -88,6 +117,7 @@ class SqliteDecisionStore(SqlStore):
         self.writable = writable
         self._lock = threading.Lock()
         self._writer_lock = WriterLock(Path(f"{self.path}.lock"))
+        self._checkpointer: Checkpointer | None = None
         if not writable:
             self._db = self._connect_read_only()
         else:
@@ -97,7 +127,9 @@ class SqliteDecisionStore(SqlStore):
                 with self._writer_lock:  # several processes opening a new file at once: one sets WAL
                     self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's work
                 self._prepare()
+                self._checkpointer = Checkpointer(self.path)
             except BaseException:
                 self.close()
                 raise
@@ -194,6 +226,9 @@ class SqliteDecisionStore(SqlStore):
             self._db.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         with self._lock:
             self._db.close()
             self._writer_lock.close()

@@ -74,8 +74,7 @@ class Service:
         with the row kept for each (a retry's: the one logged first)."""
         if self.log is None:
             return list(rows)
-        kept: list[LoggedDecision] = await asyncio.wrap_future(self.log.submit(rows))
-        return kept
+        return await self.log.commit(rows)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
