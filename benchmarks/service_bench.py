@@ -150,9 +150,12 @@ def row(label: str, trace: str, rate: float, latencies: list[float], failures: i
 
 
 @contextmanager
-def postgres(url: str | None) -> Iterator[str | None]:
+def postgres(url: str | None, wanted: bool) -> Iterator[str | None]:
     """The PostgreSQL log's server: the URL given, or one started in a temporary folder as
-    the tests start theirs (None where the server's binaries are missing)."""
+    the tests start theirs (None where the server's binaries are missing, or not wanted)."""
+    if not wanted:
+        yield None
+        return
     if url:
         yield url
         return
@@ -172,10 +175,9 @@ def service_rows(args: argparse.Namespace, baselines: dict[str, float], folder: 
     and trace by trace, each loaded in turn: a store's ratio is to the log-off rate measured
     just before it, so a noisy machine moves both."""
     rows = []
-    with postgres(args.postgres) as database:
-        logs = {"off": None, "sqlite": str(folder / "decisions.sqlite")}
-        if database:
-            logs["postgresql"] = database
+    with postgres(args.postgres, wanted="postgresql" in args.stores) as database:
+        logs = {"off": None, "sqlite": str(folder / "decisions.sqlite"), "postgresql": database}
+        logs = {store: log for store, log in logs.items() if store in args.stores and (log or store == "off")}
         servers = {}
         try:
             for store, log in logs.items():
@@ -183,7 +185,7 @@ def service_rows(args: argparse.Namespace, baselines: dict[str, float], folder: 
                 command = [*POLICYENGINE, "serve", "--workers", str(args.workers), "--port", str(port)]
                 servers[store] = (start(command + (["--log", log] if log else []), port), port)
             for _ in range(args.rounds):
-                for trace in TRACES:
+                for trace in args.traces:
                     off = None
                     for store, (_, port) in servers.items():
                         rate, latencies, failures = asyncio.run(load(f"http://127.0.0.1:{port}", trace, args.clients,
@@ -235,12 +237,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="times each row is measured, in turn")
+    parser.add_argument("--traces", default=",".join(TRACES), help="the trace forms measured (default: all)")
+    parser.add_argument("--stores", default="off,sqlite,postgresql", help="the logs measured (default: all)")
     parser.add_argument("--postgres", metavar="URL", help="the PostgreSQL log's database (default: a server started "
                                                            "in a temporary folder)")
     parser.add_argument("--servers", action="store_true", help="also compare ASGI servers")
     args = parser.parse_args()
-    baselines = {trace: in_process(trace, min(args.seconds, 5.0)) for trace in TRACES}
-    print("| in-process API (1 process): decisions/s | " + " | ".join(f"{t} {baselines[t]:,.0f}" for t in TRACES) + " |")
+    args.traces, args.stores = args.traces.split(","), args.stores.split(",")
+    baselines = {trace: in_process(trace, min(args.seconds, 5.0)) for trace in args.traces}
+    print("| in-process API (1 process): decisions/s | " + " | ".join(f"{t} {baselines[t]:,.0f}" for t in args.traces) + " |")
     print()
     print("| server | trace | requests | decisions/s | p50 ms | p99 ms | failed | ÷ in-process | ÷ log off |")
     print("|---|---|---|---|---|---|---|---|---|")
