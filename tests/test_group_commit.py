@@ -3,23 +3,14 @@ rows that arrive while a commit runs go together in the next; a failed commit is
 every caller in it and the log goes on."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-import policyengine
-from policyengine.decisionlog import GroupCommitter, LogClosed, SqliteDecisionStore, new_row
-
-SEED = Path(__file__).resolve().parents[1] / "examples" / "2026-03-seed-22-minutes.json"
-DECISION = policyengine.evaluate(json.loads(SEED.read_text()), trace="none")
-
-
-def row(caller: str = "billing"):
-    return new_row(DECISION, policyengine.to_json(DECISION), SEED.read_text(), caller=caller, pack_ref="cms-rpm-2026",
-                   trace="none", compact=False)
+from logrows import row
+from policyengine.decisionlog import GroupCommitter, LogClosed, SqliteDecisionStore
 
 
 class SlowStore(SqliteDecisionStore):

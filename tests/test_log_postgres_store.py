@@ -5,29 +5,15 @@ advisory lock, a connection the server dropped, the "C" collation of `time`, and
 without their password. What both stores do alike is test_log_store_contract.py's."""
 from __future__ import annotations
 
-import dataclasses
-import json
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 
-import policyengine
-from policyengine.decisionlog import ChainWalk, LogError, new_row
+from logrows import row, walk
+from policyengine.decisionlog import LogError
 from policyengine.decisionlog.postgres import PostgresDecisionStore, hide_password
-from policyengine.decisionlog.store import LoggedDecision
-
-SEED = Path(__file__).resolve().parents[1] / "examples" / "2026-03-seed-22-minutes.json"
-DECISION = policyengine.evaluate(json.loads(SEED.read_text()), trace="none")
-
-
-def row(caller: str = "billing", **changes) -> LoggedDecision:
-    made = new_row(DECISION, policyengine.to_json(DECISION), SEED.read_text(), caller=caller, pack_ref="cms-rpm-2026",
-                   trace="none", compact=False, idempotency_key=changes.pop("idempotency_key", None))
-    return dataclasses.replace(made, **changes)
-
 
 def sql(url: str, text: str, params: tuple = ()) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
@@ -37,14 +23,6 @@ def sql(url: str, text: str, params: tuple = ()) -> list[tuple]:
 
 def tables(url: str) -> set[str]:
     return {name for (name,) in sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-
-
-def walk(store) -> list:
-    chain = ChainWalk(store.key, keyed=store.key is not None, head=store.chain_info().head)
-    for _ in chain.rows(store.scan()):
-        pass
-    chain.finish(store.chain_info().head)
-    return chain.findings
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ own (reconnecting, passwords, roles, the creation lock, PostgreSQL-only SQL) is 
 test_log_postgres_store.py."""
 from __future__ import annotations
 
-import dataclasses
-import json
 import sqlite3
 import threading
 from contextlib import closing
@@ -23,19 +21,10 @@ import psycopg
 import pytest
 
 import policyengine
-from policyengine.decisionlog import ChainKey, ChainWalk, Head, LogDamaged, LogError, Query, new_row, open_store
+from logrows import DECISION, SEED, row, walk
+from policyengine.decisionlog import ChainKey, Head, LogDamaged, LogError, Query, open_store
 from policyengine.decisionlog.opening import is_database_url
 from policyengine.decisionlog.store import LoggedDecision
-
-SEED = Path(__file__).resolve().parents[1] / "examples" / "2026-03-seed-22-minutes.json"
-DECISION = policyengine.evaluate(json.loads(SEED.read_text()), trace="none")
-
-
-def row(caller: str = "billing", **changes) -> LoggedDecision:
-    made = new_row(DECISION, policyengine.to_json(DECISION), SEED.read_text(), caller=caller, pack_ref="cms-rpm-2026",
-                   trace="none", compact=False, idempotency_key=changes.pop("idempotency_key", None))
-    return dataclasses.replace(made, **changes)
-
 
 def tamper(location: str, text: str) -> None:
     """Run `text` on the log's database behind the store's back, committed at once."""
@@ -45,14 +34,6 @@ def tamper(location: str, text: str) -> None:
     else:
         with closing(sqlite3.connect(location, isolation_level=None)) as db:
             db.execute(text)
-
-
-def walk(store) -> list:
-    chain = ChainWalk(store.key, keyed=store.key is not None, head=store.chain_info().head)
-    for _ in chain.rows(store.scan()):
-        pass
-    chain.finish(store.chain_info().head)
-    return chain.findings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
-                           Query, SqlStore, check_row, find_key, open_store, replay, usable_key)
+                           Query, SqlStore, check_row, find_key, open_store, replay, usable_key, walk_log)
 from ..decisionlog.store import ChainInfo, Head, time_bound
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES
 
@@ -93,14 +93,8 @@ def log_verify(location: str, key_file: str | None, from_head: str | None, outpu
             raise click.BadParameter("give the head as SEQ:HASH, as verify prints it", param_hint="--from-head")
         kept = Head(int(seq), hash_)
     log = Opened(location, key_file)
-    walk = log.walk(kept)
-
-    def walked() -> None:
-        for _ in walk.rows(log.store.scan()):
-            pass
-    _guarded(walked)
-    head = log.head_now()
-    walk.finish(head)
+    walk: ChainWalk = _guarded(partial(walk_log, log.store, log.key, log.keyed, kept))
+    head = walk.head_after
     findings = log.key_findings + walk.findings
     if output_format == "json":
         click.echo(json.dumps({"log": log.store.location, "rows": walk.count, "chain": log.info.chain,

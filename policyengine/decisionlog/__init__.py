@@ -5,7 +5,7 @@ check that it is what the service wrote, and replay it months later.
     store.append([new_row(decision, served_text, facts_text, caller=..., pack_ref=..., ...)])
     GroupCommitter(store).submit(rows).result()      # many threads' appends, one transaction
     store.get(decision_id); store.list(Query(patient_id="PT-1"))
-    walk = ChainWalk(key, keyed); for row, findings in walk.rows(store.scan()): ...
+    walk_log(store, key, keyed).findings                  # the hash chain, row by row and at its ends
     for result in replay(store, key): ...            # re-decided with the recorded pack
 
 `DecisionStore` is the interface; `SqlStore` holds the schema, the chained append and
@@ -20,9 +20,9 @@ from .replay import Replayed, replay, replay_one
 from .sql import LogDamaged, LogError, SqlStore
 from .sqlite import SqliteDecisionStore
 from .store import DamagedRow, DecisionStore, Head, LoggedDecision, Page, Query, new_row, text_sha256
-from .verify import ChainWalk, Finding, check_row, usable_key
+from .verify import ChainWalk, Finding, check_row, usable_key, walk_log
 
 __all__ = ["ChainKey", "ChainWalk", "DamagedRow", "DecisionStore", "Finding", "GroupCommitter", "Head", "KeyError_",
            "LogClosed", "LogDamaged", "LogError", "LoggedDecision", "Page", "Query", "Replayed", "SqlStore",
            "SqliteDecisionStore", "check_row", "find_key", "new_row", "open_store", "replay", "replay_one",
-           "text_sha256", "usable_key"]
+           "text_sha256", "usable_key", "walk_log"]

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import errors
 
 from .chain import ChainKey
-from .sql import SCHEMA_VERSION, Dialect, LogDamaged, LogError, SqlStore, Writing, check_columns, check_key
+from .sql import Dialect, LogDamaged, LogError, SqlStore, Writing, check_columns, check_key, schema_version
 
 _CREATING = 0x706F6C6963790001  # the advisory lock taken to create the tables ("policy" 1)
 # from the catalog, not information_schema, which leaves out what the role may not read
@@ -122,10 +122,7 @@ class PostgresDecisionStore(SqlStore):
         if "log_meta" not in tables:
             raise LogDamaged(f"{self.location}: no log_meta table (dropped?): the chain's head and key are gone")
         meta = dict(writing.query("SELECT name, value FROM log_meta"))
-        version = int(meta.get("schema_version", 0)) if str(meta.get("schema_version", "")).isdigit() else 0
-        if version > SCHEMA_VERSION:
-            raise LogError(f"{self.location}: decision log schema version {version} is newer than this policyengine "
-                           f"reads ({SCHEMA_VERSION}); read it with a newer policyengine")
+        version = schema_version(self.location, meta)
         check_columns(self.location, [name for (name,) in writing.query(_COLUMNS)])
         return version
 

@@ -9,6 +9,7 @@ in the middle of a listing or a replay.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -63,6 +64,16 @@ def schema(dialect: Dialect) -> list[str]:
         "CREATE UNIQUE INDEX decisions_retry ON decisions (caller, idempotency_key) WHERE idempotency_key IS NOT NULL",
         "CREATE TABLE log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]
+
+
+def schema_version(location: str, meta: dict) -> int:
+    """The schema version log_meta records, refused (`LogError`) when newer than this code reads."""
+    recorded = str(meta.get("schema_version", ""))
+    version = int(recorded) if recorded.isdigit() else 0
+    if version > SCHEMA_VERSION:
+        raise LogError(f"{location}: decision log schema version {version} is newer than this policyengine reads "
+                       f"({SCHEMA_VERSION}); read it with a newer policyengine")
+    return version
 
 
 def initial_meta(key: ChainKey | None) -> list[tuple[str, str]]:
@@ -122,7 +133,7 @@ def parse_head(text: str) -> Head:
     return Head(int(seq), hash_)
 
 
-class SqlStore:
+class SqlStore(ABC):
     """The `DecisionStore` both databases share. Subclasses open the connection and supply
     `_read` (a query outside any write) and `_writing` (a write transaction holding the
     log's write lock)."""
@@ -134,17 +145,17 @@ class SqlStore:
         self.key = key
 
     # -- what a subclass supplies
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        raise NotImplementedError
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
 
-    def _writing(self) -> AbstractContextManager[Writing]:
-        raise NotImplementedError
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[Writing]: ...
 
-    def check_writable(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def check_writable(self) -> None: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     # -- SQL in the store's parameter style
     def _sql(self, text: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .chain import ChainKey
 from .migrate import V1_COLUMNS, migrate_v1
-from .sql import SCHEMA_VERSION, Dialect, LogDamaged, LogError, SqlStore, Writing, check_columns, check_key
+from .sql import Dialect, LogDamaged, LogError, SqlStore, Writing, check_columns, check_key, schema_version
 
 try:
     import fcntl
@@ -176,10 +176,7 @@ class SqliteDecisionStore(SqlStore):
                 return 1
             raise LogDamaged(f"{self.path}: no log_meta table (dropped?): the chain's head and key are gone")
         meta = dict(db.execute("SELECT name, value FROM log_meta"))
-        version = int(meta.get("schema_version", 0)) if str(meta.get("schema_version", "")).isdigit() else 0
-        if version > SCHEMA_VERSION:
-            raise LogError(f"{self.path}: decision log schema version {version} is newer than this policyengine "
-                           f"reads ({SCHEMA_VERSION}); read it with a newer policyengine")
+        version = schema_version(self.location, meta)
         check_columns(self.location, columns)
         return version
 

@@ -12,12 +12,13 @@ purge that removed the rows before.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from operator import attrgetter
 
 from .chain import DIGESTED, GENESIS, ChainKey, changed_columns, chain_name, digests_of, row_hash
-from .sql import LogError
+from .sql import LogError, SqlStore
 from .store import PURGE, ChainInfo, DamagedRow, Head, LoggedDecision
 
 
@@ -98,6 +99,7 @@ class ChainWalk:
     first: LoggedDecision | None = None
     last: LoggedDecision | None = None
     purges: list[dict] = field(default_factory=list)
+    head_after: Head | None = None
     _expected: int | None = None
 
     def rows(self, scanned: Iterable[LoggedDecision | DamagedRow]) -> Iterator[tuple[LoggedDecision | DamagedRow, list[Finding]]]:
@@ -138,6 +140,7 @@ class ChainWalk:
     def finish(self, head_after: Head | None) -> list[Finding]:
         """The findings about the chain's ends, added to `findings`; `head_after` is the
         log's head read again once the rows are read."""
+        self.head_after = head_after
         end = self._start() + self._end(head_after) + self._kept_head()
         self.findings += end
         return end
@@ -188,6 +191,14 @@ class ChainWalk:
             return [Finding("truncated", f"the head you kept (row {kept.seq}) is no longer in the log and no purge "
                                          "removed it")]
         return []
+
+
+def walk_log(store: SqlStore, key: ChainKey | None, keyed: bool, kept_head: Head | None = None) -> ChainWalk:
+    """The whole chain walked: the head read, every row checked, the head read again."""
+    walk = ChainWalk(key, keyed, store.chain_info().head, kept_head)
+    deque(walk.rows(store.scan()), maxlen=0)
+    walk.finish(store.chain_info().head)
+    return walk
 
 
 def own_damage(row: LoggedDecision) -> bool:
