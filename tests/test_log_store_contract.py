@@ -195,6 +195,19 @@ def test_a_retry_is_logged_once_in_one_call_and_in_two(store) -> None:
     assert len(list(store.scan())) == 2
 
 
+def test_a_snapshot_sees_the_log_as_one_moment(location: str) -> None:
+    """What another writer commits during a walk is not seen by it: the head and the rows agree."""
+    with closing(open_store(location)) as writer:
+        writer.append([row(), row()])
+        with closing(open_store(location, writable=False)) as reader:
+            with reader.snapshot():
+                head = reader.chain_info().head
+                writer.append([row()])
+                assert [r.seq for r in reader.scan()] == [1, 2] and reader.chain_info().head == head
+            assert [r.seq for r in reader.scan()] == [1, 2, 3]
+            assert walk(reader) == []
+
+
 def test_two_instances_appending_at_once_make_one_chain(location: str) -> None:
     """Two store objects, each with its own connection, as two service instances (on SQLite: two workers of one
     host, which take turns through the file's write lock)."""

@@ -18,7 +18,7 @@ import click
 
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
                            Query, SqlStore, check_row, find_key, open_store, replay, usable_key, walk_log)
-from ..decisionlog.store import ChainInfo, Head, time_bound
+from ..decisionlog.store import Head, time_bound
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES
 
 LOG_ARGUMENT = click.argument("location", metavar="LOG")  # an SQLite file or a postgresql:// URL
@@ -53,15 +53,6 @@ class Opened:
 
     def damage(self, row: LoggedDecision | DamagedRow) -> list[Finding]:
         return check_row(row, self.key, self.keyed)
-
-    def walk(self, kept_head: Head | None = None) -> ChainWalk:
-        """A walk of the chain from the head as read now (rows appended while it reads are
-        the log growing, not tampering)."""
-        return ChainWalk(self.key, self.keyed, _guarded(self.store.chain_info).head, kept_head)
-
-    def head_now(self) -> Head | None:
-        info: ChainInfo = _guarded(self.store.chain_info)
-        return info.head
 
 
 def _guarded(action: Callable[[], Any]) -> Any:
@@ -202,19 +193,21 @@ def log_replay(location: str, decision_ids: tuple[str, ...], key_file: str | Non
     missing = [i for i in decision_ids if _guarded(partial(log.store.get, i)) is None]
     if missing:
         raise click.UsageError(f"{log.store.location}: no decision {', '.join(missing)}")
-    walk = log.walk()
     counts = {"total": 0, "differ": 0, "damaged": 0}
 
-    def replayed() -> None:
-        for result in replay(log.store, walk, decision_ids):
-            counts["total"] += 1
-            counts["damaged" if result.damage or isinstance(result.row, DamagedRow) else "differ"] += not result.reproduced
-            if output_format == "json":
-                click.echo(json.dumps(result.as_json(), ensure_ascii=False))
-            elif not result.reproduced:
-                click.echo(result.render())
-    _guarded(replayed)
-    walk.finish(log.head_now())
+    def replayed() -> ChainWalk:
+        with log.store.snapshot():  # the chain as one moment, however long the replay takes
+            walk = ChainWalk(log.key, log.keyed, log.store.chain_info().head)
+            for result in replay(log.store, walk, decision_ids):
+                counts["total"] += 1
+                counts["damaged" if result.damage or isinstance(result.row, DamagedRow) else "differ"] += not result.reproduced
+                if output_format == "json":
+                    click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+                elif not result.reproduced:
+                    click.echo(result.render())
+            walk.finish(log.store.chain_info().head)
+        return walk
+    walk: ChainWalk = _guarded(replayed)
     chain = log.key_findings + [f for f in walk.findings if f.about_the_chain]
     for finding in chain:
         click.echo(f"LOG DAMAGED     {finding.render()}")

@@ -165,6 +165,16 @@ class PostgresDecisionStore(SqlStore):
             with conn.transaction():
                 yield _Writing(conn)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A REPEATABLE READ transaction: every read inside sees the database as its first did."""
+        with self._lock:
+            conn = self._connection()
+        with conn.transaction():
+            with self._lock:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
     def check_writable(self) -> None:
         """A transaction that can write, now: fails on a lost server, a read-only store or
         session, or a standby (after a failover)."""

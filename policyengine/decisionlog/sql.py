@@ -152,6 +152,11 @@ class SqlStore(ABC):
     def _writing(self) -> AbstractContextManager[Writing]: ...
 
     @abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see the log as one moment: what is committed meanwhile is not seen
+        (a walk of the chain during a purge must not see half of it)."""
+
+    @abstractmethod
     def check_writable(self) -> None: ...
 
     @abstractmethod

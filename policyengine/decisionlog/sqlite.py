@@ -213,6 +213,15 @@ class SqliteDecisionStore(SqlStore):
             finally:
                 self._db.text_factory = bytes
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: in WAL mode its first read fixes what every later read sees."""
+        self._read("BEGIN")
+        try:
+            yield
+        finally:
+            self._read("COMMIT")
+
     def check_writable(self) -> None:
         """Take the write lock and let it go: fails when the file or its folder became
         read-only, the disk is gone, or another process holds the lock past the timeout."""

@@ -194,10 +194,12 @@ class ChainWalk:
 
 
 def walk_log(store: SqlStore, key: ChainKey | None, keyed: bool, kept_head: Head | None = None) -> ChainWalk:
-    """The whole chain walked: the head read, every row checked, the head read again."""
-    walk = ChainWalk(key, keyed, store.chain_info().head, kept_head)
-    deque(walk.rows(store.scan()), maxlen=0)
-    walk.finish(store.chain_info().head)
+    """The whole chain walked in one snapshot: the head read, every row checked, the head
+    read again (the same head, unless the store cannot hold a snapshot)."""
+    with store.snapshot():
+        walk = ChainWalk(key, keyed, store.chain_info().head, kept_head)
+        deque(walk.rows(store.scan()), maxlen=0)
+        walk.finish(store.chain_info().head)
     return walk
 
 
