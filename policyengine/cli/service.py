@@ -31,9 +31,13 @@ from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with
 @click.option("--max-batch-bytes", type=click.IntRange(min=1), default=None, help="Largest batch body.")
 @click.option("--time-limit", type=click.FloatRange(min=0.001), default=None,
               help="Seconds a request may take, reading its body included (default 10).")
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate (PEM; its chain after it). Needs --ssl-keyfile.")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The certificate's private key (PEM, unencrypted).")
 def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_path: str | None,
           log_key_file: str | None, tokens_path: str | None, max_body_bytes: int | None, max_batch_bytes: int | None,
-          time_limit: float | None) -> None:
+          time_limit: float | None, ssl_certfile: str | None, ssl_keyfile: str | None) -> None:
     """Serve decisions over HTTP (the /v1 API; GET /openapi.json describes it) until Ctrl-C.
 
     The packs are compiled once at start; SIGHUP (or POST /v1/packs:reload) compiles them
@@ -53,6 +57,7 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     if tokens is None and not is_loopback(host):
         raise click.UsageError(f"no tokens configured, so the service listens on loopback only, not {host}: give "
                                "--tokens FILE or POLICYENGINE_SERVICE_TOKENS to listen there")
+    _check_tls(ssl_certfile, ssl_keyfile)
     try:
         packs = compile_packs(pack_refs, 1)
     except PackNotFound as error:
@@ -64,16 +69,31 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     given = {"max_body_bytes": max_body_bytes, "max_batch_bytes": max_batch_bytes, "time_limit": time_limit}
     limits: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     config = ServiceConfig(host=host, port=port, workers=workers, packs=pack_refs, log=log_path, log_key_file=log_key_file,
-                           tokens_file=tokens_path,
-                           **limits)
+                           tokens_file=tokens_path, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, **limits)
     served = ", ".join(f"{p.pack.id} {p.pack.version}" for p in packs.by_id.values())
-    click.echo(f"serving {served} on http://{host}:{port} ({counted(workers, 'worker')}); decision log: "
+    scheme = "https" if ssl_certfile else "http"
+    click.echo(f"serving {served} on {scheme}://{host}:{port} ({counted(workers, 'worker')}); decision log: "
                f"{log_path or 'off'}", err=True)
     if tokens is None:
         click.echo("no tokens configured: every local caller may decide and audit; listening on loopback only", err=True)
     else:
         click.echo(f"{len(tokens)} token(s) configured", err=True)
     run_service(config)
+
+
+def _check_tls(certfile: str | None, keyfile: str | None) -> None:
+    """Both files or neither, and a pair that loads: a certificate problem is said here, in
+    one line, not as a traceback from each worker."""
+    if certfile is None and keyfile is None:
+        return
+    if certfile is None or keyfile is None:
+        raise click.UsageError("HTTPS needs both --ssl-certfile and --ssl-keyfile")
+    import ssl
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as error:
+        raise click.UsageError(f"cannot serve HTTPS with {certfile} and {keyfile}: "
+                               f"{getattr(error, 'reason', None) or error}") from None
 
 
 def _open_log(location: str, key_file: str | None) -> Any:

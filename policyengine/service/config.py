@@ -19,7 +19,8 @@ class ServiceConfig:
     `?pack=ID`). `log`: the decision log (an SQLite file or a postgresql:// URL), or None
     for no log; `log_key_file` its chain's key (None: $POLICYENGINE_LOG_KEY, or unkeyed).
     `max_body_bytes` bounds a decision or verify request, `max_batch_bytes` a batch;
-    `time_limit` is the seconds a request may take, reading its body included."""
+    `time_limit` is the seconds a request may take, reading its body included;
+    `ssl_certfile` and `ssl_keyfile` make it HTTPS."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -31,6 +32,8 @@ class ServiceConfig:
     max_body_bytes: int = 8 * MAX_FACTS_BYTES
     max_batch_bytes: int = 256 * MAX_FACTS_BYTES
     time_limit: float = 10.0
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     supervised: bool = field(default=False)
 
     def to_environment(self) -> None:

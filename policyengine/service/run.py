@@ -55,7 +55,8 @@ def serve(config: ServiceConfig) -> None:
     config = ServiceConfig(**{**config.__dict__, "supervised": config.workers > 1})
     config.to_environment()
     server_config = uvicorn.Config(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
-                                   access_log=False, timeout_graceful_shutdown=int(config.time_limit) + 5)
+                                   access_log=False, timeout_graceful_shutdown=int(config.time_limit) + 5,
+                                   ssl_certfile=config.ssl_certfile, ssl_keyfile=config.ssl_keyfile)
     if config.workers > 1:
         ReloadingSupervisor(server_config, sockets=[server_config.bind_socket()]).run()
     else:
