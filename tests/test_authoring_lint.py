@@ -294,6 +294,21 @@ def test_a_bad_suppression_is_an_error_where_it_is_written(tmp_path, lint, code,
     assert result.exit_status == 1
 
 
+def test_an_overlay_takes_a_parents_reason_for_a_value_the_parent_wrote(tmp_path):
+    low = SECTIONS["parameters"].replace("citation: RVU26A, confidence: high}\n  rvu_b", "citation: RVU26A, confidence: low}\n  rvu_b")
+    mini(tmp_path, parameters=low, lint="suppress:\n  - code: lint.parameter_low_confidence\n    at: rvu_a\n"
+                                        "    reason: read from the draft file\n")
+    carried = write(tmp_path / "carried", HEADER.replace("id: mini", "id: carried") + "extends: ../mini\n")
+    result = report(carried)
+    assert (result.warnings, result.suppressed) == (0, 1)
+    (accepted,) = result.findings
+    assert accepted.diagnostic.location.startswith(str(tmp_path / "mini" / "pack.yaml"))
+    assert accepted.suppressed == f"read from the draft file ({tmp_path / 'mini' / 'lint.yaml'})"
+    restated = write(tmp_path / "restated", HEADER.replace("id: mini", "id: restated") + "extends: ../mini\nparameters:\n"
+                     "  rvu_a:\n    values:\n      2026-01-01: {value: 1.56, citation: RVU26B, confidence: low}\n")
+    assert "lint.parameter_low_confidence" in codes(restated)  # its own line: the parent's reason is not its
+
+
 def test_a_suppression_that_matches_nothing_is_stale(tmp_path):
     result = report(mini(tmp_path, lint="suppress:\n  - code: lint.option_never_read\n    at: spare\n    reason: gone\n"))
     (finding,) = result.findings

@@ -48,9 +48,12 @@ decision carries, stay as they are:
         at: rvu_99454          # what the finding names: a parameter, rule id, code, option...
         reason: no CMS file row seen (domain reference 13.1); to be read from the RVU file
 
-Each needs a reason. A suppression that matches no finding is stale (a warning). The pack's
-own lint.yaml is read, not those of the packs it extends: a reason given for one year's pack
-is not taken for another's.
+Each needs a reason. A suppression that matches no finding is stale (a warning). A reason is
+taken where its finding is written: a finding at the pack's own lines is accepted only by
+its own lint.yaml, and one at a line of a pack it extends (a value still in force there,
+which the overlay did not restate) by that pack's lint.yaml as well, since the overlay
+carries the value and the reason with it. An overlay that restates the value writes its
+own line, and needs its own reason.
 """
 from __future__ import annotations
 
@@ -206,8 +209,10 @@ def lint_pack(pack: CompiledPack) -> LintReport:
     findings = [*(f for site in _sites(pack) for f in _judged(site, views[site.at_month_end])),
                 *_shadowed(pack, views), *_parameter_findings(pack, source), *_rate_gaps(pack),
                 *_unread_options(pack, source)]
-    suppressions, problems = read_suppressions(Path(source.meta.doc.source.name).parent / SUPPRESSIONS_FILE)
-    every = _accepted(findings, suppressions) + [Finding(problem, None) for problem in problems]
+    own_file = Path(source.meta.doc.source.name)
+    suppressions, problems = read_suppressions(own_file.parent / SUPPRESSIONS_FILE)
+    every = _inherited(_accepted(findings, suppressions), [f for f in source.files if f != own_file])
+    every += [Finding(problem, None) for problem in problems]
     order = {id(d): i for i, d in enumerate(sort_diagnostics(f.diagnostic for f in every))}
     return LintReport(f"{pack.id} {pack.version}", tuple(sorted(every, key=lambda f: order[id(f.diagnostic)])))
 
@@ -617,6 +622,22 @@ def _unknown_keys(doc: YamlDocument, pointer: str, data: dict, known: Iterable[s
     return [Diagnostic(SUPPRESSION_UNKNOWN_KEY, f"unknown key '{key}'{suggestion_suffix(key, known)}",
                        doc.span(pointers.join(pointer, key), key=True), hint="keys: " + ", ".join(known))
             for key in data if key not in known]
+
+
+def _inherited(findings: list[Finding], parent_files: list[Path]) -> list[Finding]:
+    """The findings the pack's own lint.yaml left, accepted where they are written in a parent
+    pack's file and that pack's lint.yaml names them (its problems and stale entries are
+    that pack's to report)."""
+    by_file = {str(path): read_suppressions(path.parent / SUPPRESSIONS_FILE)[0] for path in parent_files}
+    out = []
+    for finding in findings:
+        span = finding.diagnostic.span
+        file = span.source.name if span is not None and finding.suppressed is None else None
+        match = next((s for s in by_file.get(file or "", []) if (s.code, s.at) == (finding.diagnostic.code, finding.at)),
+                     None)
+        out.append(replace(finding, suppressed=f"{match.reason} ({Path(file or '').parent / SUPPRESSIONS_FILE})")
+                   if match else finding)
+    return out
 
 
 def _accepted(findings: list[Finding], suppressions: list[Suppression]) -> list[Finding]:
