@@ -34,6 +34,31 @@ def test_the_new_pack_validates_and_its_copied_case_passes(made):
     assert lint_pack(pack).errors == 0
 
 
+def test_the_schema_link_survives_the_package_being_reinstalled(tmp_path, monkeypatch):
+    """Installed from a wheel, the schema lives in site-packages, which a reinstall or a new
+    virtualenv moves: the header links to a copy beside the packs instead; in a checkout of
+    the project, to its schemas/ folder."""
+    import shutil
+
+    from policyengine.authoring import scaffold
+    installed = tmp_path / "venv" / "site-packages" / "rulepack.schema.json"
+    installed.parent.mkdir(parents=True)
+    shutil.copy(scaffold.bundled_schema_path("rulepack.schema.json"), installed)
+    monkeypatch.setattr(scaffold, "bundled_schema_path", lambda name: installed)
+    made = new_pack("cms-rpm-2026", 2027, tmp_path / "team" / "packs" / "cms-rpm-2027")
+    assert made.schema == tmp_path / "team" / "packs" / "rulepack.schema.json"
+    assert (made.directory / "pack.yaml").read_text().startswith("# yaml-language-server: $schema=../rulepack.schema.json\n")
+    shutil.rmtree(tmp_path / "venv")
+    assert made.schema.read_bytes() and (made.directory / ".." / "rulepack.schema.json").resolve().is_file()
+    checkout = tmp_path / "checkout"
+    (checkout / "schemas").mkdir(parents=True)
+    (checkout / "schemas" / "rulepack.schema.json").write_bytes(made.schema.read_bytes())
+    monkeypatch.setattr(scaffold, "bundled_schema_path", lambda name: made.schema)
+    inside = new_pack("cms-rpm-2026", 2027, checkout / "rulepacks" / "cms-rpm-2027")
+    assert inside.schema == checkout / "schemas" / "rulepack.schema.json"
+    assert not (checkout / "rulepacks" / "rulepack.schema.json").exists()
+
+
 def test_the_header_names_the_schema_an_editor_completes_from(made):
     first = (made.directory / "pack.yaml").read_text().splitlines()[0]
     schema = re.fullmatch(r"# yaml-language-server: \$schema=(.+)", first)

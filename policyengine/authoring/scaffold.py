@@ -37,6 +37,8 @@ class Scaffold:
     pack_id: str
     #: the parent's case the tests folder starts from, where it was written
     case_from: str
+    #: the schema the header links to
+    schema: Path
 
 
 def next_year(text: str, parent_year: int, year: int, joiner: str = "-") -> str:
@@ -54,13 +56,15 @@ def new_pack(parent_ref: str, year: int, directory: Path, pack_id: str | None = 
     _check_target(directory, parent, year)
     pack_id = pack_id or next_year(parent.id, parent.fee_schedule_year, year)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / PACK_FILE).write_text(_pack_text(parent, parent_ref, year, pack_id, directory), encoding="utf-8")
+    schema = _schema_file(directory)
+    (directory / PACK_FILE).write_text(_pack_text(parent, parent_ref, year, pack_id, directory, schema),
+                                       encoding="utf-8")
     (directory / "README.md").write_text(_readme(parent, year, pack_id), encoding="utf-8")
     child = load_pack(directory)
     case = _passing_case(parent, parent_ref, child)
     (directory / CASES_DIR).mkdir()
     (directory / CASES_DIR / CASE_FILE).write_text(_case_text(case), encoding="utf-8")
-    return Scaffold(directory, pack_id, case.location)
+    return Scaffold(directory, pack_id, case.location, schema)
 
 
 def _check_target(directory: Path, parent: CompiledPack, year: int) -> None:
@@ -80,12 +84,24 @@ def _extends(parent_ref: str, directory: Path) -> str:
     return Path(os.path.relpath(resolve_pack_dir(parent_ref).resolve(), directory.resolve())).as_posix()
 
 
-def _schema_line(directory: Path) -> str:
-    schema = Path(os.path.relpath(bundled_schema_path("rulepack.schema.json"), directory.resolve())).as_posix()
-    return f"# yaml-language-server: $schema={schema}"
+def _schema_file(directory: Path) -> Path:
+    """The schema the new pack's header links to: `schemas/rulepack.schema.json` in a folder
+    above the pack when it is this version's schema (a checkout of this project), else a copy
+    written beside the pack's folder (`rulepack.schema.json`, refreshed when it differs). The
+    copy stays where the team keeps its packs; the schema inside the installed package moves
+    or goes whenever the package is reinstalled, and a link into it would break."""
+    text = bundled_schema_path("rulepack.schema.json").read_bytes()
+    for folder in directory.resolve().parents:
+        candidate = folder / "schemas" / "rulepack.schema.json"
+        if candidate.is_file() and candidate.read_bytes() == text:
+            return candidate
+    beside = directory.resolve().parent / "rulepack.schema.json"
+    if not beside.is_file() or beside.read_bytes() != text:
+        beside.write_bytes(text)
+    return beside
 
 
-def _pack_text(parent: CompiledPack, parent_ref: str, year: int, pack_id: str, directory: Path) -> str:
+def _pack_text(parent: CompiledPack, parent_ref: str, year: int, pack_id: str, directory: Path, schema: Path) -> str:
     header = {"pack": {
         "id": pack_id,
         "version": "0.1.0",
@@ -94,7 +110,8 @@ def _pack_text(parent: CompiledPack, parent_ref: str, year: int, pack_id: str, d
         "effective": {"from": date(year, 1, 1).isoformat(), "to": date(year, 12, 31).isoformat()},
     }}
     body = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=110)
-    return (f"{_schema_line(directory)}\n"
+    link = Path(os.path.relpath(schema, directory.resolve())).as_posix()
+    return (f"# yaml-language-server: $schema={link}\n"
             f"#\n"
             f"# CY{year} overlay of {parent.id}: it decides {year} as {parent.id} does until it says what the\n"
             f"# CY{year} fee schedule changed. Restate only that, each dated value with its citation and\n"

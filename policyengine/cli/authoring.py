@@ -126,5 +126,6 @@ def new_pack_command(directory: Path, parent_ref: str, year: int, pack_id: str |
         made = new_pack(parent_ref, year, directory, pack_id)
     except DiagnosticError as error:
         exit_with(error, EXIT_BAD_INPUT)
-    click.echo(f"{made.pack_id} in {made.directory}: pack.yaml, README.md, tests/ (from {made.case_from})")
+    click.echo(f"{made.pack_id} in {made.directory}: pack.yaml, README.md, tests/ (from {made.case_from}); "
+               f"schema: {made.schema}")
     click.echo(f"next: policyengine validate {made.directory} && policyengine test {made.directory}")
