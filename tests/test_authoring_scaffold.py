@@ -2,7 +2,9 @@
 own test as written, and decides as its parent until it is edited."""
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +17,9 @@ from policyengine.cli import main
 from policyengine.diagnostics import DiagnosticError
 from policyengine.packs import load_pack
 from policyengine.testing import load_cases, test_pack
+from policyengine.testing.cases import run_case
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -57,6 +62,28 @@ def test_the_schema_link_survives_the_package_being_reinstalled(tmp_path, monkey
     inside = new_pack("cms-rpm-2026", 2027, checkout / "rulepacks" / "cms-rpm-2027")
     assert inside.schema == checkout / "schemas" / "rulepack.schema.json"
     assert not (checkout / "rulepacks" / "rulepack.schema.json").exists()
+
+
+def test_the_readme_edit_moves_the_carried_over_case_and_the_failure_says_why(made):
+    """The README's step 2, as written (21 minutes, a new conversion factor), then step 5."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("   parameters:\n     conversion_factor:")
+    edit = readme[start:readme.index("   ```", start)]
+    with (made.directory / "pack.yaml").open("a") as pack_file:
+        pack_file.write("\n" + "\n".join(line[3:] for line in edit.splitlines()) + "\n")
+    pack = load_pack(made.directory)
+    (failed,) = test_pack(pack, made.directory).failed
+    assert failed.case.carried_over_from == made.case_from
+    assert failed.failures[-1].startswith(f"new-pack carried this case over from {made.case_from}, where cms-rpm-2026 "
+                                          "decides it as it expects")
+    assert "policyengine diff cms-rpm-2026" in failed.failures[-1]
+
+
+def test_a_case_written_for_the_pack_fails_without_that_hint(made):
+    pack = load_pack(made.directory)
+    (case,) = load_cases(made.directory / "tests" / CASE_FILE)
+    wrong = dataclasses.replace(case, carried_over_from=None, expect={"total": "0.01"})
+    assert not any("carried this case over" in failure for failure in run_case(wrong, pack).failures)
 
 
 def test_the_header_names_the_schema_an_editor_completes_from(made):

@@ -157,10 +157,10 @@ def _passing_case(parent: CompiledPack, parent_ref: str, child: CompiledPack) ->
 
 
 def _case_text(case: Case) -> str:
-    entry: dict = {"name": case.name, "facts": case.facts}
+    entry: dict = {"name": case.name, "carried_over_from": case.location, "facts": case.facts}
     if case.options:
         entry["options"] = case.options
     entry["expect"] = case.expect
     body = yaml.safe_dump({"cases": [entry]}, sort_keys=False, allow_unicode=True, width=110)
-    return (f"# Moved from {case.location} into the new year (every date, the same month and day).\n"
+    return (f"# Moved into the new year (every date, the same month and day).\n"
             f"# Add a case for each change the pack makes, on both sides of each new threshold.\n{body}")

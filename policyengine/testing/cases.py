@@ -56,6 +56,8 @@ class Case:
     expect: dict
     doc: YamlDocument = field(repr=False)
     pointer: str
+    #: where `new-pack` copied the case from, in the parent pack (None: written for this pack)
+    carried_over_from: str | None = None
 
     @property
     def location(self) -> str:
@@ -124,7 +126,8 @@ def load_cases(path: Path) -> list[Case]:
         pointer = f"/cases/{i}"
         facts = _with_item_defaults(_merge(defaults.get("facts") or {}, raw.get("facts") or {}),
                                     defaults.get("items") or {})
-        cases.append(Case(str(raw["name"]), facts, raw.get("options") or {}, raw["expect"], doc, pointer))
+        cases.append(Case(str(raw["name"]), facts, raw.get("options") or {}, raw["expect"], doc, pointer,
+                          raw.get("carried_over_from")))
     return cases
 
 
@@ -200,7 +203,20 @@ def _check(case: Case, decision: dict, params: dict) -> list[str]:
 
 
 def run_case(case: Case, pack: CompiledPack, tracer_factory=None) -> CaseResult:
-    """Evaluate one case against a pack (optionally with a coverage tracer)."""
+    """Evaluate one case against a pack (optionally with a coverage tracer). A case carried
+    over from the parent that fails says why it may: the pack has changed what it decides."""
+    result = _run(case, pack, tracer_factory)
+    if result.passed or case.carried_over_from is None:
+        return result
+    parent = pack.chain[1] if len(pack.chain) > 1 else "its parent"
+    hint = (f"new-pack carried this case over from {case.carried_over_from}, where {parent} decides it as it "
+            f"expects: a value {pack.id} restates since moves it; update what it expects (or its facts) for "
+            f"{pack.fee_schedule_year}" + (f" (policyengine diff {parent} {pack.directory} says what changed)"
+                                            if len(pack.chain) > 1 else ""))
+    return CaseResult(case, (*result.failures, hint))
+
+
+def _run(case: Case, pack: CompiledPack, tracer_factory=None) -> CaseResult:
     expected_error = case.expect.get("error")
     try:
         tracer = tracer_factory() if tracer_factory else None
