@@ -9,31 +9,33 @@ from ..diagnostics import DiagnosticError
 from ..packs import PackNotFound
 from ..wording import counted
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with
+from .settings import config_option, setting
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@config_option
+@setting("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@setting("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@setting("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on one socket; each compiles the packs once.")
-@click.option("--pack", "pack_refs", multiple=True, metavar="PACK",
+@setting("--pack", "pack_refs", multiple=True, metavar="PACK",
               help="A pack directory (or bundled id) to serve besides the bundled packs, as ?pack=ID; one whose id is "
                    "a bundled pack's takes its place. Repeatable.")
-@click.option("--log", "log_path", metavar="LOG",
+@setting("--log", "log_path", metavar="LOG",
               help="Append every decision to this decision log: an SQLite file, or a postgresql:// URL (several "
                    "instances may share one).")
-@click.option("--log-key-file", metavar="FILE",
+@setting("--log-key-file", metavar="FILE",
               help="HMAC key for the log's hash chain (default: $POLICYENGINE_LOG_KEY; with neither, an unkeyed chain).")
-@click.option("--tokens", "tokens_path", metavar="FILE",
+@setting("--tokens", "tokens_path", metavar="FILE",
               help="Bearer tokens, one a line: NAME ROLE[,ROLE] TOKEN (roles decide, audit). Default: the variable "
                    "POLICYENGINE_SERVICE_TOKENS; with neither, no token is asked and only loopback is served.")
-@click.option("--max-body-bytes", type=click.IntRange(min=1), default=None, help="Largest decision or verify body.")
-@click.option("--max-batch-bytes", type=click.IntRange(min=1), default=None, help="Largest batch body.")
-@click.option("--time-limit", type=click.FloatRange(min=0.001), default=None,
+@setting("--max-body-bytes", type=click.IntRange(min=1), default=None, help="Largest decision or verify body.")
+@setting("--max-batch-bytes", type=click.IntRange(min=1), default=None, help="Largest batch body.")
+@setting("--time-limit", type=click.FloatRange(min=0.001), default=None,
               help="Seconds a request may take, reading its body included (default 10).")
-@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None,
+@setting("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Serve HTTPS with this certificate (PEM; its chain after it). Needs --ssl-keyfile.")
-@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None,
+@setting("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None,
               help="The certificate's private key (PEM, unencrypted).")
 def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_path: str | None,
           log_key_file: str | None, tokens_path: str | None, max_body_bytes: int | None, max_batch_bytes: int | None,
