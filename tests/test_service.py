@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import policyengine
 from policyengine.cli import main
 from policyengine.limits import MAX_HEADER_BYTES
 from policyengine.service.config import ServiceConfig
@@ -176,10 +178,20 @@ def test_health_readiness_and_metrics(http):
     ready = http.get("/readyz").json()
     assert ready["ready"] and ready["log"] == {"enabled": True, "writable": True} and ready["reload"]["ok"]
     http.post("/v1/decisions", content=SEED.read_bytes())
-    text = http.get("/metrics").text
-    assert 'policyengine_requests_total{method="POST",route="/v1/decisions",status="200"}' in text
-    assert 'policyengine_decisions_total{pack="cms-rpm-2026",outcome="billable"}' in text
-    assert 'policyengine_request_seconds_bucket{route="/v1/decisions",le="+Inf"}' in text
+    samples = scraped(http.get("/metrics").text)
+    assert samples[("policyengine_requests_total", (("method", "POST"), ("route", "/v1/decisions"), ("status", "200")))] >= 1
+    assert samples[("policyengine_decisions_total", (("outcome", "billable"), ("pack", "cms-rpm-2026")))] >= 1
+    assert samples[("policyengine_request_seconds_bucket", (("le", "+Inf"), ("route", "/v1/decisions")))] >= 1
+    assert samples[("policyengine_log_commit_seconds_count", ())] >= 1
+    (build,) = [dict(labels) for name, labels in samples if name == "policyengine_build_info"]
+    assert build == {"python": platform.python_version(), "version": policyengine.__version__}
+
+
+def scraped(text: str) -> dict[tuple[str, tuple], float]:
+    """Each sample of a Prometheus text by name and sorted labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 def test_unknown_routes_and_methods_are_problems_too(http):

@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..batch.reading import CHUNK_LINES
@@ -34,6 +34,7 @@ from ..limits import MAX_FACTS_BYTES, MAX_HEADER_BYTES
 from .audit import get_decision, get_explanation, search_decisions
 from .auth import Caller, Tokens, bearer, load_tokens
 from .config import ServiceConfig
+from .metrics import CONTENT_TYPE as METRICS_TYPE
 from .metrics import Metrics
 from .openapi import JSON_LINES, openapi_document
 from .packs import ServedPacks, describe
@@ -74,7 +75,10 @@ class Service:
         with the row kept for each (a retry's: the one logged first)."""
         if self.log is None:
             return list(rows)
-        return await self.log.commit(rows)
+        started = time.perf_counter()
+        kept = await self.log.commit(rows)
+        self.metrics.commit(time.perf_counter() - started)
+        return kept
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -280,6 +284,7 @@ async def post_reload(service: Service, request: Request, caller: Caller | None)
 def reload_packs(service: Service) -> dict:
     """Compile the packs again; on failure the packs before keep serving. Says so in the log."""
     result = service.packs.reload()
+    service.metrics.reload(result["ok"])
     if result["ok"]:
         logger.info("packs reloaded (generation %d): %s", result["generation"], _pack_names(service))
     else:
@@ -310,7 +315,7 @@ async def readyz(service: Service, request: Request, caller: Caller | None) -> R
 
 
 async def metrics(service: Service, request: Request, caller: Caller | None) -> Response:
-    return PlainTextResponse(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(await service.run(service.metrics.render), media_type=METRICS_TYPE)
 
 
 async def openapi(service: Service, request: Request, caller: Caller | None) -> Response:
@@ -361,7 +366,10 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
             if service.store is not None:
                 service.store.close()
 
-    routes = [Route(path, Endpoint(service, path, handler, roles).respond, methods=[method])
+    def allowed(path: str, roles: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return ANY_ROLE if path == "/metrics" and config.metrics_need_token else roles
+
+    routes = [Route(path, Endpoint(service, path, handler, allowed(path, roles)).respond, methods=[method])
               for path, method, handler, roles in ROUTES]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: _not_found, 405: _not_allowed})

@@ -20,7 +20,8 @@ class ServiceConfig:
     for no log; `log_key_file` its chain's key (None: $POLICYENGINE_LOG_KEY, or unkeyed).
     `max_body_bytes` bounds a decision or verify request, `max_batch_bytes` a batch;
     `time_limit` is the seconds a request may take, reading its body included;
-    `ssl_certfile` and `ssl_keyfile` make it HTTPS."""
+    `ssl_certfile` and `ssl_keyfile` make it HTTPS; `metrics_need_token`: /metrics asks
+    for a token (of either role) when tokens are configured."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -34,6 +35,7 @@ class ServiceConfig:
     time_limit: float = 10.0
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    metrics_need_token: bool = False
     supervised: bool = field(default=False)
 
     def to_environment(self) -> None:

@@ -1,70 +1,83 @@
-"""Prometheus metrics of one worker process, in the text exposition format (0.0.4).
+"""Prometheus metrics of the service, with prometheus_client.
 
-Counted: requests by route and status, request seconds by route (a histogram), decisions
-by pack and outcome (billable, nothing billable, error by code). Each worker counts its
-own; a scrape reaches one worker, so with `--workers N` scrape each, or sum what you have.
+Counted: requests by method, route and status, request seconds by route, decisions by pack
+and outcome, errors by code, pack reloads by result, and the seconds a decision waits for
+its decision log commit; `policyengine_build_info` says which version serves.
+
+With `serve --workers N` every worker writes its counts to files in one folder the
+supervisor made (prometheus_client's multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`), and a
+scrape of any worker sums them all: the totals are the service's, not one worker's. A
+service in one process (and each service the tests build) keeps its own registry.
 """
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from collections.abc import Iterable
+import os
+import platform
 
-#: the histogram's upper bounds, in seconds
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import multiprocess as multiprocess_mode
+
+from ..version import __version__
+
+#: the request histogram's upper bounds, in seconds
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+#: where a supervised service's workers write their counts (set by `run.serve` before they start)
+FOLDER_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+disable_created_metrics()  # a *_created series for every counter doubles a scrape and says nothing here
+
+
+def shared() -> bool:
+    """Whether this process writes its counts for a scrape of any worker to sum."""
+    return bool(os.environ.get(FOLDER_VARIABLE))
 
 
 class Metrics:
+    """The service's metrics, registered in a registry of their own."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self.decisions: Counter[tuple[str, str]] = Counter()
-        self.errors: Counter[str] = Counter()
-        self._buckets: dict[str, list[int]] = {}
-        self._sums: dict[str, float] = {}
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self._requests = Counter("policyengine_requests", "HTTP requests answered.", ("method", "route", "status"),
+                                 registry=registry)
+        self._seconds = Histogram("policyengine_request_seconds", "Time to answer a request.", ("route",),
+                                  buckets=BUCKETS, registry=registry)
+        self._decisions = Counter("policyengine_decisions", "Decisions by pack and outcome.", ("pack", "outcome"),
+                                  registry=registry)
+        self._errors = Counter("policyengine_errors", "Error responses and error records by code.", ("code",),
+                               registry=registry)
+        self._reloads = Counter("policyengine_pack_reloads", "Pack reloads (SIGHUP, POST /v1/packs:reload) by result.",
+                                ("result",), registry=registry)
+        self._commits = Histogram("policyengine_log_commit_seconds", "Time a decision waits for its decision log commit.",
+                                  buckets=BUCKETS, registry=registry)
+        build = Gauge("policyengine_build_info", "The version serving (always 1).", ("version", "python"),
+                      registry=registry, multiprocess_mode="max")
+        build.labels(__version__, platform.python_version()).set(1)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, status)] += 1
-            counts = self._buckets.setdefault(route, [0] * (len(BUCKETS) + 1))
-            counts[next((i for i, bound in enumerate(BUCKETS) if seconds <= bound), len(BUCKETS))] += 1
-            self._sums[route] = self._sums.get(route, 0.0) + seconds
+        self._requests.labels(method, route, str(status)).inc()
+        self._seconds.labels(route).observe(seconds)
 
     def decision(self, pack_id: str, outcome: str) -> None:
-        with self._lock:
-            self.decisions[(pack_id, outcome)] += 1
+        self._decisions.labels(pack_id, outcome).inc()
 
     def error(self, code: str) -> None:
-        with self._lock:
-            self.errors[code] += 1
+        self._errors.labels(code).inc()
 
-    def render(self) -> str:
-        with self._lock:
-            requests = sorted(self.requests.items())
-            lines = _family("policyengine_requests_total", "counter", "HTTP requests answered.",
-                            ((f'method="{m}",route="{_escape(r)}",status="{s}"', n) for (m, r, s), n in requests))
-            lines += ["# HELP policyengine_request_seconds Time to answer a request.",
-                      "# TYPE policyengine_request_seconds histogram"]
-            for route, counts in sorted(self._buckets.items()):
-                label, running = f'route="{_escape(route)}"', 0
-                for bound, count in zip((*BUCKETS, "+Inf"), counts):
-                    running += count
-                    lines.append(f'policyengine_request_seconds_bucket{{{label},le="{bound}"}} {running}')
-                lines.append(f"policyengine_request_seconds_sum{{{label}}} {self._sums[route]:.6f}")
-                lines.append(f"policyengine_request_seconds_count{{{label}}} {running}")
-            lines += _family("policyengine_decisions_total", "counter", "Decisions by pack and outcome.",
-                             ((f'pack="{_escape(p)}",outcome="{_escape(o)}"', n) for (p, o), n in sorted(self.decisions.items())))
-            lines += _family("policyengine_errors_total", "counter", "Error responses and error records by code.",
-                             ((f'code="{_escape(c)}"', n) for c, n in sorted(self.errors.items())))
-        return "\n".join(lines) + "\n"
+    def reload(self, ok: bool) -> None:
+        self._reloads.labels("ok" if ok else "failed").inc()
 
+    def commit(self, seconds: float) -> None:
+        self._commits.observe(seconds)
 
-def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, int]]) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *(f"{name}{{{labels}}} {value}" for labels, value in samples)]
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    def render(self) -> bytes:
+        """The exposition text: every worker's counts summed when they share a folder."""
+        if not shared():
+            return generate_latest(self.registry)
+        summed = CollectorRegistry()
+        multiprocess_mode.MultiProcessCollector(summed)
+        return generate_latest(summed)
 
 
 def outcome(decision: dict) -> str:

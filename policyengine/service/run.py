@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import tempfile
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
 
 from .config import ServiceConfig
+from .metrics import FOLDER_VARIABLE
 
 APP_FACTORY = "policyengine.service.app:app_from_environment"
 
@@ -51,9 +53,23 @@ class ReloadingSupervisor(Multiprocess):
 
 
 def serve(config: ServiceConfig) -> None:
-    """Serve until SIGINT or SIGTERM (then requests in flight finish)."""
+    """Serve until SIGINT or SIGTERM (then requests in flight finish). Several workers count
+    their metrics in one folder made for this run (`metrics.FOLDER_VARIABLE`), so that a
+    scrape of any of them gives the service's totals."""
     config = ServiceConfig(**{**config.__dict__, "supervised": config.workers > 1})
     config.to_environment()
+    if config.workers == 1:
+        _run(config)
+        return
+    with tempfile.TemporaryDirectory(prefix="policyengine-metrics-") as folder:
+        os.environ[FOLDER_VARIABLE] = folder
+        try:
+            _run(config)
+        finally:
+            del os.environ[FOLDER_VARIABLE]
+
+
+def _run(config: ServiceConfig) -> None:
     server_config = uvicorn.Config(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
                                    access_log=False, timeout_graceful_shutdown=int(config.time_limit) + 5,
                                    ssl_certfile=config.ssl_certfile, ssl_keyfile=config.ssl_keyfile)
