@@ -163,7 +163,8 @@ def _paths() -> dict:
         "/readyz": {"get": {"operationId": "readyz", "summary": "Ready: packs compiled, decision log writable", "security": [],
                             "responses": {"200": _json(_ref("Service", "readiness"), "Ready."),
                                           "503": _json(_ref("Service", "readiness"), "Not ready.")}}},
-        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics of this worker process", "security": [],
+        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics of the service, every worker's "
+                             "summed (a token only with serve --metrics-need-token)", "security": [],
                              "responses": {"200": {"description": "Prometheus text format 0.0.4.",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     }
