@@ -68,7 +68,7 @@ def _load(ctx: click.Context, param: click.Parameter, value: str | None) -> None
 
 def setting(*declarations: str, **attributes: Any) -> Callable:
     """A serve option that its environment variable and the --config file can set too."""
-    flag = next(d for d in declarations if d.startswith("--"))
+    flag = next(d for d in declarations if d.startswith("--")).split("/")[0]  # --on/--off: the variable of --on
     return click.option(*declarations, envvar=envvar(flag), show_envvar=True, **attributes)
 
 

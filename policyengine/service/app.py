@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -40,6 +40,8 @@ from .openapi import JSON_LINES, openapi_document
 from .packs import ServedPacks, describe
 from .problems import Problem
 from .retries import idempotency_key, refuse_idempotency_key, retried
+from .tracing import Tracing, log_access
+from .tracing import configure as configure_tracing
 from .work import BatchDecider, Settings, body_text, decide_one, verify_body
 
 logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
@@ -65,6 +67,7 @@ class Service:
     threads: ThreadPoolExecutor
     log_key: ChainKey | None = None
     log_keyed: bool = False
+    tracing: Tracing = field(default_factory=Tracing)
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` in a worker thread (CPU work off the event loop)."""
@@ -76,7 +79,8 @@ class Service:
         if self.log is None:
             return list(rows)
         started = time.perf_counter()
-        kept = await self.log.commit(rows)
+        with self.tracing.span("decision log commit"):
+            kept = await self.log.commit(rows)
         self.metrics.commit(time.perf_counter() - started)
         return kept
 
@@ -97,25 +101,37 @@ class Endpoint:
 
     async def respond(self, request: Request) -> Response:
         started = time.perf_counter()
+        caller: Caller | None = None
+        with self.service.tracing.request(request.method, self.route, request.headers) as span:
+            response = await self._answer(request)
+            caller = request.scope.get("policyengine.caller")
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+        seconds = time.perf_counter() - started
+        self.service.metrics.request(request.method, self.route, response.status_code, seconds)
+        log_access(request.method, self.route, request.url.path, response.status_code, seconds,
+                   caller_name(request, caller), response.headers.get("x-decision-id"), span)
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         try:
             refuse_large_headers(request)
             caller = self.authorize(request)
+            request.scope["policyengine.caller"] = caller
             async with asyncio.timeout(self.service.config.time_limit if not self.streams else None):
-                response = await self.handler(self.service, request, caller)
+                return await self.handler(self.service, request, caller)
         except Problem as problem:
-            response = self.problem(problem)
+            return self.problem(problem)
         except DiagnosticError as error:
-            response = self.problem(Problem.from_error(error))
+            return self.problem(Problem.from_error(error))
         except TimeoutError:
-            response = self.problem(Problem.of(408, "request.timeout", f"the request took longer than "
-                                               f"{self.service.config.time_limit:g} s, the service's time limit"))
+            return self.problem(Problem.of(408, "request.timeout", f"the request took longer than "
+                                           f"{self.service.config.time_limit:g} s, the service's time limit"))
         except ClientDisconnect:
-            response = Response(status_code=400)
+            return Response(status_code=400)
         except Exception as error:  # a fault in one request must not stop the worker
             logger.exception("internal error on %s %s", request.method, request.url.path)
-            response = self.problem(Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
-        self.service.metrics.request(request.method, self.route, response.status_code, time.perf_counter() - started)
-        return response
+            return self.problem(Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
 
     @property
     def streams(self) -> bool:
@@ -186,8 +202,9 @@ async def post_decision(service: Service, request: Request, caller: Caller | Non
         before = await service.run(service.store.find_retry, name, key)  # type: ignore[union-attr]
         if before is not None:
             return retried(service, before, settings.request_sha256(body_text(body)))
-    decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None, name,
-                                service.metrics, key)
+    with service.tracing.span("decide"):
+        decided = await service.run(decide_one, body, settings, service.packs.current, service.log is not None, name,
+                                    service.metrics, key)
     if decided.row is None:
         return Response(decided.text, 200, None, JSON_TYPE)
     kept = (await service.commit([decided.row]))[0]
@@ -386,4 +403,5 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 def app_from_environment() -> Starlette:
     """The factory uvicorn's worker processes import: the configuration `serve` put in the environment."""
     config = ServiceConfig.from_environment()
+    configure_tracing(config.access_log)
     return create_app(config, load_tokens(config.tokens_file))

@@ -21,7 +21,8 @@ class ServiceConfig:
     `max_body_bytes` bounds a decision or verify request, `max_batch_bytes` a batch;
     `time_limit` is the seconds a request may take, reading its body included;
     `ssl_certfile` and `ssl_keyfile` make it HTTPS; `metrics_need_token`: /metrics asks
-    for a token (of either role) when tokens are configured."""
+    for a token (of either role) when tokens are configured; `access_log`: a JSON line per
+    request on stderr."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -36,6 +37,7 @@ class ServiceConfig:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     metrics_need_token: bool = False
+    access_log: bool = True
     supervised: bool = field(default=False)
 
     def to_environment(self) -> None:
