@@ -6,34 +6,43 @@ from pathlib import Path
 
 import jsonschema
 
-from policyengine.service.openapi import COMPONENTS, openapi_document
+from policyengine.service.openapi import COMPONENTS, definition_name, openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_component_is_a_schema_file_as_written():
-    """Putting the references back where the file had them gives the file itself: the
-    document holds no second copy of a shape that could drift."""
+    """Putting the definitions and the references back where the file had them gives the
+    file itself: the document holds no second copy of a shape that could drift."""
     components = openapi_document()["components"]["schemas"]
     files = {name: json.loads((ROOT / "schemas" / name).read_text()) for name in COMPONENTS}
-    back = {f"#/components/schemas/{COMPONENTS[name]}": (name, schema["$id"]) for name, schema in files.items()}
+    back = {}  # component -> (file, its reference in that file's terms)
+    for name, schema in files.items():
+        top, prefix = COMPONENTS[name]
+        if top is not None:
+            back[top] = (name, "")
+        back.update({definition_name(prefix, key): (name, f"#/$defs/{key}") for key in schema.get("$defs", {})})
 
     def restore(node, own):
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
                 if key == "$ref":
-                    target, _, rest = value.partition("/$defs/")
-                    name, schema_id = back[target]
-                    out[key] = f"#/$defs/{rest}" if name == own else schema_id + (f"#/$defs/{rest}" if rest else "")
+                    name, pointer = back[value.removeprefix("#/components/schemas/")]
+                    out[key] = pointer if name == own else files[name]["$id"] + pointer
                 else:
                     out[key] = restore(value, own)
             return out
         return [restore(item, own) for item in node] if isinstance(node, list) else node
 
+    assert set(back) == set(components)
     for name, schema in files.items():
-        expected = {k: v for k, v in schema.items() if k not in ("$id", "$schema")}
-        assert restore(components[COMPONENTS[name]], name) == expected
+        top, prefix = COMPONENTS[name]
+        rebuilt = restore(components[top], name) if top is not None else {
+            k: v for k, v in schema.items() if k not in ("$id", "$schema", "$defs")}
+        if "$defs" in schema:
+            rebuilt["$defs"] = {key: restore(components[definition_name(prefix, key)], name) for key in schema["$defs"]}
+        assert rebuilt == {k: v for k, v in schema.items() if k not in ("$id", "$schema")}
 
 
 def test_the_document_is_openapi_3_1_and_its_references_resolve():

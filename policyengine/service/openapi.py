@@ -1,11 +1,14 @@
 """The OpenAPI 3.1 document of the service, built from the JSON Schemas in `schemas/`.
 
-The shapes are not written twice: each schema file becomes one component, as read, with
-only what placing it inside another document needs: its `$id` and `$schema` dropped (the
-document is the base now) and each `$ref` pointed at the component (`#/$defs/date` of the
-facts schema becomes `#/components/schemas/Facts/$defs/date`; a reference to another
-file's `$id` becomes that file's component). The operations below only say which shape
-goes where.
+The shapes are not written twice: each schema file becomes components, as read, with only
+what placing it inside another document needs. Its top-level shape is one component
+(`Facts`, `Decision`) and each of its `$defs` another, named after the file and the
+definition (`#/$defs/date` of the facts schema becomes `#/components/schemas/FactsDate`;
+the service schema's definitions, which have no top-level shape, keep their own names:
+`Problem`, `LoggedDecision`). `$id` and `$schema` are dropped and every `$ref` points at a
+component: code generators (openapi-python-client, datamodel-code-generator) follow
+references to components, not into a component's `$defs`. The operations below only say
+which shape goes where.
 """
 from __future__ import annotations
 
@@ -15,42 +18,62 @@ from typing import Any
 from ..schemacheck import bundled_schema
 from ..version import __version__
 
-#: the component each schema file becomes
-COMPONENTS = {"facts.schema.json": "Facts", "decision.schema.json": "Decision", "service.schema.json": "Service"}
+#: each schema file's top-level component (None: it holds only definitions) and the prefix of its definitions' names
+COMPONENTS: dict[str, tuple[str | None, str]] = {
+    "facts.schema.json": ("Facts", "Facts"), "decision.schema.json": ("Decision", "Decision"),
+    "service.schema.json": (None, "")}
 PROBLEM_TYPE = "application/problem+json"
 JSON_LINES = "application/jsonl"
+ROOT = "#/components/schemas/"
 
 
-def as_component(schema: dict, name: str, ids: dict[str, str]) -> dict:
-    """`schema` (the file `name`) as a component: `$id` and `$schema` dropped, each `$ref` to
-    its own `$defs` or to another file's `$id` (in `ids`, id -> component) pointed at the component."""
-    own = f"#/components/schemas/{COMPONENTS[name]}"
+def definition_name(prefix: str, definition: str) -> str:
+    """The component of a schema file's definition: `date` of the facts schema is `FactsDate`."""
+    return prefix + "".join(part[:1].upper() + part[1:] for part in definition.split("_"))
+
+
+def as_components(schema: dict, name: str, ids: dict[str, str]) -> dict[str, dict]:
+    """`schema` (the file `name`) as components: its top-level shape and each definition,
+    each `$ref` (to its own `$defs`, or to another file's `$id` or definition: `ids` maps a
+    file's `$id` to its name) pointed at a component."""
+    top, prefix = COMPONENTS[name]
+
+    def target(reference: str) -> str:
+        file_id, _, pointer = reference.partition("#")
+        top_of, prefix_of = COMPONENTS[ids[file_id]] if file_id else (top, prefix)
+        if not pointer:
+            return ROOT + str(top_of)
+        definition = pointer.removeprefix("/$defs/")
+        return ROOT + definition_name(prefix_of, definition)
 
     def move(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {}
-            for key, value in node.items():
-                if key == "$ref" and isinstance(value, str):
-                    out[key] = own + value[1:] if value.startswith("#") else ids[value.partition("#")[0]] + \
-                        value.partition("#")[2]
-                else:
-                    out[key] = move(value)
-            return out
+            return {key: target(value) if key == "$ref" and isinstance(value, str) else move(value)
+                    for key, value in node.items()}
         if isinstance(node, list):
             return [move(item) for item in node]
         return node
 
-    return move({key: value for key, value in schema.items() if key not in ("$id", "$schema")})
+    found = {definition_name(prefix, key): move(value) for key, value in schema.get("$defs", {}).items()}
+    if top is not None:
+        found[top] = move({key: value for key, value in schema.items() if key not in ("$id", "$schema", "$defs")})
+    return found
 
 
 def components() -> dict[str, dict]:
     schemas = {name: bundled_schema(name) for name in COMPONENTS}
-    ids = {schema["$id"]: f"#/components/schemas/{COMPONENTS[name]}" for name, schema in schemas.items()}
-    return {COMPONENTS[name]: as_component(schema, name, ids) for name, schema in schemas.items()}
+    ids = {schema["$id"]: name for name, schema in schemas.items()}
+    found: dict[str, dict] = {}
+    for name, schema in schemas.items():
+        for component, shape in as_components(schema, name, ids).items():
+            if component in found:
+                raise ValueError(f"two schema definitions are both the component {component}: rename one")
+            found[component] = shape
+    return found
 
 
-def _ref(component: str, definition: str | None = None) -> dict:
-    return {"$ref": f"#/components/schemas/{component}" + (f"/$defs/{definition}" if definition else "")}
+def _ref(component: str) -> dict:
+    return {"$ref": ROOT + component}
 
 
 def _json(schema: dict, description: str, headers: dict | None = None) -> dict:
@@ -67,7 +90,7 @@ def _problems(*statuses: int) -> dict:
             422: "The pack could not decide these facts (an expression failed at run time): no decision was made; or an "
                  "Idempotency-Key was reused for another request",
             500: "An internal error", 503: "Not ready"}
-    return {str(status): {"description": what[status], "content": {PROBLEM_TYPE: {"schema": _ref("Service", "problem")}}}
+    return {str(status): {"description": what[status], "content": {PROBLEM_TYPE: {"schema": _ref("Problem")}}}
             for status in statuses}
 
 
@@ -118,7 +141,7 @@ def _paths() -> dict:
             "get": {
             "operationId": "searchDecisions", "summary": "Search the decision log, newest first",
             "parameters": _SEARCH,
-            "responses": {"200": _json(_ref("Service", "decision_page"), "A page of logged decisions."),
+            "responses": {"200": _json(_ref("DecisionPage"), "A page of logged decisions."),
                           **_problems(400, *_AUTH, 404, 500)}}},
         "/v1/decisions:batch": {"post": {
             "operationId": "decideBatch", "summary": "Decide many patient-months (policyengine batch)",
@@ -131,12 +154,12 @@ def _paths() -> dict:
                           **_problems(400, *_AUTH, 408, 413)}}},
         "/v1/verify": {"post": {
             "operationId": "verify", "summary": "Re-derive a decision from its facts (policyengine verify)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Service", "verify_request")}}},
-            "responses": {"200": _json(_ref("Service", "verification"), "Whether the decision re-derives, and what differs."),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("VerifyRequest")}}},
+            "responses": {"200": _json(_ref("Verification"), "Whether the decision re-derives, and what differs."),
                           **_problems(400, *_AUTH, 408, 413, 422)}}},
         "/v1/decisions/{id}": {"get": {
             "operationId": "getDecision", "summary": "A decision from the decision log", "parameters": [_ID],
-            "responses": {"200": _json(_ref("Service", "logged_decision"), "The logged decision."),
+            "responses": {"200": _json(_ref("LoggedDecision"), "The logged decision."),
                           **_problems(*_AUTH, 404)}}},
         "/v1/decisions/{id}/explanation": {"get": {
             "operationId": "explainDecision", "summary": "The explanation of a logged decision (policyengine explain)",
@@ -147,22 +170,22 @@ def _paths() -> dict:
                 "text/html": {"schema": {"type": "string"}}}}, **_problems(400, *_AUTH, 404)}}},
         "/v1/packs": {"get": {
             "operationId": "listPacks", "summary": "The packs served", "parameters": [_AS_OF],
-            "responses": {"200": _json(_ref("Service", "pack_list"), "Every pack served."), **_problems(400, *_AUTH)}}},
+            "responses": {"200": _json(_ref("PackList"), "Every pack served."), **_problems(400, *_AUTH)}}},
         "/v1/packs/{pack_id}": {"get": {
             "operationId": "getPack", "summary": "One pack served",
             "parameters": [{"name": "pack_id", "in": "path", "required": True, "schema": {"type": "string"}}, _AS_OF],
-            "responses": {"200": _json(_ref("Service", "pack"), "The pack."), **_problems(400, *_AUTH, 404)}}},
+            "responses": {"200": _json(_ref("Pack"), "The pack."), **_problems(400, *_AUTH, 404)}}},
         "/v1/packs:reload": {"post": {
             "operationId": "reloadPacks", "summary": "Compile the packs again (as SIGHUP does)",
-            "responses": {"200": _json(_ref("Service", "reload"), "The reload compiled: the new packs serve."),
+            "responses": {"200": _json(_ref("Reload"), "The reload compiled: the new packs serve."),
                           **_problems(*_AUTH), "409": {
                               "description": "The reload failed: the packs compiled before keep serving.",
-                              "content": {"application/json": {"schema": _ref("Service", "reload")}}}}}},
+                              "content": {"application/json": {"schema": _ref("Reload")}}}}}},
         "/healthz": {"get": {"operationId": "healthz", "summary": "Alive", "security": [],
-                             "responses": {"200": _json(_ref("Service", "health"), "The process answers.")}}},
+                             "responses": {"200": _json(_ref("Health"), "The process answers.")}}},
         "/readyz": {"get": {"operationId": "readyz", "summary": "Ready: packs compiled, decision log writable", "security": [],
-                            "responses": {"200": _json(_ref("Service", "readiness"), "Ready."),
-                                          "503": _json(_ref("Service", "readiness"), "Not ready.")}}},
+                            "responses": {"200": _json(_ref("Readiness"), "Ready."),
+                                          "503": _json(_ref("Readiness"), "Not ready.")}}},
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics of the service, every worker's "
                              "summed (a token only with serve --metrics-need-token)", "security": [],
                              "responses": {"200": {"description": "Prometheus text format 0.0.4.",
