@@ -1,7 +1,9 @@
 """The command line: contract exit codes, clear messages naming where, never a traceback."""
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,24 @@ def test_a_named_pack_must_be_effective_in_the_facts_month(run):
     result = run("evaluate", EXAMPLES / "2025-06-42-minutes.json", "--pack", "cms-rpm-2026")
     assert result.exit_code == 2
     assert "/month: pack cms-rpm-2026 is effective 2026-01-01 to 2026-12-31, not in 2025-06" in result.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    """batch, impact, report and log replay count on stderr when it is a terminal, never into a pipeline's log."""
+    from policyengine.cli.common import progress
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress(3, "reporting") as advance:
+        for _ in range(3):
+            advance(1)
+    assert "reporting" in terminal.getvalue() and "100%" in terminal.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with progress(3, "reporting") as advance:
+        advance(3)
+    assert piped.getvalue() == ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
@@ -39,6 +40,17 @@ def load_pack_or_exit(pack_ref: str, invalid: Callable[[DiagnosticError], NoRetu
     for warning in pack.warnings:
         click.echo(warning.render(), err=True)
     return pack
+
+
+@contextmanager
+def progress(length: int | None, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal and there is something to count (not
+    in a pipeline's log); what it yields advances it by a number of items or bytes."""
+    if not length or not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 def standard_input() -> BinaryIO:

@@ -3,7 +3,6 @@ and `impact` (what a new pack does to the decisions an old one makes)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -15,8 +14,8 @@ from ..facts import parse_facts_text
 from ..packs import load_pack
 from ..render import render_text
 from ..wording import counted
-from .common import (EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, option_option, pack_option, pack_options, read_text_input,
-                     standard_input)
+from .common import (EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, option_option, pack_option, pack_options, progress,
+                     read_text_input, standard_input)
 
 
 @click.command()
@@ -84,18 +83,10 @@ def batch(in_path: str, out_path: str, csv_path: str | None, workers: int, pack_
             open(in_path, "rb").close()  # unreadable input is a usage error, before any work
         except OSError as error:
             raise click.UsageError(f"cannot read {in_path}: {error.strerror or error}") from None
-    size = input_size(in_path)
-    stderr = sys.stderr
-    show_bar = size is not None and size > 0 and stderr.isatty()
     try:
-        if show_bar:
-            bar: Any
-            with click.progressbar(length=size, label="deciding", file=stderr) as bar:
-                summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                          options=options, trace=trace, resume=resume, progress=bar.update)
-        else:
+        with progress(input_size(in_path), "deciding") as advance:
             summary = run_batch_files(in_path, out_path, csv_path, workers=workers, pack=pack_ref,
-                                      options=options, trace=trace, resume=resume)
+                                      options=options, trace=trace, resume=resume, progress=advance)
     except DiagnosticError as error:
         exit_with(error, EXIT_BAD_INPUT)
     except OSError as error:
@@ -144,20 +135,16 @@ def impact(old_ref: str, new_ref: str, facts_path: str, output_format: str, csv_
     status 0 when done, 2 for a pack that does not load, unreadable input or bad arguments.
     """
     import time
-    from contextlib import nullcontext
 
     from ..authoring.impact import impact_of_file
     from ..authoring.impact_render import render as render_impact
     from ..batch import WorkerLost, input_size
     if facts_path == "-":
         standard_input()  # closed: a usage error, before any work
-    size = input_size(facts_path)
     started = time.perf_counter()
     try:
-        with click.progressbar(length=size, label="deciding under both packs", file=sys.stderr) \
-                if size and sys.stderr.isatty() else nullcontext() as bar:
-            report = impact_of_file(facts_path, old_ref, new_ref, csv_path, workers=workers,
-                                    progress=bar.update if bar is not None else None)
+        with progress(input_size(facts_path), "deciding under both packs") as advance:
+            report = impact_of_file(facts_path, old_ref, new_ref, csv_path, workers=workers, progress=advance)
     except DiagnosticError as error:
         exit_with(error, EXIT_BAD_INPUT)
     except OSError as error:

@@ -11,7 +11,7 @@ from ..diagnostics import DiagnosticError
 from ..engine.values import pretty_json
 from ..facts import parse_facts_text
 from ..packs import load_pack
-from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, pack_option, read_text_input
+from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, pack_option, progress, read_text_input
 
 
 def _read_decision(path: str) -> tuple[dict, str]:
@@ -98,18 +98,22 @@ def report(decisions_path: str, out_dir: str, pack_ref: str | None) -> None:
     except OSError as error:
         raise click.UsageError(f"cannot write {out_dir}: {error.strerror or error}") from None
     rows, skipped = [], 0
-    for number, line in enumerate(text.splitlines(), 1):
-        try:
-            decision = json.loads(line)
-        except ValueError:
-            decision = None
-        if not isinstance(decision, dict) or "pack" not in decision:
-            skipped += 1
-            continue
-        ex = explain_decision(decision, pack)
-        href = f"{number:06d}-{''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in str(ex.patient_id))}-{ex.month}.html"
-        (target / href).write_text(render(ex, "html"), encoding="utf-8")
-        rows.append((ex, href))
+    lines = text.splitlines()
+    with progress(len(lines), "reporting") as advance:
+        for number, line in enumerate(lines, 1):
+            advance(1)
+            try:
+                decision = json.loads(line)
+            except ValueError:
+                decision = None
+            if not isinstance(decision, dict) or "pack" not in decision:
+                skipped += 1
+                continue
+            ex = explain_decision(decision, pack)
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(ex.patient_id))
+            href = f"{number:06d}-{safe}-{ex.month}.html"
+            (target / href).write_text(render(ex, "html"), encoding="utf-8")
+            rows.append((ex, href))
     (target / "index.html").write_text(render_index(rows, f"Decisions from {name}"), encoding="utf-8")
     skipped_note = f"; {skipped} line(s) skipped" if skipped else ""
     click.echo(f"{len(rows)} report(s) and index.html in {target}{skipped_note}", err=True)

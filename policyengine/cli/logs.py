@@ -19,7 +19,7 @@ import click
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
                            Query, SqlStore, check_row, find_key, open_store, replay, usable_key, walk_log)
 from ..decisionlog.store import Head, time_bound
-from .common import EXIT_BAD_INPUT, EXIT_FAILURES
+from .common import EXIT_BAD_INPUT, EXIT_FAILURES, progress
 
 LOG_ARGUMENT = click.argument("location", metavar="LOG")  # an SQLite file or a postgresql:// URL
 KEY_OPTION = click.option("--key-file", metavar="FILE",
@@ -196,9 +196,10 @@ def log_replay(location: str, decision_ids: tuple[str, ...], key_file: str | Non
     counts = {"total": 0, "differ": 0, "damaged": 0}
 
     def replayed() -> ChainWalk:
-        with log.store.snapshot():  # the chain as one moment, however long the replay takes
-            walk = ChainWalk(log.key, log.keyed, log.store.chain_info().head)
+        with log.store.snapshot(), progress(len(decision_ids) or log.store.count(), "replaying") as advance:
+            walk = ChainWalk(log.key, log.keyed, log.store.chain_info().head)  # one moment, however long the replay
             for result in replay(log.store, walk, decision_ids):
+                advance(1)
                 counts["total"] += 1
                 counts["damaged" if result.damage or isinstance(result.row, DamagedRow) else "differ"] += not result.reproduced
                 if output_format == "json":

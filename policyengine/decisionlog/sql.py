@@ -271,6 +271,11 @@ class SqlStore(ABC):
         last_seq = rows[-1].seq if rows else None
         return Page(rows, str(last_seq) if more and last_seq is not None else None)  # type: ignore[arg-type]
 
+    def count(self) -> int:
+        """How many decisions the log holds (purge rows aside)."""
+        found = self._read(self._sql("SELECT COUNT(*) FROM decisions WHERE kind = ?"), (DECISION,))
+        return int(found[0][0])
+
     def scan(self, batch: int = 500) -> Iterator[LoggedDecision | DamagedRow]:
         last = -1
         while True:
