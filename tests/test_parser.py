@@ -113,3 +113,27 @@ def test_deep_nesting_is_an_error_not_a_crash(text):
 def test_nesting_just_under_the_limit_parses():
     depth = MAX_DEPTH // 3
     assert parse("(" * depth + "a" + ")" * depth) == n.Name("a")
+
+
+def test_the_grammar_cache_is_the_users_own_and_a_damaged_one_is_rebuilt(tmp_path):
+    """Lark's parser is kept in the user's cache folder (0700), never unpickled from the shared
+    temporary folder; a damaged file is rebuilt, and parsing works all along."""
+    import os
+    import stat
+    import subprocess
+    import sys
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    script = "from policyengine.lang.parser import parse; print(type(parse('1 + 2')).__name__)"
+
+    def parsed() -> str:
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stderr == "", done.stderr  # a damaged cache is no traceback either
+        return done.stdout.strip()
+
+    first = parsed()
+    folder = tmp_path / "policyengine"
+    (cache,) = folder.glob("grammar-lark-*.cache")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    cache.write_bytes(b"not a parser\n")
+    assert parsed() == first
+    assert cache.read_bytes() != b"not a parser\n"  # rebuilt and written again

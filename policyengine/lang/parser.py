@@ -6,11 +6,14 @@ chained comparisons) get messages of their own.
 """
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 
+import lark
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
@@ -20,9 +23,23 @@ from ..limits import MAX_EXPRESSION_LENGTH as MAX_LENGTH
 from . import nodes as n
 
 
+def _cache_file() -> str | bool:
+    """Where Lark keeps the parser it builds from the grammar (73 ms to build, 11 ms to load):
+    the user's own cache folder, not the shared temporary folder Lark picks by default, where
+    another user could leave a file for this process to unpickle. Lark checks the grammar's
+    hash in the file and rebuilds (and rewrites) a stale or damaged one. No cache when the
+    folder cannot be made."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "policyengine"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / f"grammar-lark-{lark.__version__}.cache")
+
+
 _PARSER = Lark(
     (resources.files("policyengine.lang") / "grammar.lark").read_text(encoding="utf-8"),
-    parser="lalr", propagate_positions=True, maybe_placeholders=True,
+    parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=_cache_file(),
 )
 
 _FRIENDLY = {
