@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
-                           Query, SqlStore, check_row, find_key, open_store, replay, usable_key, walk_log)
+                           Query, SqlStore, check_row, find_key, open_store, usable_key, walk_log)
 from ..decisionlog.store import Head, time_bound
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, progress
 
@@ -194,6 +194,8 @@ def log_replay(location: str, decision_ids: tuple[str, ...], key_file: str | Non
     if missing:
         raise click.UsageError(f"{log.store.location}: no decision {', '.join(missing)}")
     counts = {"total": 0, "differ": 0, "damaged": 0}
+
+    from ..decisionlog.replay import replay  # decides again: the engine and explain, loaded only for this
 
     def replayed() -> ChainWalk:
         with log.store.snapshot(), progress(len(decision_ids) or log.store.count(), "replaying") as advance:

@@ -14,13 +14,15 @@ self-pipe and a pass of the loop, about a tenth of a logged decision's cost othe
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .store import DecisionStore, LoggedDecision
+
+if TYPE_CHECKING:  # asyncio is imported when a coroutine commits (the service), not by every command
+    import asyncio
 
 
 class LogClosed(RuntimeError):
@@ -52,6 +54,7 @@ class GroupCommitter:
         """`submit` for a coroutine: returns once `rows` are committed, with the row kept for each."""
         if not rows:
             return []
+        import asyncio
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[LoggedDecision]] = loop.create_future()
         self._enqueue(rows, future, loop)
