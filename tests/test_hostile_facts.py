@@ -206,6 +206,15 @@ def test_a_decimal_that_is_not_a_finite_number(seed, number):
         ("/other_services/0/duration_seconds", "facts.not_a_number"), ("/x_extra/0", "facts.not_a_number")]
 
 
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_that_is_not_a_finite_number_from_the_python_api(seed, number):
+    """orjson writes a float NaN as null: the Python API would have decided it unseen."""
+    seed["x_extra"] = {"readings": [1.5, number]}
+    assert where_and_code(refusal(policyengine.evaluate, seed)) == [("/x_extra/readings/1", "facts.not_a_number")]
+    seed["x_extra"] = {"readings": [1.5, None]}  # a null is no number problem
+    assert policyengine.evaluate(seed)["billable"]
+
+
 def test_python_data_that_cannot_be_written_as_json():
     class Unprintable:
         def __str__(self) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import math
 import sys
 from decimal import Decimal
 from typing import Any
@@ -151,7 +152,8 @@ def check_json_data(data: Any) -> None:
         written = orjson.dumps(data, default=_written)
     except TypeError as error:
         failure, written = error, b""
-    if failure is None and (written.count(b"[") + written.count(b"{") <= MAX_DEPTH or _within_depth(data)):
+    if failure is None and (written.count(b"[") + written.count(b"{") <= MAX_DEPTH or _within_depth(data)) and \
+            (b"null" not in written or not _has_float_outside_json(data)):
         return
     problems = json_data_problems(data)
     if problems:
@@ -169,6 +171,21 @@ def _written(value: Any) -> str:
     if isinstance(value, Decimal) and _number_problem(value) is not None:
         raise TypeError(f"{value} is not a number facts hold")
     return str(value)
+
+
+def _has_float_outside_json(data: Any) -> bool:
+    """Whether a float NaN or infinity is in `data` (which orjson writes as null, so a
+    written null is the only sign of one: facts handed to the Python API as floats)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if type(node) is float and not math.isfinite(node):
+            return True
+        if type(node) is dict:
+            stack.extend(node.values())
+        elif type(node) is list or type(node) is tuple:
+            stack.extend(node)
+    return False
 
 
 def _number_problem(value: Decimal) -> tuple[str, str, str] | None:
@@ -227,6 +244,9 @@ def _value_problem(at: Location, value: Any) -> Diagnostic | None:
     if isinstance(value, Decimal) and (problem := _number_problem(value)) is not None:
         code, message, hint = problem
         return Diagnostic(code, message, where=_where(at), hint=hint)
+    if isinstance(value, float) and not math.isfinite(value):
+        return Diagnostic("facts.not_a_number", f"{value} is not a number JSON can hold", where=_where(at),
+                          hint="a number in facts is finite")
     return None
 
 
