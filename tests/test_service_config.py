@@ -28,7 +28,8 @@ def run(*args: object, env: dict | None = None):
     return CliRunner().invoke(main, ["serve", *map(str, args)], env=env)
 
 
-def test_every_setting_comes_from_the_file(tmp_path, served):
+def test_every_setting_comes_from_the_file(tmp_path, served, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # serve opens the log (as given: relative to here) before it would serve
     (tmp_path / "packs").mkdir()
     pack = tmp_path / "packs" / "acme-2026"
     from policyengine.authoring.scaffold import new_pack
