@@ -14,6 +14,7 @@ from ..decisionlog import DamagedRow, LoggedDecision, Query, check_row
 from ..decisionlog.store import time_bound
 from ..explain import FORMATS, explain, render
 from .auth import Caller
+from .endpoint import json_response
 from .problems import Problem
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ def _logged(service: Service, request: Request) -> LoggedDecision:
 
 
 async def get_decision(service: Service, request: Request, caller: Caller | None) -> Response:
-    from .app import json_response
     row = await service.run(_logged, service, request)
     return json_response({**row.summary(), "decision": json.loads(row.decision)})
 
@@ -97,7 +97,6 @@ def search_query(request: Request) -> Query:
 
 
 async def search_decisions(service: Service, request: Request, caller: Caller | None) -> Response:
-    from .app import json_response
     query = search_query(request)
 
     def found() -> dict:
