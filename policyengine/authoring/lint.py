@@ -40,31 +40,23 @@ What the words mean here:
 - Never read: an option no expression reads (`packs.analysis` says what each one reads).
   The engine reads no option by name, so such an option changes no decision.
 
-Suppressions are in `lint.yaml` beside `pack.yaml`, so the pack's bytes, and the sha256 every
-decision carries, stay as they are:
+A finding the team accepts is suppressed, with its reason, in `lint.yaml` beside
+`pack.yaml` (`suppressions.py`):
 
     suppress:
       - code: lint.parameter_unverified
         at: rvu_99454          # what the finding names: a parameter, rule id, code, option...
         reason: no CMS file row seen (domain reference 13.1); to be read from the RVU file
-
-Each needs a reason. A suppression that matches no finding is stale (a warning). A reason is
-taken where its finding is written: a finding at the pack's own lines is accepted only by
-its own lint.yaml, and one at a line of a pack it extends (a value still in force there,
-which the overlay did not restate) by that pack's lint.yaml as well, since the overlay
-carries the value and the reason with it. An overlay that restates the value writes its
-own line, and needs its own reason.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import pointers
-from ..diagnostics import Diagnostic, DiagnosticError, Span, sort_diagnostics, suggestion_suffix
+from ..diagnostics import Diagnostic, Span, sort_diagnostics
 from ..facts.dates import MAX_PERIOD_DAYS
 from ..lang import CompiledExpression
 from ..lang import nodes as n
@@ -73,8 +65,8 @@ from ..packs.loader import Entry, SourcePack, load_source
 from ..packs.model import CompiledPack, Rule
 from ..packs.slots import CODE, PACK, RULE, Slot
 from ..wording import counted
-from ..yamlsource import YamlDocument, load_yaml_file
 from .ranges import Ranges
+from .suppressions import SUPPRESSIONS_FILE, Finding, accepted, inherited, read_suppressions
 
 NEVER_TRUE = "lint.condition_never_true"
 NEVER_FALSE = "lint.condition_never_false"
@@ -107,16 +99,6 @@ FINDINGS = {
     OPTION_NEVER_READ: "an option no expression reads",
 }
 
-SUPPRESSION_INVALID = "lint.suppression_invalid"
-SUPPRESSION_UNKNOWN_KEY = "lint.suppression_unknown_key"
-SUPPRESSION_NO_REASON = "lint.suppression_no_reason"
-SUPPRESSION_UNKNOWN_CODE = "lint.suppression_unknown_code"
-SUPPRESSION_STALE = "lint.suppression_stale"
-
-#: the file of suppressions, beside pack.yaml
-SUPPRESSIONS_FILE = "lint.yaml"
-_SUPPRESSION_KEYS = ("code", "at", "reason")
-
 #: the days of the longest month: a month ending in a segment begins at most 30 days before it
 _LONGEST_MONTH = 31
 
@@ -126,16 +108,6 @@ _HINTS = {
     BLOCKED_NEVER_APPLIES: "check it, or leave it out: a blocked entry that never applies denies nothing",
     RULE_SHADOWED: "narrow one of the two conditions so the rule is met where the kept code's is not, or remove the rule",
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One diagnostic, what a suppression names to accept it (None: a problem of lint.yaml
-    itself, which nothing accepts), and the reason given when one does."""
-
-    diagnostic: Diagnostic
-    at: str | None
-    suppressed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,8 +182,8 @@ def lint_pack(pack: CompiledPack) -> LintReport:
                 *_shadowed(pack, views), *_parameter_findings(pack, source), *_rate_gaps(pack),
                 *_unread_options(pack, source)]
     own_file = Path(source.meta.doc.source.name)
-    suppressions, problems = read_suppressions(own_file.parent / SUPPRESSIONS_FILE)
-    every = _inherited(_accepted(findings, suppressions), [f for f in source.files if f != own_file])
+    suppressions, problems = read_suppressions(own_file.parent / SUPPRESSIONS_FILE, FINDINGS)
+    every = inherited(accepted(findings, suppressions), [f for f in source.files if f != own_file], FINDINGS)
     every += [Finding(problem, None) for problem in problems]
     order = {id(d): i for i, d in enumerate(sort_diagnostics(f.diagnostic for f in every))}
     return LintReport(f"{pack.id} {pack.version}", tuple(sorted(every, key=lambda f: order[id(f.diagnostic)])))
@@ -564,94 +536,3 @@ def _unread_options(pack: CompiledPack, source: SourcePack) -> Iterator[Finding]
             yield _warning(OPTION_NEVER_READ, f"option '{name}' is never read: no expression reads options.{name}, so "
                            "setting it changes no decision", entry.doc.span(entry.pointer, key=True), name,
                            "read it where it is meant to apply, or remove it")
-
-
-# --- suppressions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Suppression:
-    code: str
-    at: str
-    reason: str
-    span: Span | None
-
-
-def read_suppressions(path: Path) -> tuple[list[Suppression], list[Diagnostic]]:
-    """The suppressions of a lint.yaml (none when there is none), and what is wrong in it."""
-    if not path.is_file():
-        return [], []
-    try:
-        doc = load_yaml_file(path)
-    except DiagnosticError as error:
-        return [], list(error.diagnostics)
-    data = {} if doc.data is None else doc.data
-    if not isinstance(data, dict) or not isinstance(data.get("suppress") or [], list):
-        where = "/suppress" if isinstance(data, dict) else ""
-        return [], [Diagnostic(SUPPRESSION_INVALID, f"{SUPPRESSIONS_FILE} holds suppress: a list of {{code, at, reason}}",
-                               doc.span(where))]
-    problems = _unknown_keys(doc, "", data, ("suppress",))
-    found = [s for i, item in enumerate(data.get("suppress") or [])
-             if (s := _suppression(doc, f"/suppress/{i}", item, problems)) is not None]
-    return found, problems
-
-
-def _suppression(doc: YamlDocument, pointer: str, item: Any, problems: list[Diagnostic]) -> Suppression | None:
-    if not isinstance(item, dict):
-        problems.append(Diagnostic(SUPPRESSION_INVALID, "a suppression is a mapping: {code: ..., at: ..., reason: ...}",
-                                   doc.span(pointer)))
-        return None
-    problems.extend(_unknown_keys(doc, pointer, item, _SUPPRESSION_KEYS))
-    missing = [key for key in _SUPPRESSION_KEYS if not str(item.get(key) or "").strip()]
-    if missing:
-        problems.append(Diagnostic(
-            SUPPRESSION_NO_REASON if "reason" in missing else SUPPRESSION_INVALID,
-            f"this suppression gives no {' and no '.join(missing)}", doc.span(pointer),
-            hint="a suppression names a finding's code and what it is at, and says why the finding is accepted"))
-        return None
-    code = str(item["code"])
-    if code not in FINDINGS:
-        problems.append(Diagnostic(SUPPRESSION_UNKNOWN_CODE, f"unknown lint code '{code}'{suggestion_suffix(code, FINDINGS)}",
-                                   doc.span(f"{pointer}/code"), hint="codes: " + ", ".join(sorted(FINDINGS))))
-        return None
-    return Suppression(code, str(item["at"]), str(item["reason"]).strip(), doc.span(pointer))
-
-
-def _unknown_keys(doc: YamlDocument, pointer: str, data: dict, known: Iterable[str]) -> list[Diagnostic]:
-    known = tuple(known)
-    return [Diagnostic(SUPPRESSION_UNKNOWN_KEY, f"unknown key '{key}'{suggestion_suffix(key, known)}",
-                       doc.span(pointers.join(pointer, key), key=True), hint="keys: " + ", ".join(known))
-            for key in data if key not in known]
-
-
-def _inherited(findings: list[Finding], parent_files: list[Path]) -> list[Finding]:
-    """The findings the pack's own lint.yaml left, accepted where they are written in a parent
-    pack's file and that pack's lint.yaml names them (its problems and stale entries are
-    that pack's to report)."""
-    by_file = {str(path): read_suppressions(path.parent / SUPPRESSIONS_FILE)[0] for path in parent_files}
-    out = []
-    for finding in findings:
-        span = finding.diagnostic.span
-        file = span.source.name if span is not None and finding.suppressed is None else None
-        match = next((s for s in by_file.get(file or "", []) if (s.code, s.at) == (finding.diagnostic.code, finding.at)),
-                     None)
-        out.append(replace(finding, suppressed=f"{match.reason} ({Path(file or '').parent / SUPPRESSIONS_FILE})")
-                   if match else finding)
-    return out
-
-
-def _accepted(findings: list[Finding], suppressions: list[Suppression]) -> list[Finding]:
-    """The findings, each a suppression names marked with its reason, and a warning for each
-    suppression that names none."""
-    used: set[int] = set()
-    out = []
-    for finding in findings:
-        match = next((i for i, s in enumerate(suppressions) if (s.code, s.at) == (finding.diagnostic.code, finding.at)), None)
-        if match is not None:
-            used.add(match)
-            finding = replace(finding, suppressed=suppressions[match].reason)
-        out.append(finding)
-    out.extend(Finding(Diagnostic(SUPPRESSION_STALE, f"this suppression of {s.code} at '{s.at}' matches no finding", s.span,
-                                  hint="remove it: what it accepted is no longer there", severity="warning"), None)
-               for i, s in enumerate(suppressions) if i not in used)
-    return out
