@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from operator import attrgetter
 
@@ -129,8 +130,9 @@ class ChainWalk:
         if isinstance(row, LoggedDecision):
             if self.first is None and self.last is None:
                 self.first = row
-            if row.kind == PURGE and not own_damage(row):
-                self.purges.append(row.purge_record())
+            if row.kind == PURGE:
+                with suppress(ValueError):  # a purge record that cannot be read vouches for nothing
+                    self.purges.append(row.purge_record())
             self.last = row
         else:
             self.last = None  # what follows an unreadable row cannot be linked to it
@@ -202,11 +204,3 @@ def walk_log(store: SqlStore, key: ChainKey | None, keyed: bool, kept_head: Head
         walk.finish(store.chain_info().head)
     return walk
 
-
-def own_damage(row: LoggedDecision) -> bool:
-    """Whether a purge row's record cannot be read (then it vouches for nothing)."""
-    try:
-        row.purge_record()
-    except ValueError:
-        return True
-    return False
