@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine.cli import main
+from terminal import Terminal
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SEED = EXAMPLES / "2026-03-seed-22-minutes.json"
@@ -154,15 +155,10 @@ def test_a_named_pack_must_be_effective_in_the_facts_month(run):
     assert "/month: pack cms-rpm-2026 is effective 2026-01-01 to 2026-12-31, not in 2025-06" in result.stderr
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
     """batch, impact, report and log replay count on stderr when it is a terminal, never into a pipeline's log."""
     from policyengine.cli.common import progress
-    terminal = _Terminal()
+    terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     with progress(3, "reporting") as advance:
         for _ in range(3):
