@@ -156,7 +156,8 @@ def test_a_named_pack_must_be_effective_in_the_facts_month(run):
 
 
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
-    """batch, impact, report and log replay count on stderr when it is a terminal, never into a pipeline's log."""
+    """batch, impact, report, log replay, ingest fhir and timeline decide count on stderr when it is a terminal, never
+    into a pipeline's log."""
     from policyengine.cli.common import progress
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostic, DiagnosticError
 from ..outputs import output_problems
 from ..wording import counted
 from .common import (EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, load_pack_or_exit, option_option, pack_option,
-                     pack_options)
+                     pack_options, progress)
 
 
 def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, timezone: str | None,
@@ -107,11 +107,13 @@ def ingest_fhir(inputs: tuple[str, ...], first: str | None, last: str | None, ti
     status 0 when every resource was placed, 1 when some were refused (the facts are still
     written), 2 for bad arguments or unreadable input.
     """
+    from ..fhir.grouping import progress_length
     from ..timeline.files import ingest as ingest_files
     reading = _fhir_reading(inputs, first, last, timezone, validate)
     _writable(inputs, out=out_path, report=report_path)
     try:
-        run = ingest_files(reading, out_path, report_path)
+        with progress(progress_length(inputs), "ingesting FHIR") as advance:
+            run = ingest_files(reading, out_path, report_path, advance)
     except OSError as error:
         raise click.UsageError(f"cannot read or write {error.filename}: {error.strerror or error}") from None
     _problems_summary(run)
@@ -144,6 +146,7 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
     for each patient. Exit status 0 when all was read and decided, 1 when some resources
     were refused or some months could not be decided, 2 for bad arguments or input.
     """
+    from ..fhir.grouping import progress_length
     from ..timeline.decide import summary_text
     from ..timeline.files import decide as decide_files
     from ..batch.run import check_arguments
@@ -163,7 +166,8 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
             click.echo(json.dumps(summary.as_json(), ensure_ascii=False))
 
     try:
-        run = decide_files(reading, out_path, show, report_path, pack, options, trace, facts_path)
+        with progress(progress_length(inputs), "deciding the timeline") as advance:
+            run = decide_files(reading, out_path, show, report_path, pack, options, trace, facts_path, advance)
     except OSError as error:
         raise click.UsageError(f"cannot read or write {error.filename}: {error.strerror or error}") from None
     except DiagnosticError as error:

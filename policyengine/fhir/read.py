@@ -8,12 +8,13 @@ entries at its own location. A Bundle's references to its own entries (a `urn:uu
 absolute URL that is an entry's `fullUrl`) and to the server of its fullUrls are rewritten
 to `Type/id`, so every reference reads the same whichever file it came from. What refuses a
 part of the text (`jsontext.py`) refuses the resource it is in, or the file when it is in
-none; a Bundle's other entries are read.
+none; a Bundle's other entries are read. What is read is told to a `progress` callback in
+bytes of the files, so that a command can show how far it is (`input_size` is the whole).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +28,8 @@ from .references import on_server
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 READ_SUFFIXES = (".json", *NDJSON_SUFFIXES)
+#: bytes of an NDJSON file read before they are told to `progress`: a bar redrawn every line would slow the reading
+PROGRESS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,27 @@ class Located:
     resource: dict
 
 
+def no_progress(done: int) -> None:
+    """The `progress` of a caller that shows none."""
+
+
 def input_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files to read: each path given, a directory expanded to its FHIR JSON files by name."""
-    return [path for path, given in _listed(paths) if given or path.suffix.lower() in READ_SUFFIXES]
+    return [path for path, given in _listed(paths) if _is_input(path, given)]
+
+
+def input_size(paths: Iterable[str | Path]) -> int:
+    """The bytes of the files to read: what `resources` tells its `progress` in all, when
+    the files do not change while they are read."""
+    return sum(_size(path) for path in input_files(paths))
+
+
+def _is_input(path: Path, given: bool) -> bool:
+    return given or path.suffix.lower() in READ_SUFFIXES
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def _listed(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
@@ -51,53 +72,67 @@ def _listed(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
             yield path, True
 
 
-def resources(paths: Iterable[str | Path]) -> Iterator[Located | Problem]:
-    """Every resource of every file in turn, or a problem where the input is not FHIR JSON."""
+def resources(paths: Iterable[str | Path], progress: Callable[[int], None] = no_progress) -> Iterator[Located | Problem]:
+    """Every resource of every file in turn, or a problem where the input is not FHIR JSON;
+    `progress` is told the bytes of each file once what was read of them is yielded (an
+    input file not read, all of it at once)."""
     for path, given in _listed(paths):
         where = os.fsencode(path).decode("utf-8", "backslashreplace")
         suffix = path.suffix.lower()
         if where != str(path):
             yield Problem(where, "error", "fhir.bad_file_name", "the file name is not UTF-8, so the report cannot name "
                           "the file exactly (shown here with \\x escapes): not read; rename it")
+            progress(_size(path) if _is_input(path, given) else 0)
         elif suffix == ".xml":
             yield Problem(where, "error", "fhir.not_fhir_json", "FHIR XML is not read: give the resources as JSON "
                           "(a Bundle or a resource in *.json, NDJSON in *.ndjson)")
+            progress(_size(path) if _is_input(path, given) else 0)
         elif suffix in NDJSON_SUFFIXES:
-            yield from _ndjson(path, where)
+            yield from _ndjson(path, where, progress)
         elif given or suffix == ".json":
-            yield from _document(path, where)
+            yield from _document(path, where, progress)
         else:
             yield Problem(where, "info", "fhir.not_read", "not a FHIR JSON file by its name (*.json, *.ndjson, *.jsonl); "
                           "not read")
 
 
-def _ndjson(path: Path, where: str) -> Iterator[Located | Problem]:
+def _ndjson(path: Path, where: str, progress: Callable[[int], None]) -> Iterator[Located | Problem]:
     with path.open("rb") as lines:
-        number = 0
+        number = untold = 0
         while line := lines.readline(MAX_FHIR_RESOURCE_BYTES + 2):
             number += 1
             text = line.rstrip(b"\r\n")
             if len(text) > MAX_FHIR_RESOURCE_BYTES:
-                _skip_line(lines, line)
+                untold += _skip_line(lines, line)
                 yield _too_large(f"{where}:{number}", "the line")
             elif text.strip():
                 yield from _parsed(text, f"{where}:{number}", f"{where}:{number}")
+            untold += len(line)
+            if untold >= PROGRESS_BYTES:
+                progress(untold)
+                untold = 0
+        progress(untold)
 
 
-def _skip_line(lines: IO[bytes], read: bytes) -> None:
-    """Read on to the end of the line of which `read` was read, keeping none of it."""
+def _skip_line(lines: IO[bytes], read: bytes) -> int:
+    """Read on to the end of the line of which `read` was read, keeping none of it: the bytes read on."""
+    skipped = 0
     while read and not read.endswith(b"\n"):
         read = lines.readline(1 << 20)
+        skipped += len(read)
+    return skipped
 
 
-def _document(path: Path, where: str) -> Iterator[Located | Problem]:
+def _document(path: Path, where: str, progress: Callable[[int], None]) -> Iterator[Located | Problem]:
     with path.open("rb") as file:
         text = file.read(MAX_FHIR_DOCUMENT_BYTES + 1)
     if len(text) > MAX_FHIR_DOCUMENT_BYTES:
         yield Problem(where, "error", "fhir.too_large", f"the file is longer than {MAX_FHIR_DOCUMENT_BYTES:,} bytes, the "
                       "most one JSON file is read whole: not read (a larger export is NDJSON, one resource a line)")
+        progress(_size(path))
     else:
         yield from _parsed(text, where, f"{where}#")
+        progress(len(text))
 
 
 def _too_large(where: str, what: str) -> Problem:

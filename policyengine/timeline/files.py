@@ -4,6 +4,7 @@ FHIR input -> decisions JSON Lines and a summary per patient (`timeline decide`)
 An output file is written beside its final name and renamed into place when complete, so
 a run that stops leaves no half-written file under that name (and one that fails, none). Problems with the input
 stream to an optional JSON Lines report; the first few and a count by code go to the caller.
+How far a run is goes to an optional `progress` callback, as `fhir.patients` tells it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import orjson
 from ..api import to_json
 from ..fhir import PatientRecord, Problem, patients
 from ..fhir.grouping import Validator
+from ..fhir.read import no_progress
 from ..outputs import partial_path
 from ..packs import CompiledPack
 from .decide import Decided, PatientSummary, decide_timeline
@@ -94,12 +96,13 @@ def _written(path: str | None) -> Iterator[IO[bytes] | None]:
     os.replace(partial, path)
 
 
-def ingest(reading: Reading, out_path: str, report_path: str | None = None) -> Run:
+def ingest(reading: Reading, out_path: str, report_path: str | None = None,
+           progress: Callable[[int], None] = no_progress) -> Run:
     """Every patient-month of the input as facts, one JSON document a line, in order."""
     with _written(report_path) as report_out, _written(out_path) as out:
         assert out is not None
         run = Run(Reporter(report_out))
-        for record in patients(reading.paths, run.reporter, reading.zone, reading.validate):
+        for record in patients(reading.paths, run.reporter, reading.zone, reading.validate, progress):
             run.patients += 1
             for document in month_facts(record, reading.months(record), run.reporter):
                 out.write(orjson.dumps(document.facts) + b"\n")
@@ -109,14 +112,14 @@ def ingest(reading: Reading, out_path: str, report_path: str | None = None) -> R
 
 def decide(reading: Reading, out_path: str, on_summary: Callable[[PatientSummary], None], report_path: str | None = None,
            pack: CompiledPack | None = None, options: dict[str, Any] | None = None, trace: str = "compact",
-           facts_path: str | None = None) -> Run:
+           facts_path: str | None = None, progress: Callable[[int], None] = no_progress) -> Run:
     """Every patient's months decided in order: a decision (or an error record) a line, and
     the facts decided when `facts_path` is given; each patient's summary goes to
     `on_summary` as soon as the patient is decided."""
     with _written(report_path) as report_out, _written(out_path) as out, _written(facts_path) as facts_out:
         assert out is not None
         run = Run(Reporter(report_out))
-        for record in patients(reading.paths, run.reporter, reading.zone, reading.validate):
+        for record in patients(reading.paths, run.reporter, reading.zone, reading.validate, progress):
             run.patients += 1
             summary = PatientSummary(record.patient_id)
             for decided in decide_timeline(record, reading.months(record), run.reporter, pack, options, trace):
