@@ -6,23 +6,39 @@ Exit status: 0 the command did its job; 1 it ran and found failures (an invalid 
 """
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from ..version import __version__
-from .authoring import diff, lint, new_pack_command, test_command, validate
-from .deciding import batch, evaluate, impact
-from .explaining import explain, report, verify
-from .fhir import ingest, timeline
-from .logs import log_group
-from .service import serve
+
+#: each command, as the module and attribute that define it: a command's module is imported
+#: when that command runs (or `--help` lists them all), so `evaluate` does not pay for the
+#: decision log, the service or the FHIR reader
+COMMANDS = {
+    "evaluate": "deciding:evaluate", "batch": "deciding:batch", "impact": "deciding:impact",
+    "validate": "authoring:validate", "test": "authoring:test_command", "lint": "authoring:lint",
+    "diff": "authoring:diff", "new-pack": "authoring:new_pack_command",
+    "explain": "explaining:explain", "verify": "explaining:verify", "report": "explaining:report",
+    "ingest": "fhir:ingest", "timeline": "fhir:timeline", "serve": "service:serve", "log": "logs:log_group",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The group whose commands are imported on first use (`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        return command
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyengine")
 def main() -> None:
     """Explainable Medicare RPM billing decisions from versioned YAML rule packs."""
-
-
-for command in (evaluate, validate, batch, explain, verify, report, lint, impact, ingest, timeline, new_pack_command, diff,
-                test_command, serve, log_group):
-    main.add_command(command)
