@@ -9,8 +9,8 @@
     4  packs                                      reading and compiling rule packs
     3  facts | fhir                               reading and checking facts; reading FHIR records
     2  lang                                       the expression language
-    1  yamlsource | schemacheck | outputs | repeatedkeys  reading YAML, checking JSON Schemas, where commands write,
-                                               JSON objects that name a key twice
+    1  yamlsource | schemacheck | outputs | repeatedkeys | usercache  reading YAML, checking JSON Schemas, where
+                                               commands write, JSON objects that name a key twice, the cache folder
     0  diagnostics | pointers | version | limits | optionpairs | wording  what every layer is bounded by and says
 
 The package root (`policyengine/__init__.py`) is the face of the top and is imported by no
@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 #: each layer's parts; a part is the modules (or packages) it holds
 LAYERS = [
     [("diagnostics",), ("pointers",), ("version",), ("limits",), ("optionpairs",), ("wording",)],
-    [("yamlsource",), ("schemacheck",), ("outputs",), ("repeatedkeys",)],
+    [("yamlsource",), ("schemacheck",), ("outputs",), ("repeatedkeys",), ("usercache",)],
     [("lang",)],
     [("facts",), ("fhir",)],
     [("packs",)],

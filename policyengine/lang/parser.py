@@ -6,12 +6,10 @@ chained comparisons) get messages of their own.
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from decimal import Decimal
 from importlib import resources
-from pathlib import Path
 
 import lark
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -20,21 +18,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..diagnostics import Diagnostic, DiagnosticError, SourceText, Span
 from ..limits import MAX_EXPRESSION_DEPTH as MAX_DEPTH
 from ..limits import MAX_EXPRESSION_LENGTH as MAX_LENGTH
+from ..usercache import cache_folder
 from . import nodes as n
 
 
 def _cache_file() -> str | bool:
     """Where Lark keeps the parser it builds from the grammar (73 ms to build, 11 ms to load):
-    the user's own cache folder, not the shared temporary folder Lark picks by default, where
-    another user could leave a file for this process to unpickle. Lark checks the grammar's
-    hash in the file and rebuilds (and rewrites) a stale or damaged one. No cache when the
-    folder cannot be made."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "policyengine"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return str(folder / f"grammar-lark-{lark.__version__}.cache")
+    the user's private cache folder (`usercache.py`). Lark checks the grammar's hash in the
+    file and rebuilds (and rewrites) a stale or damaged one. No cache without the folder."""
+    folder = cache_folder()
+    return str(folder / f"grammar-lark-{lark.__version__}.cache") if folder is not None else False
 
 
 _PARSER = Lark(
