@@ -18,7 +18,6 @@ from . import codegen, recorder
 from . import nodes as _nodes
 from .checker import Checked, FactRef, NamespaceMember, check
 from .nodes import Node, format_seconds
-from .parser import parse
 from .recorder import ByItem, ByPath, Recording
 from .runtime import EvaluationError, as_evaluation_error
 from .types import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf, Optional, Record,
@@ -53,6 +52,11 @@ class CompiledExpression:
     @property
     def type(self) -> Type:
         return self.checked.type
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its checked tree (the compiled-pack cache): the function is generated
+        again from it on loading, so no code object is ever unpickled."""
+        return _compiled, (self.name, self.text, self.checked, self.nodes)
 
     @functools.cached_property
     def index(self) -> dict[int, int]:
@@ -155,6 +159,11 @@ class CompiledExpression:
         return coded.at(self.checked.root.span, None)
 
 
+def _compiled(name: str, text: str, checked: Checked, nodes: tuple[Node, ...]) -> CompiledExpression:
+    """A compiled expression again, from what `CompiledExpression.__reduce__` kept."""
+    return CompiledExpression(name, text, checked, codegen.build(checked, tracing=False, name=name)[0], nodes)
+
+
 class Trace:
     """One evaluation's values, aligned with `expression.nodes`; details on demand."""
 
@@ -182,7 +191,10 @@ class Trace:
 
 def compile_expression(text: str | SourceText, env: Environment, expect: Type | None = None,
                        name: str = "expression") -> CompiledExpression:
-    """Parse, check and compile; raises DiagnosticError with every problem found."""
+    """Parse, check and compile; raises DiagnosticError with every problem found. The
+    parser (Lark) is imported by the first expression compiled, not by a process that
+    only evaluates packs compiled earlier (`packs/cache.py`)."""
+    from .parser import parse
     checked = check(parse(text), env, expect)
     fast, _ = codegen.build(checked, tracing=False, name=name)
     source_text = text.text if isinstance(text, SourceText) else text

@@ -75,6 +75,20 @@ class Checked:
     def type_of(self, node: n.Node) -> Type:
         return self.types[id(node)]
 
+    def __getstate__(self) -> dict:
+        """What the compiled-pack cache keeps: types and resolutions by the node's place in
+        the tree (preorder), since a node's id does not survive pickling."""
+        place = {id(node): k for k, node in enumerate(n.walk(self.root))}
+        return {"root": self.root, "type": self.type, "environment": self.environment,
+                "types": {place[key]: value for key, value in self.types.items()},
+                "resolutions": {place[key]: value for key, value in self.resolutions.items()}}
+
+    def __setstate__(self, state: dict) -> None:
+        ids = [id(node) for node in n.walk(state["root"])]
+        self.root, self.type, self.environment = state["root"], state["type"], state["environment"]
+        self.types = {ids[k]: value for k, value in state["types"].items()}
+        self.resolutions = {ids[k]: value for k, value in state["resolutions"].items()}
+
     def resolution(self, node: n.Node) -> Resolution | None:
         return self.resolutions.get(id(node))
 
