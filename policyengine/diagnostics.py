@@ -12,6 +12,7 @@ import bisect
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 #: the most characters of a source line shown under a diagnostic
@@ -194,3 +195,12 @@ def suggestion_suffix(word: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)', or '' when nothing is close."""
     match = did_you_mean(word, candidates)
     return f" (did you mean '{match}'?)" if match else ""
+
+
+def shown_path(path: Path) -> Path:
+    """A file as messages name it, as a user would type it: relative to the working
+    directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

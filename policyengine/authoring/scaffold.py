@@ -18,7 +18,7 @@ import yaml
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..packs import CompiledPack, bundled_ids, load_pack
-from ..packs.loader import PACK_FILE, resolve_pack_dir
+from ..packs.places import PACK_FILE, resolve_pack_dir
 from ..schemacheck import bundled_schema_path
 from ..testing import load_cases, run_case
 from ..testing.cases import Case

@@ -1,4 +1,4 @@
-"""Finding, reading and merging rule-pack files (before any expression is compiled).
+"""Reading and merging rule-pack files (before any expression is compiled); finding them is `places.py`.
 
 A pack is a directory holding `pack.yaml`. `extends:` names a bundled pack id or a
 directory relative to the file, so a year builds on the year before and a practice
@@ -12,17 +12,16 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from .. import pointers, schemacheck
-from ..diagnostics import Diagnostic, DiagnosticError
+from ..diagnostics import Diagnostic, DiagnosticError, shown_path
 from ..yamlsource import YamlDocument, load_yaml_file
+from .places import PACK_FILE, PackNotFound, resolve_pack_dir
 
-PACK_FILE = "pack.yaml"
 _NAMED = ("options", "parameters", "codes", "definitions")
 _LISTED = ("gates", "rules", "findings", "conflicts")
 
@@ -93,49 +92,8 @@ def _pack_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schemacheck.bundled_schema("rulepack.schema.json"))
 
 
-def bundled_root() -> Path:
-    return Path(str(files("policyengine.bundled.rulepacks")))
-
-
-@functools.cache
-def bundled_ids() -> tuple[str, ...]:
-    """The ids of the packs installed with the package (listed once per process)."""
-    return tuple(sorted(p.name for p in bundled_root().iterdir() if (p / PACK_FILE).is_file()))
-
-
-class PackNotFound(DiagnosticError):
-    """No pack at the place named: a usage error, not an invalid pack."""
-
-
-def resolve_pack_dir(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """A pack directory: the bundled pack when `ref` is a bundled id (whatever folder of
-    that name is nearby), else a path to the directory or its pack.yaml (relative to
-    `relative_to` first, for `extends:`). A local pack is named by a path: `./cms-rpm-2026`."""
-    if isinstance(ref, str) and ref in bundled_ids():
-        return bundled_root() / ref
-    candidates = [Path(ref)]
-    if relative_to is not None:
-        candidates.insert(0, relative_to / ref)
-    for path in candidates:
-        if path.is_file() and path.name == PACK_FILE:
-            return path.parent
-        if (path / PACK_FILE).is_file():
-            return path
-    known = ", ".join(bundled_ids()) or "none"
-    raise PackNotFound([Diagnostic("pack.not_found", f"no rule pack at '{ref}'", where=str(ref),
-                                   hint=f"give a pack directory or a bundled pack id ({known})")])
-
-
-def _shown_path(path: Path) -> Path:
-    """The path as a user would type it: relative to the working directory when inside it."""
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
-
-
 def _read(directory: Path) -> YamlDocument:
-    doc = load_yaml_file(_shown_path(directory / PACK_FILE))
+    doc = load_yaml_file(shown_path(directory / PACK_FILE))
     if not isinstance(doc.data, dict):
         raise DiagnosticError([Diagnostic("pack.invalid", "a pack file must be a mapping", doc.span(""))])
     problems = schemacheck.check(doc.data, _pack_validator(), kind="pack", locate=doc.locate)

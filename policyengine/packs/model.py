@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
 from ..lang import CompiledExpression, Environment, Type
-from .loader import PACK_FILE
+from .places import PACK_FILE
 from .plan import Plan, plan_of, rule_parts_in_order
 from .slots import CONVERSION_FACTOR, Slot, code_slot, definition_slot, finding_slot, gate_slot, rule_slot
 

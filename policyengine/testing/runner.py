@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..packs.loader import resolve_pack_dir
+from ..packs.places import resolve_pack_dir
 from ..packs.model import CompiledPack
 from .cases import CaseResult, load_cases, run_case
 from .coverage import Coverage, CoverageTracer, OwnConditions
