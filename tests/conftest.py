@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,6 +14,11 @@ from hypothesis import HealthCheck, settings
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf,
                                record)
 from postgres_server import postgres_server, require_postgres_binaries
+
+#: compiled packs and Lark's parser are kept in the suite's own cache folder (usercache.py),
+#: never the user's, and every run starts cold: it compiles each pack once, then loads it
+_CACHE = tempfile.TemporaryDirectory(prefix="policyengine-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE.name
 
 # Property tests that set no max_examples of their own (the fuzzing in test_fuzz_facts.py)
 # run as many examples as the profile says: "ci" by default, "long" with HYPOTHESIS_PROFILE=long.

@@ -6,15 +6,23 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..lang.runtime import last_day
-from .compiler import compile_pack
-from .loader import PackNotFound, bundled_ids, resolve_pack_dir
+from .cache import cached_compile
+from .places import PackNotFound, bundled_ids, resolve_pack_dir
 from .model import CompiledPack
+
+
+def compile_pack(ref: str | Path) -> CompiledPack:
+    """Load (with everything it extends), validate and compile a pack, anew; raises
+    DiagnosticError. The compiler, and with it Lark, YAML and JSON Schema, is imported by
+    the first compile: a command whose pack was kept (`cache.py`) does without them."""
+    from . import compiler
+    return compiler.compile_pack(ref)
 
 
 @functools.cache
 def bundled_pack(pack_id: str) -> CompiledPack:
-    """A bundled pack, compiled once per process."""
-    return compile_pack(pack_id)
+    """A bundled pack, compiled once per process (or kept from an earlier run: `cache.py`)."""
+    return cached_compile(resolve_pack_dir(pack_id).resolve(), compile_pack)
 
 
 def load_pack(ref: str | Path) -> CompiledPack:
@@ -27,7 +35,7 @@ def load_pack(ref: str | Path) -> CompiledPack:
     cached = _compiled.get(directory)
     if cached is not None and cached[1] == _stamps(cached[0].source_files):
         return cached[0]
-    pack = compile_pack(directory)
+    pack = cached_compile(directory, compile_pack)
     _compiled[directory] = (pack, _stamps(pack.source_files))
     return pack
 
