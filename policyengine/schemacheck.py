@@ -14,13 +14,14 @@ from dataclasses import replace
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, Span, did_you_mean, suggestion_suffix
 from .limits import MAX_DIAGNOSTICS
 from .pointers import pointer
+
+if TYPE_CHECKING:  # the validators come from the caller: importing jsonschema costs 50 ms of every start
+    import jsonschema
 
 #: (JSON pointer, want the key rather than the value) -> span, or None when unknown.
 Locate = Callable[[str, bool], "Span | None"]
@@ -169,7 +170,8 @@ def _one_message(error: jsonschema.ValidationError, kind: str, path: list) -> It
 
 def _best_branch(error: jsonschema.ValidationError, kind: str, path: list) -> Iterator[Said]:
     """Of `oneOf`/`anyOf`, the sub-error that went deepest: it names the field actually wrong."""
-    best = jsonschema.exceptions.best_match(error.context or []) if error.context else None
+    from jsonschema.exceptions import best_match  # loaded already: the caller's validator raised the error
+    best = best_match(error.context or []) if error.context else None
     if best is not None:
         yield from _diagnose(best, kind)
     else:

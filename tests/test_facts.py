@@ -393,6 +393,14 @@ def test_malformed_yaml_names_line_and_column() -> None:
     assert error.message.startswith("not valid YAML:")
 
 
+def test_a_character_yaml_does_not_allow_is_malformed_yaml_not_a_traceback() -> None:
+    """PyYAML's reader refuses it before parsing starts (the fuzzing found a lone surrogate)."""
+    with pytest.raises(DiagnosticError) as excinfo:
+        parse_facts_text("patient_id: PT-1\nmonth: \udcff\n", "facts.yaml")
+    (error,) = excinfo.value.diagnostics
+    assert error.code == "facts.malformed" and error.message.startswith("not valid YAML:")
+
+
 def test_yaml_key_that_is_not_text() -> None:
     with pytest.raises(DiagnosticError) as excinfo:
         parse_facts_text("patient_id: PT-1\nmonth: 2026-03\n2026: true\n", "facts.yaml")

@@ -10,11 +10,8 @@ whose errors become diagnostics. The schema is the single source of truth for bo
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
-
-import jsonschema
 
 from .. import schemacheck
 from ..diagnostics import Diagnostic
@@ -31,61 +28,6 @@ def facts_schema() -> dict:
     return schemacheck.bundled_schema("facts.schema.json")
 
 
-@functools.cache
-def _ecma_regex(pattern: str) -> re.Pattern[str]:
-    """An ECMA-262 pattern compiled for Python: each `$` outside a class becomes `\\Z`.
-
-    In Python `$` also matches before a final newline, so "rpm\\n" would pass "^[a-z]+$";
-    JSON Schema patterns are ECMA-262, where `$` is the end of the string.
-    """
-    out, escaped, in_class = [], False, False
-    for ch in pattern:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "[":
-            in_class = True
-        elif ch == "]":
-            in_class = False
-        elif ch == "$" and not in_class:
-            ch = r"\Z"
-        out.append(ch)
-    return re.compile("".join(out))
-
-
-def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
-    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-def _items(validator: Any, items: dict, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
-    """Each item of a list against its schema, unless the list is longer than its maxItems:
-    then that is the error (its items are not explained one by one)."""
-    if validator.is_type(instance, "array") and len(instance) > schema.get("maxItems", len(instance)):
-        return
-    yield from jsonschema.Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
-
-
-def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
-    """uniqueItems in one pass (jsonschema compares every pair when items do not sort, e.g.
-    numbers and strings mixed: minutes for a list of 100,000)."""
-    if unique and validator.is_type(instance, "array") and schemacheck.first_repeat(instance) is not None:
-        yield jsonschema.ValidationError("has non-unique elements")
-
-
-def _is_whole_number(checker: Any, instance: Any) -> bool:
-    """Facts hold no fractions: 600.0 is not a duration in whole seconds (JSON Schema would
-    accept it as an integer; the engine would then compute with a float)."""
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-_ReferenceValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern, "items": _items, "uniqueItems": _unique_items},
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
-)
-
-
 class _Validators:
     """The validators of one facts schema, built once: the fast one says valid or not, the
     reference one explains a record the verdict (the fast one and a walk) says no to."""
@@ -94,9 +36,14 @@ class _Validators:
         self.schema = schema
         #: says valid or not; the verdict (`verdict.py`) runs it before its walk
         self.fast = jsonschema_rs.validator_for(schema) if jsonschema_rs is not None else None
-        self.reference = _ReferenceValidator(schema)
         #: the one-walk checks of this schema (`verdict.verdict`), by whether the calendar is checked
         self.verdicts: dict[bool, Callable[[Any], bool]] = {}
+
+    @functools.cached_property
+    def reference(self) -> Any:
+        """The explaining validator (`reference.py`), built for the first record it explains."""
+        from .reference import ReferenceValidator
+        return ReferenceValidator(self.schema)
 
     def diagnostics(self, data: Any) -> list[Diagnostic]:
         """Errors and warnings (unknown keys) against the schema, by the reference validator."""
