@@ -17,7 +17,13 @@ def render_text(decision: dict) -> str:
         lines.append("findings:")
     for finding in decision["findings"]:
         evidence = f"  ({', '.join(finding['evidence'])})" if finding["evidence"] else ""
-        lines.append(f"  {finding['severity']}: {finding['message']}{evidence}  [{finding['id']}]")
+        stake = f"  at stake ${finding['amount_at_stake']}" if finding.get("amount_at_stake") is not None else ""
+        lines.append(f"  {finding['severity']}: {finding['message']}{evidence}  [{finding['id']}]{stake}")
+    for title, listed, worth in (("still to earn", decision["opportunities"], "adds"),
+                                 ("out of reach", decision.get("out_of_reach", ()), "would have added")):
+        if listed:
+            lines.append(f"{title}:")
+        lines += [f"  {item['code']}  {item['message']}  ({worth} ${item['adds']})" for item in listed]
     options = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in decision["options"].items())
     lines.append(f"options: {options}")
     return "\n".join(lines) + "\n"

@@ -2,4 +2,4 @@
 
 Every decision records it, so a stored decision names the engine that made it."""
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"

@@ -126,3 +126,73 @@ def test_an_opportunity_with_nothing_earned_yet_adds_the_whole_code():
 def test_the_explanation_says_what_an_opportunity_adds():
     text = render(explain(policyengine.evaluate(month_of(17, "2026-03-25"), trace="full")), "text")
     assert "99457: 3 min more RPM interactive time by 2026-03-31 (adds $25.72)" in text
+
+
+# --- what is out of reach, and what documentation would add -----------------------------------
+
+def _device_month(days: int, as_of: str) -> dict:
+    facts = seed_month()
+    facts["transmission_days"] = [f"2026-03-{d:02d}" for d in range(1, days + 1)]
+    facts["as_of"] = as_of
+    return facts
+
+
+def test_a_code_that_cannot_be_reached_in_the_days_left_is_out_of_reach_not_offered():
+    """12 reading days with 3 days left in the period: 99454 needs 4 more, so it is out of
+    reach, said with what it would have added; 99445 is earned; nothing is offered for it."""
+    decision = policyengine.evaluate(_device_month(12, "2026-03-27"), trace="none")
+    assert "99445" in {line["code"] for line in decision["billable"]}
+    assert "99454" not in {o["code"] for o in decision["opportunities"]}
+    assert decision["out_of_reach"] == [{
+        "code": "99454", "missing": "4 more transmission days", "by": "2026-03-30",
+        "message": "99454 is out of reach: it needs 4 more transmission days by 2026-03-30", "adds": "0.00"}]
+
+
+def test_with_days_enough_left_the_same_code_is_offered_and_nothing_is_out_of_reach():
+    decision = policyengine.evaluate(_device_month(12, "2026-03-20"), trace="none")
+    assert [o["missing"] for o in decision["opportunities"] if o["code"] == "99454"] == ["4 more transmission days"]
+    assert "out_of_reach" not in decision  # present only when something is
+
+
+def test_a_call_without_its_performer_puts_what_documenting_it_adds_at_stake():
+    """16 counted minutes bill 99470; the 8-minute call without a performer would make 24:
+    99457 in place of 99470 adds $25.72 (example 2026-01-missing-performer)."""
+    facts = json.loads((SEED_MONTH.parent / "2026-01-missing-performer.json").read_text())
+    finding = next(f for f in policyengine.evaluate(facts, trace="none")["findings"]
+                   if f["id"] == "documentation.interaction_incomplete")
+    assert (finding["evidence"], finding["amount_at_stake"]) == (["/interactions/1"], "25.72")
+    text = render(explain(policyengine.evaluate(facts, trace="full")), "text")
+    assert "at stake $25.72 once the records are complete" in text
+
+
+def test_documentation_behind_a_failed_gate_adds_nothing():
+    facts = json.loads((SEED_MONTH.parent / "2026-01-missing-performer.json").read_text())
+    facts["consent"] = None
+    finding = next(f for f in policyengine.evaluate(facts, trace="none")["findings"]
+                   if f["id"] == "documentation.interaction_incomplete")
+    assert finding["amount_at_stake"] == "0.00"
+
+
+def _overlay(tmp_path: Path, body: str) -> Path:
+    directory = tmp_path / "overlay"
+    directory.mkdir()
+    (directory / "pack.yaml").write_text(
+        "pack: {id: overlay, version: 1.0.0, fee_schedule_year: 2026, effective: {from: 2026-01-01, to: 2026-12-31}}\n"
+        "extends: cms-rpm-2026\n" + body)
+    return directory
+
+
+@pytest.mark.parametrize("body, message", [
+    ("findings:\n  - id: documentation.interaction_incomplete\n    if_documented: {countable_tme: 0 s}\n",
+     "unknown definition 'countable_tme' (did you mean 'countable_time'?)"),
+    ("findings:\n  - id: documentation.interaction_incomplete\n    if_documented: {countable_time: 3}\n",
+     "duration"),
+    ("rules:\n  - id: rpm.99454.device_supply_16_days\n    opportunity:\n      when: true\n      reachable: supply_days\n"
+     "      missing: 1\n      by: period_end\n      needed: more days\n", "bool"),
+])
+def test_the_pack_says_where_its_documented_values_or_reachability_are_wrong(tmp_path, body, message):
+    directory = _overlay(tmp_path, body)
+    with pytest.raises(policyengine.DiagnosticError) as raised:
+        policyengine.compile_pack(directory)
+    [problem] = raised.value.diagnostics
+    assert message in problem.message and problem.location.startswith(f"{directory / 'pack.yaml'}:"), problem.location

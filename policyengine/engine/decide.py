@@ -23,7 +23,7 @@ from .lines import review
 from .rates import Rates
 from .opportunities import opportunities
 from .options import resolve_options
-from .stake import add_amounts_at_stake
+from .stake import add_amounts_at_stake, add_finding_stakes
 from .tracing import TRACE_FORMS, Tracer, tracer_for
 from .values import canonical_sha256
 
@@ -53,6 +53,8 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
     billable, not_billable = lines.billable, lines.not_billable
     add_amounts_at_stake(pack, state, not_billable, rate)
     findings = pack_findings(run, evidence) + lines.findings + unverified_rates(run, billable) + periods_beyond_pack(run)
+    add_finding_stakes(run, state, findings, lines.units, rate)
+    offered, out_of_reach = opportunities(run, state, lines.units, rate)
     decision = {
         "patient_id": facts["patient_id"],
         "month": facts["month"],
@@ -64,8 +66,10 @@ def _decide(pack: CompiledPack, facts: dict, options: dict[str, Any] | None, tra
         "billable": billable,
         "not_billable": not_billable,
         "findings": findings,
-        "opportunities": opportunities(run, state, lines.units, rate),
+        "opportunities": offered,
     }
+    if out_of_reach:
+        decision["out_of_reach"] = out_of_reach
     if facts.get("claims") is not None:
         decision["claim_review"] = review(pack, facts["claims"], billable, not_billable, rate)
     total = sum((Decimal(item["amount"]) for item in billable), Decimal("0"))

@@ -54,7 +54,7 @@ def build_explanation(decision: dict, pack: CompiledPack | None = None, source: 
                      (decision.get("engine") or {}).get("version", "?"), decision.get("facts_sha256", "?"),
                      decision.get("total", "?"), form, codes, _findings(decision, pack), _options(decision, pack),
                      [], [], [], [], [] if form == "full" else list(FULL_TRACE_SECTIONS),
-                     list(decision.get("opportunities", ())))
+                     list(decision.get("opportunities", ())), list(decision.get("out_of_reach", ())))
     read = read_entries(resolved, pack if info.matches else None)
     entries = {entry.slot: entry for entry in read}
     ex.sources = _sources(trace, entries, pack if info.matches else None)
@@ -142,7 +142,8 @@ def _source_line(pointer: str, records: list, listed: dict[str, list]) -> Source
 def _findings(decision: dict, pack: CompiledPack | None) -> list[FindingLine]:
     cited = {f.id: f.citation for f in pack.findings} if pack is not None else {}
     cited.update({c.id: c.citation for c in pack.conflicts.entries} if pack is not None else {})
-    return [FindingLine(f["id"], f["severity"], f["message"], list(f["evidence"]), cited.get(f["id"]))
+    return [FindingLine(f["id"], f["severity"], f["message"], list(f["evidence"]), cited.get(f["id"]),
+                        f.get("amount_at_stake"))
             for f in decision.get("findings", ())]
 
 

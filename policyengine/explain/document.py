@@ -183,6 +183,7 @@ class Document:
     codes: list[CodeCard]
     findings: Table | None
     opportunities: list[Sentence]
+    out_of_reach: list[Sentence]
     ledgers: list[LedgerView]
     days: list[DaysView]
     options: Table

@@ -156,6 +156,8 @@ def render_html(ex: Explanation) -> str:
     body = _header(doc) + ["<h2>Codes</h2>", '<div class="codes">']
     body += [line for card in doc.codes for line in _card(card)] + ["</div>"]
     body += (["<h2>Findings</h2>", *_table(doc.findings)] if doc.findings else [])
+    for title, said in (("Opportunities", doc.opportunities), ("Out of reach", doc.out_of_reach)):
+        body += [f"<h2>{title}</h2>", "<ul>", *(f"<li>{h(line)}</li>" for line in said), "</ul>"] if said else []
     body += [line for view in doc.ledgers for line in _ledger(view)]
     body += _days_and_options(doc) + _sources(doc) + _derivation(doc)
     return _page(doc.header.page_title, body)

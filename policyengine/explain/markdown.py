@@ -95,6 +95,8 @@ def render_markdown(ex: Explanation) -> str:
     out = _header(doc) + ["## Codes", ""]
     out += [line for card in doc.codes for line in _code(card)]
     out += ["## Findings", "", *_table(doc.findings), ""] if doc.findings else []
+    for title, said in (("Opportunities", doc.opportunities), ("Out of reach", doc.out_of_reach)):
+        out += [f"## {title}", "", *(f"- {md(line)}" for line in said), ""] if said else []
     out += [line for view in doc.ledgers for line in _ledger(view)]
     out += _days_and_options(doc) + _sources(doc) + _derivation(doc)
     return "\n".join(out).rstrip("\n") + "\n"

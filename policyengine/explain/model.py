@@ -172,6 +172,8 @@ class FindingLine:
     message: str
     evidence: list[str]
     citation: str | None
+    #: what completing the records it names adds to the total (the decision's), if it says
+    amount_at_stake: str | None = None
 
 
 @dataclass
@@ -212,6 +214,8 @@ class Explanation:
     parameters: list[ParameterUse]
     needs_full_trace: list[str]
     opportunities: list[dict]
+    #: what is still to be earned but not in the time left (the decision's `out_of_reach`)
+    out_of_reach: list[dict] = field(default_factory=list)
     #: where the decision's lines do not follow from its own trace (an edited decision)
     disagreements: list[str] = field(default_factory=list)
     #: the facts' provenance (empty when the facts carry none, or the trace is none)

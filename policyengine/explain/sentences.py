@@ -120,10 +120,11 @@ def _findings(ex: Explanation) -> Table | None:
     for f in ex.findings:
         evidence = f" (evidence: {', '.join(f.evidence)})" if f.evidence else ""
         cite = f"; citation {f.citation}" if f.citation else ""
+        stake = f"; at stake ${f.amount_at_stake} once the records are complete" if f.amount_at_stake is not None else ""
         rows.append(Row(
-            cells=[sentence(f.severity), sentence(f.message, span(" (", html=BREAK), code(f.id), span(")", html=None)),
+            cells=[sentence(f.severity), sentence(f.message + stake, span(" (", html=BREAK), code(f.id), span(")", html=None)),
                    joined([(code(e, markdown=Span(e)),) for e in f.evidence], CELL_SEP), sentence(f.citation or "")],
-            line=sentence(f"{f.severity}: {f.message}{evidence} [{f.id}{cite}]")))
+            line=sentence(f"{f.severity}: {f.message}{stake}{evidence} [{f.id}{cite}]")))
     return Table([Column(sentence(name)) for name in ("severity", "finding", "evidence", "citation")], rows)
 
 
@@ -236,6 +237,9 @@ def build_document(ex: Explanation) -> Document:
         header=_header(ex), codes=[code_card(c) for c in ex.codes], findings=_findings(ex),
         opportunities=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}"
                                 + (f" (adds ${o['adds']})" if o.get("adds") is not None else "")) for o in ex.opportunities],
+        out_of_reach=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}, more than the time left"
+                               + (f" (would have added ${o['adds']})" if o.get("adds") is not None else ""))
+                      for o in ex.out_of_reach],
         ledgers=[ledger_view(ledger) for ledger in ex.ledgers], days=[_days(d) for d in ex.day_counts],
         options=_options(ex),
         sources_lead=sentence(span("The records each fact was derived from.", text="the records each fact was derived from"))

@@ -95,6 +95,8 @@ def render_text(ex: Explanation) -> str:
     lines += _lines("Findings", doc.findings)
     if doc.opportunities:
         lines += ["", "Opportunities", *(f"  {words(o)}" for o in doc.opportunities)]
+    if doc.out_of_reach:
+        lines += ["", "Out of reach", *(f"  {words(o)}" for o in doc.out_of_reach)]
     for view in doc.ledgers:
         lines += [""] + _ledger(view)
     lines += _days_and_options(doc) + _sources(doc) + _derivation(doc)

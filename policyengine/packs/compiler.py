@@ -16,17 +16,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, DiagnosticError, Span, suggestion_suffix
+from .. import pointers
+from ..diagnostics import Diagnostic, DiagnosticError, suggestion_suffix
 from ..lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, CompiledExpression, Environment,
-                    EvaluationError, FieldSpec, ListOf, Type, compile_expression, nodes, record)
-from ..lang.checker import NamespaceMember
+                    FieldSpec, ListOf, Type, compile_expression, nodes, record)
 from ..lang.parser import parse
 from .analysis import analyse
 from .conflicts import ConflictCompiler
 from .facts_types import facts_record, record_from_schema
 from ..yamlsource import YamlDocument
-from ..limits import MAX_CONVERSION_FACTOR, MAX_RVU, MAX_UNITS
+from ..limits import MAX_UNITS
 from .loader import Entry, SourcePack, load_source
+from .rate_bounds import parameters_read, rate_problems
 from .model import (RECOVERABLE, Blocker, Code, CompiledPack, Finding, Gate, Opportunity, Option, Parameter, Rule, RuleSlots,
                     Template, expressions_of)
 
@@ -37,19 +38,6 @@ PARAMETER_TYPES: dict[str, Type] = {
 OPTION_TYPES: dict[str, Type] = {"bool": BOOL, "int": INT, "string": STRING}
 #: the placeholders a rule's reason may use: the rule's actual and required values, in words
 REASON_FIELDS = ("actual", "required")
-
-
-def _parameters_read(expression: CompiledExpression) -> tuple[str, ...]:
-    """The `params.x` an expression reads, in order."""
-    found = [ref.name for node in expression.nodes
-             if isinstance(ref := expression.checked.resolution(node), NamespaceMember) and ref.namespace == "params"]
-    return tuple(dict.fromkeys(found))
-
-
-def _reads_only_params(expression: CompiledExpression) -> bool:
-    """Whether an expression reads nothing but parameters (it has a value before any facts)."""
-    refs = (expression.checked.resolution(node) for node in expression.nodes)
-    return all(ref is None or (isinstance(ref, NamespaceMember) and ref.namespace == "params") for ref in refs)
 
 
 def _canonical_json(data: Any) -> str:
@@ -224,57 +212,23 @@ class _Compiler:
                                                    f"({MAX_UNITS})", doc.span(pointer)))
             if rvu is not None:
                 codes[code] = Code(code, entry.value["descriptor"], entry.value["clock"], rvu, max_units,
-                                   _parameters_read(rvu))
+                                   parameters_read(rvu))
         if src.conversion_factor is None:
             self.diagnostics.append(Diagnostic("pack.missing_field", "a pack needs a conversion_factor expression",
                                                src.meta.doc.span(""), hint="e.g. conversion_factor: params.conversion_factor"))
             return codes, None
         cf = self.expression(src.conversion_factor, "", env, MONEY, "conversion_factor")
         if cf is not None:
-            codes = {c: replace(code, parameters_used=tuple(dict.fromkeys(code.parameters_used + _parameters_read(cf))))
+            codes = {c: replace(code, parameters_used=tuple(dict.fromkeys(code.parameters_used + parameters_read(cf))))
                      for c, code in codes.items()}
         return codes, cf
-
-    def _value_span(self, expression: CompiledExpression, day: str) -> Span | None:
-        """Where the dated value of `params.x` on `day` is written, for an expression that is just that."""
-        ref = expression.checked.resolution(expression.checked.root)
-        dated = self.source.parameter_values.get(ref.name, {}).get(day) if isinstance(ref, NamespaceMember) else None
-        return dated.doc.span(f"{dated.pointer}/value") if dated is not None else None
-
-    def rates(self, codes: dict[str, Code], cf: CompiledExpression | None, parameters: dict[str, Parameter]) -> None:
-        """Each dated value a rate reads lies in bounds (`limits.py`): the RVU of a code
-        that reads only parameters, on every date one of them changes, and every amount
-        the conversion factor reads."""
-        for code in codes.values():
-            if not _reads_only_params(code.rvu):
-                continue
-            changes = {day for name in code.parameters_used if name in parameters for day, *_ in parameters[name].values}
-            for day in sorted(changes):
-                namespace = {n: dated[1] for n, p in parameters.items() if (dated := p.at(day)) is not None}
-                try:
-                    rvu = code.rvu.evaluate({}, {}, namespace, {})
-                except EvaluationError:
-                    continue  # a parameter not yet in force on that date: evaluation says so
-                if not 0 <= rvu <= MAX_RVU:
-                    self.diagnostics.append(Diagnostic(
-                        "pack.bad_value", f"the RVU of {code.code} from {day} is {rvu}; an RVU is from 0 to {MAX_RVU}",
-                        self._value_span(code.rvu, day) or code.rvu.checked.root.span))
-        for name in _parameters_read(cf) if cf is not None else ():
-            if parameters.get(name) is None or parameters[name].type != MONEY:
-                continue
-            for day, value, *_ in parameters[name].values:
-                if not 0 < value <= MAX_CONVERSION_FACTOR:
-                    written = self.source.parameter_values[name][day]
-                    self.diagnostics.append(Diagnostic(
-                        "pack.bad_value", f"a conversion factor of ${value} per RVU is outside $0 to "
-                        f"${MAX_CONVERSION_FACTOR}", written.doc.span(f"{written.pointer}/value")))
 
     def compile(self) -> CompiledPack:
         src = self.source
         self.effective()
         env, definitions, parameters, options = self.environment()
         codes, cf = self.codes(env)
-        self.rates(codes, cf, parameters)
+        self.diagnostics += rate_problems(self.source, codes, cf, parameters)
         gates = tuple(g for e in src.gates.values() if (g := self._gate(e, env)) is not None)
         rules = tuple(r for e in src.rules.values() if (r := self._rule(e, env)) is not None)
         findings = tuple(f for e in src.findings.values() if (f := self._finding(e, env)) is not None)
@@ -370,11 +324,14 @@ class _Compiler:
         return names
 
     def _opportunity(self, entry: Entry, env: Environment, name: str) -> Opportunity | None:
+        written = entry.value["opportunity"]
         parts = {key: self.expression(entry, f"opportunity/{key}", env, expect, f"{name} opportunity {key}")
-                 for key, expect in (("when", BOOL), ("missing", None), ("by", DATE))}
+                 for key, expect in (("when", BOOL), ("missing", None), ("by", DATE), ("reachable", BOOL))
+                 if key in written}
         if None in parts.values():
             return None
-        return Opportunity(parts["when"], parts["missing"], parts["by"], entry.value["opportunity"]["needed"])  # type: ignore[arg-type]
+        return Opportunity(parts["when"], parts["missing"], parts["by"], written["needed"],  # type: ignore[arg-type]
+                           parts.get("reachable"))
 
     def _unknown_code(self, entry: Entry, key: str, code: str) -> None:
         doc, pointer = entry.origin(key)
@@ -389,7 +346,32 @@ class _Compiler:
         name = f"finding {v['id']}"
         when = self.expression(entry, "when", env, BOOL, name)
         evidence = self.expression(entry, "evidence", env, None, f"{name} evidence") if "evidence" in v else None
-        return Finding(v["id"], v["severity"], when, v["message"], evidence, v.get("citation")) if when else None
+        documented = self._documented_values(entry, env, name)
+        if when is None or documented is None:
+            return None
+        return Finding(v["id"], v["severity"], when, v["message"], evidence, v.get("citation"), documented)
+
+    def _documented_values(self, entry: Entry, env: Environment, name: str
+                           ) -> tuple[tuple[str, CompiledExpression], ...] | None:
+        """A finding's `if_documented`: each named definition's value once the record is
+        complete, of the definition's own type; None when one is in error."""
+        found, failed = [], False
+        for definition in entry.value.get("if_documented", {}):
+            key = f"if_documented/{pointers.escape(definition)}"
+            kind = env.definitions.get(definition)
+            if kind is None:
+                doc, pointer = entry.origin(key)
+                unknown = f"unknown definition '{definition}'{suggestion_suffix(definition, env.definitions)}"
+                self.diagnostics.append(Diagnostic(
+                    "pack.bad_if_documented", unknown, doc.span(pointer, key=True),
+                    hint="if_documented names definitions and gives each its value once the record is complete"))
+                failed = True
+                continue
+            value = self.expression(entry, key, env, kind, f"{name} if_documented {definition}")
+            failed = failed or value is None
+            if value is not None:
+                found.append((definition, value))
+        return None if failed else tuple(found)
 
 
 def compile_pack(ref: str | Path) -> CompiledPack:

@@ -74,6 +74,8 @@ class Opportunity:
     missing: CompiledExpression
     by: CompiledExpression
     needed: str
+    #: whether what is missing can still happen by `by`; None: always (out of reach otherwise)
+    reachable: CompiledExpression | None = None
 
 
 #: the statuses of a denial that completing the record can lift: a gate or blocked condition
@@ -124,6 +126,7 @@ class RuleSlots:
     required: Slot
     units: Slot
     opportunity: Slot
+    reachable: Slot
     missing: Slot
     by: Slot
 
@@ -132,7 +135,7 @@ class RuleSlots:
         return cls(tuple(rule_slot(rule_id, "blocked", i) for i in range(blocked)),
                    tuple(rule_slot(rule_id, "evidence", i) for i in range(blocked)),
                    *(rule_slot(rule_id, part) for part in ("when", "actual", "required", "units", "opportunity",
-                                                             "missing", "by")))
+                                                             "reachable", "missing", "by")))
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,10 @@ class Rule:
         s = self.slots
         yield from ((slot, expression) for _, slot, expression, _ in rule_parts_in_order(self))
         if self.opportunity is not None:
-            yield from ((s.opportunity, self.opportunity.when), (s.missing, self.opportunity.missing),
-                        (s.by, self.opportunity.by))
+            yield s.opportunity, self.opportunity.when
+            if self.opportunity.reachable is not None:
+                yield s.reachable, self.opportunity.reachable
+            yield from ((s.missing, self.opportunity.missing), (s.by, self.opportunity.by))
         yield from ((slot, blocker.evidence) for slot, blocker in zip(s.blocked_evidence, self.blocked)
                     if blocker.evidence is not None)
 
@@ -189,6 +194,9 @@ class Finding:
     message: str
     evidence: CompiledExpression | None
     citation: str | None
+    #: (definition, its value once the record is complete) for a finding about records the
+    #: care team can still complete: its amount at stake (`engine/stake.py`)
+    if_documented: tuple[tuple[str, CompiledExpression], ...] = ()
 
     @functools.cached_property
     def slot(self) -> Slot:
@@ -197,6 +205,11 @@ class Finding:
     @functools.cached_property
     def evidence_slot(self) -> Slot:
         return finding_slot(self.id, "evidence")
+
+    @functools.cached_property
+    def documented_slots(self) -> tuple[Slot, ...]:
+        """The slot of each `if_documented` value, in order."""
+        return tuple(finding_slot(self.id, "if_documented", i) for i in range(len(self.if_documented)))
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,7 @@ def expressions_of(definitions: Iterable[tuple[str, CompiledExpression]], gates:
         table[finding.slot] = finding.when
         if finding.evidence is not None:
             table[finding.evidence_slot] = finding.evidence
+        table.update(zip(finding.documented_slots, (value for _, value in finding.if_documented)))
     table.update((code_slot(code.code), code.rvu) for code in codes.values())
     table[CONVERSION_FACTOR] = conversion_factor
     return table

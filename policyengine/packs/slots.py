@@ -17,8 +17,9 @@ FINDING = "finding"
 CODE = "code"
 PACK = "pack"
 
-#: values a decision needs but does not trace: rates, an opportunity's figures, evidence
-UNTRACED_PARTS = ("rvu", "missing", "by", "evidence", "conversion_factor")
+#: values a decision needs but does not trace: rates, an opportunity's figures, evidence,
+#: what a finding's definitions would be once the record is complete
+UNTRACED_PARTS = ("rvu", "missing", "by", "evidence", "conversion_factor", "if_documented")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -67,8 +68,8 @@ def rule_slot(rule_id: str, part: str, index: int | None = None) -> Slot:
     return Slot(RULE, rule_id, part, index)
 
 
-def finding_slot(finding_id: str, part: str | None = None) -> Slot:
-    return Slot(FINDING, finding_id, part)
+def finding_slot(finding_id: str, part: str | None = None, index: int | None = None) -> Slot:
+    return Slot(FINDING, finding_id, part, index)
 
 
 def code_slot(code: str) -> Slot:

@@ -12,9 +12,11 @@ A case file (`<pack>/tests/*.yaml`):
         expect:
           billable: [{code: "A", units: 1}]          # exactly these codes are billable
           not_billable: [{code: "B", status: not_met, actual: 1199, required: params.a_threshold}]
-          findings: [a.finding.id]                    # present among the findings
+          findings: [a.finding.id]                    # present among the findings ({id, amount_at_stake}:
+                                                      # and what completing the record would add)
           no_findings: [another.finding.id]           # absent
           opportunities: ["B"]                        # exactly these codes are offered
+          out_of_reach: ["C"]                         # exactly these are out of reach
           claim_review: [{code: "B", accepted: false}]
           total: "26.05"
           error: facts.outside_month                  # the facts are rejected with this code
@@ -31,6 +33,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -109,7 +112,7 @@ def _problems(doc: YamlDocument) -> list[Diagnostic]:
              if isinstance(case, dict) and case.get("expect") == {}]
     vacuous = [Diagnostic("cases.no_expectation", "the case expects nothing, so it would pass whatever the pack decides",
                           doc.span(where), hint="expect at least one of: billable, not_billable, findings, no_findings, "
-                          "opportunities, claim_review, total, error") for where in empty]
+                          "opportunities, out_of_reach, claim_review, total, error") for where in empty]
     return sort_diagnostics(vacuous + schemacheck.check(doc.data, _cases_validator(), kind="cases", locate=doc.locate))
 
 
@@ -166,17 +169,28 @@ def _not_billable(expect: dict, decision: dict, params: dict) -> list[str]:
 
 
 def _findings(expect: dict, decision: dict, params: dict) -> list[str]:
-    ids = {f["id"] for f in decision["findings"]}
-    return ([f"finding {fid} expected, not found" for fid in expect.get("findings", ()) if fid not in ids]
-            + [f"finding {fid} not expected" for fid in expect.get("no_findings", ()) if fid in ids])
+    found = {f["id"]: f for f in decision["findings"]}
+    failures = []
+    for want in expect.get("findings", ()):
+        fid = want if isinstance(want, str) else want["id"]
+        if fid not in found:
+            failures.append(f"finding {fid} expected, not found")
+        elif isinstance(want, dict) and found[fid].get("amount_at_stake") != want["amount_at_stake"]:
+            failures.append(f"finding {fid} amount_at_stake: expected {want['amount_at_stake']!r}, "
+                            f"got {found[fid].get('amount_at_stake')!r}")
+    return failures + [f"finding {fid} not expected" for fid in expect.get("no_findings", ()) if fid in found]
 
 
-def _opportunities(expect: dict, decision: dict, params: dict) -> list[str]:
-    if "opportunities" not in expect:
-        return []
-    got = sorted(o["code"] for o in decision["opportunities"])
-    want = sorted(str(c) for c in expect["opportunities"])
-    return [] if got == want else [f"opportunities: expected {want}, got {got}"]
+def _codes_listed(key: str) -> Callable[[dict, dict, dict], list[str]]:
+    """The check that exactly the expected codes are in the decision's list `key`
+    (opportunities, out_of_reach; a decision leaves out_of_reach out when it is empty)."""
+    def check(expect: dict, decision: dict, params: dict) -> list[str]:
+        if key not in expect:
+            return []
+        got = sorted(o["code"] for o in decision.get(key, ()))
+        want = sorted(str(c) for c in expect[key])
+        return [] if got == want else [f"{key}: expected {want}, got {got}"]
+    return check
 
 
 def _claims(expect: dict, decision: dict, params: dict) -> list[str]:
@@ -195,7 +209,8 @@ def _total(expect: dict, decision: dict, params: dict) -> list[str]:
 
 
 #: each part of an expectation, checked against the decision
-_CHECKS = (_billable, _not_billable, _findings, _opportunities, _claims, _total)
+_CHECKS = (_billable, _not_billable, _findings, _codes_listed("opportunities"), _codes_listed("out_of_reach"), _claims,
+           _total)
 
 
 def _check(case: Case, decision: dict, params: dict) -> list[str]:
