@@ -50,8 +50,12 @@ def array_index(token: str) -> int | None:
     return None
 
 
-def resolves(document: Any, text: str) -> bool:
-    """Whether the pointer names a value in `document`."""
+#: what `value_at` gives for a pointer that names nothing
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
+
+
+def value_at(document: Any, text: str) -> Any:
+    """The value the pointer names in `document`, or MISSING."""
     node = document
     for token in tokens(text):
         index = array_index(token) if isinstance(node, list) else None
@@ -60,8 +64,13 @@ def resolves(document: Any, text: str) -> bool:
         elif index is not None and index < len(node):
             node = node[index]
         else:
-            return False
-    return True
+            return MISSING
+    return node
+
+
+def resolves(document: Any, text: str) -> bool:
+    """Whether the pointer names a value in `document`."""
+    return value_at(document, text) is not MISSING
 
 
 def document_order(text: str) -> tuple:

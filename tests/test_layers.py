@@ -2,7 +2,7 @@
 
    10  cli | dask_batch                          the commands
     9  service                                    the decision service (HTTP)
-    8  decisionlog | authoring                    the decision log and its replay; next year's pack
+    8  decisionlog | authoring | worklist         the decision log and its replay; next year's pack; the daily worklist
     7  explain | testing | batch | render | timeline  built on decisions (none imports another)
     6  api                                        the Python API
     5  engine                                     deciding one patient-month
@@ -32,7 +32,7 @@ LAYERS = [
     [("engine",)],
     [("api",)],
     [("explain",), ("testing",), ("batch",), ("render",), ("timeline",)],
-    [("decisionlog",), ("authoring",)],
+    [("decisionlog",), ("authoring",), ("worklist",)],
     [("service",)],
     [("cli",), ("dask_batch",)],
 ]

@@ -54,13 +54,20 @@ class Evaluator:
 
     def decide_read(self, number: int, data: Any) -> tuple[str, dict | None, str | None]:
         """`decide` for the facts of line `number` already read from it."""
+        decision, problems = self.decision_of(data)
+        if decision is None:
+            return self._error(number, problems, data)
+        return compact_json(decision), decision, None
+
+    def decision_of(self, data: Any) -> tuple[dict | None, list[Diagnostic]]:
+        """The decision for facts already read, or the diagnostics that kept it from being
+        made: an engine fault too, which must not lose the line or stop the run."""
         try:
-            decision = evaluate(data, self.pack, self.options, self.trace)
-            return compact_json(decision), decision, None
+            return evaluate(data, self.pack, self.options, self.trace), []
         except DiagnosticError as error:
-            return self._error(number, error.diagnostics, data)
-        except Exception as error:  # an engine fault must not lose the line or stop the batch
-            return self._error(number, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")], data)
+            return None, error.diagnostics
+        except Exception as error:  # noqa: BLE001 - reported as the record's error
+            return None, [Diagnostic("engine.internal_error", f"{type(error).__name__}: {error}")]
 
     @staticmethod
     def _error(number: int, diagnostics: list[Diagnostic], data: Any = None) -> tuple[str, None, str]:

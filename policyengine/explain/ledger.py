@@ -18,7 +18,7 @@ from ..engine.lines import reason
 from ..engine.recorded import Entry
 from ..engine.resolve import Met, Outcome
 from ..engine.whatif import WhatIf, WhatIfUnavailable
-from ..packs.analysis import Condition, Tally, Term
+from ..packs.analysis import Condition, Tally, Term, field_value, lacking
 from ..packs.model import CompiledPack
 from ..packs.slots import DEFINITION
 from .model import Crossing, Ledger, LedgerRow, clock, short_value
@@ -100,7 +100,7 @@ def _follow(term: Term, entries: Mapping[str, Entry], items: dict[str, _Item]
         for row in (traced or {}).get("items", ()):
             if row["pointer"] in dropped and dropped[row["pointer"]] is None and not row["kept"]:
                 condition = flt.condition(row["dropped_by"]["node"]) if row["dropped_by"] else None
-                dropped[row["pointer"]] = (flt.slot.owner, condition or Condition(-1, flt.text, (), (), ()))
+                dropped[row["pointer"]] = (flt.slot.owner, condition or Condition(-1, flt.text, (), (), (), ()))
     return [(items[pointer], why) for pointer, why in dropped.items()]
 
 
@@ -115,19 +115,13 @@ def _row(item: _Item, tally: Tally, options: dict) -> LedgerRow:
         owner, condition = item.dropped
         row.excluded_in, row.excluded_by = owner, condition.text
         row.documentation_gap = bool(condition.documents)
-        row.missing_fields = [f for f in condition.documents if not _field(record, f)]
-        row.looked_at = [f"{path} = {short_value(_field(record, path))}" for path in condition.looks_at] + \
+        row.missing_fields = lacking(record, condition.documents)
+        row.looked_at = [f"{path} = {short_value(field_value(record, path))}" for path in condition.looks_at] + \
                         [f"options.{name} = {short_value(options.get(name))}" for name in condition.options]
     else:
         row.excluded_in, row.excluded_by = tally.definition, item.not_added
     return row
 
-
-def _field(record: dict, path: str) -> Any:
-    value: Any = record
-    for name in path.split("."):
-        value = value.get(name) if isinstance(value, dict) else None
-    return value
 
 
 # --- running totals and what they earn ------------------------------------------------------------

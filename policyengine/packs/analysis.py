@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..lang import DATE, DURATION, CompiledExpression, ListOf
 from ..lang import nodes as n
@@ -36,6 +37,9 @@ class Condition:
     text: str
     #: the fields this condition only asks to be present (a documentation requirement), else ()
     documents: tuple[str, ...]
+    #: the fields this condition asks to be incomplete (`not (present(x) and ...)`: a record
+    #: lacking one of them), else ()
+    lacks: tuple[str, ...]
     #: the item's fields it reads, as paths ("two_way", "performer.role")
     looks_at: tuple[str, ...]
     #: the options it reads
@@ -113,6 +117,10 @@ class Analysis:
     #: draws its records from, where one list does (not one of the facts' own objects) (the evidence then points at them by
     #: their index in it)
     evidence_lists: Mapping[Slot, str]
+    #: the slot of an evidence whose records are picked for lacking documentation -> the
+    #: fields it asks of them (`not (present(performer) and present(summary))`), so a reader
+    #: can say which each record lacks (`lacking`)
+    evidence_documents: Mapping[Slot, tuple[str, ...]]
 
     def changed_by(self, definitions: Iterable[str], options: Iterable[str] = ()) -> frozenset[str]:
         """The definitions whose value may change when `definitions` and `options` take
@@ -162,11 +170,28 @@ def analyse(expressions: Mapping[Slot, CompiledExpression], definitions: tuple[t
             listed = expression.checked.root.args[0]
             of_dates = expression.checked.type_of(listed) == ListOf(DATE)
             counts.append(Count(name, definition_slot(name), expression.index[id(listed)], users, of_dates))
-    evidence_lists = {slot: source.fact for slot, expression in expressions.items()
-                      if slot.part == "evidence" and isinstance(expression.type, ListOf)
-                      and (source := sources.of(expression.checked.root, expression, slot)) is not None}
+    evidence_sources = {slot: source for slot, expression in expressions.items()
+                        if slot.part == "evidence" and isinstance(expression.type, ListOf)
+                        and (source := sources.of(expression.checked.root, expression, slot)) is not None}
+    evidence_documents = {slot: lacked for slot, source in evidence_sources.items()
+                          if (lacked := tuple(dict.fromkeys(f for flt in source.filters for c in flt.conditions
+                                                            for f in c.lacks)))}
     return Analysis(reads, {name: tuple(names) for name, names in readers.items()}, actual, tuple(tallies),
-                    tuple(counts), evidence_lists)
+                    tuple(counts), {slot: source.fact for slot, source in evidence_sources.items()}, evidence_documents)
+
+
+def field_value(record: dict, path: str) -> Any:
+    """The value at a dotted path of a record ("performer.role"), None where it stops."""
+    value: Any = record
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+def lacking(record: dict, fields: Iterable[str]) -> list[str]:
+    """The fields a record lacks, as documentation conditions read them: absent, null, or
+    an empty list or text."""
+    return [path for path in fields if not field_value(record, path)]
 
 
 def _reads(expression: CompiledExpression) -> Reads:
@@ -259,8 +284,9 @@ def _condition(node: n.Node, expression: CompiledExpression) -> Condition:
     looked = tuple(p for p in paths if not any(other.startswith(p + ".") for other in paths))
     options = (ref.name for inner in n.walk(node) if isinstance(ref := expression.checked.resolution(inner), NamespaceMember)
                and ref.namespace == "options")
+    lacks = (_presence(node.operand, expression) if isinstance(node, n.Unary) and node.op == "not" else None) or ()
     return Condition(expression.index[id(node)], node.span.text if node.span else "",
-                     _presence(node, expression) or (), looked, tuple(dict.fromkeys(options)))
+                     _presence(node, expression) or (), lacks, looked, tuple(dict.fromkeys(options)))
 
 
 def _item_path(node: n.Node, expression: CompiledExpression) -> str | None:

@@ -1,0 +1,93 @@
+"""A practice's worklist: each patient's work added as it is decided (in any order), the
+records that could not be decided, and the whole as JSON data, patients sorted by what is
+at stake, with totals per practitioner and for the practice. Every view (`views.py`) is
+written from that data.
+
+A patient's work is kept as plain JSON data as soon as it is added, so a practice of
+100,000 patient-months holds its rows and little else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from .work import PatientWork, Task, as_json
+
+_ZERO = Decimal("0.00")
+
+
+def _task_json(task: Task) -> dict[str, Any]:
+    return {"kind": task.kind, "codes": list(task.codes), "action": task.action, "by": task.by,
+            "days_left": task.days_left, "at_stake": None if task.at_stake is None else str(task.at_stake),
+            "evidence": list(task.evidence)}
+
+
+def _task_order(task: Task) -> tuple:
+    """Most money first; then the soonest deadline; then the words (a fixed order)."""
+    return (-(task.at_stake or _ZERO), task.by or "9999-12-31", task.kind, task.codes, task.action)
+
+
+@dataclass
+class Totals:
+    patients: int = 0
+    earned: Decimal = _ZERO
+    at_stake: Decimal = _ZERO
+    tasks: int = 0
+
+    def add(self, work: PatientWork, at_stake: Decimal) -> None:
+        self.patients += 1
+        self.earned += work.total
+        self.at_stake += at_stake
+        self.tasks += len(work.tasks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"patients": self.patients, "earned": str(self.earned), "at_stake": str(self.at_stake), "tasks": self.tasks}
+
+
+@dataclass
+class Sheet:
+    as_of: str
+    #: (sort key, the patient's JSON) for each patient decided
+    _patients: list[tuple[tuple, dict]] = field(default_factory=list)
+    _by_practitioner: dict[str, Totals] = field(default_factory=dict)
+    _practice: Totals = field(default_factory=Totals)
+    _problems: list[dict] = field(default_factory=list)
+    #: input lines of another month than the worklist's: not work, not errors
+    _other_months: int = 0
+
+    def add(self, work: PatientWork) -> None:
+        at_stake = work.at_stake
+        self._practice.add(work, at_stake)
+        self._by_practitioner.setdefault(work.practitioner, Totals()).add(work, at_stake)
+        data = as_json(work)
+        data["tasks"] = [_task_json(task) for task in sorted(work.tasks, key=_task_order)]
+        data["out_of_reach"] = [{"code": o.code, "needs": o.needs, "by": o.by, "days_left": o.days_left,
+                                 "would_add": str(o.would_add)} for o in work.out_of_reach]
+        self._patients.append(((-at_stake, work.patient_id, work.month), data))
+
+    def problem(self, line: int | None, data: Any, diagnostics: list[Diagnostic]) -> None:
+        """A record that could not be decided: reported with its errors, never dropped."""
+        errors = [d for d in diagnostics if d.severity == "error"] or diagnostics
+        record: dict[str, Any] = {"line": line}
+        for key in ("patient_id", "month"):
+            value = data.get(key) if isinstance(data, dict) else None
+            record[key] = value if isinstance(value, str) else None
+        record["errors"] = [d.as_json() for d in errors]
+        self._problems.append(record)
+
+    def other_month(self) -> None:
+        self._other_months += 1
+
+    def as_json(self) -> dict[str, Any]:
+        """The worklist: practice totals, per practitioner, each patient's work (most at
+        stake first), and the records that could not be decided, in input order."""
+        return {
+            "as_of": self.as_of,
+            "practice": {**self._practice.as_json(), "problems": len(self._problems), "other_months": self._other_months},
+            "practitioners": [{"practitioner": name, **totals.as_json()}
+                              for name, totals in sorted(self._by_practitioner.items())],
+            "patients": [data for _, data in sorted(self._patients, key=lambda item: item[0])],
+            "problems": sorted(self._problems, key=lambda p: (p["line"] is None, p["line"] or 0)),
+        }
