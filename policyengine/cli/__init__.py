@@ -20,7 +20,8 @@ COMMANDS = {
     "validate": "authoring:validate", "test": "authoring:test_command", "lint": "authoring:lint",
     "diff": "authoring:diff", "new-pack": "authoring:new_pack_command",
     "explain": "explaining:explain", "verify": "explaining:verify", "report": "explaining:report",
-    "ingest": "fhir:ingest", "timeline": "fhir:timeline", "serve": "service:serve", "log": "logs:log_group",
+    "ingest": "fhir:ingest", "timeline": "fhir:timeline", "worklist": "worklist:worklist", "serve": "service:serve",
+    "log": "logs:log_group",
 }
 
 
