@@ -78,8 +78,8 @@ def line_work(evaluator: Evaluator, number: int, raw: bytes | str, as_of: str) -
         data = parse_facts_line(raw)
     except DiagnosticError as error:
         return number, None, error.diagnostics
-    if not isinstance(data, dict):
-        return number, data, [Diagnostic("facts.wrong_type", "a facts record is a JSON object", where="/")]
+    if not isinstance(data, dict):  # the decision's check says what is wrong with it
+        return number, data, evaluator.decision_of(data)[1]
     if _another_month(data.get("month"), as_of):
         return None
     facts = {**data, "as_of": as_of}  # a month in error is the decision's to report

@@ -93,25 +93,36 @@ def _tasks(sheet: dict) -> Iterator[tuple[dict, dict]]:
     return ((patient, task) for patient in sheet["patients"] for task in patient["tasks"])
 
 
+def _spreadsheet_safe(row: tuple) -> tuple:
+    """Text that a spreadsheet would run as a formula (=, +, -, @ first: a patient id from
+    the facts could be "=HYPERLINK(...)") kept as text with a leading apostrophe."""
+    return tuple(f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+                 for cell in row)
+
+
 def render_csv(sheet: dict) -> str:
     """A row per task, per code out of reach (kind out_of_reach) and per record that could
     not be decided (kind error)."""
-    rows = io.StringIO()
-    writer = csv.writer(rows, lineterminator="\n")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    writer.writerows(_spreadsheet_safe(row) for row in _csv_rows(sheet))
+    return out.getvalue()
+
+
+def _csv_rows(sheet: dict) -> Iterator[tuple]:
     for patient in sheet["patients"]:
         who = (patient["patient_id"], patient["practitioner"], patient["month"], patient["as_of"])
         for task in patient["tasks"]:
-            writer.writerow((*who, task["kind"], " ".join(task["codes"]), task["action"], task["by"] or "",
-                             "" if task["days_left"] is None else task["days_left"], task["at_stake"] or "",
-                             patient["total"], patient["at_stake"]))
+            yield (*who, task["kind"], " ".join(task["codes"]), task["action"], task["by"] or "",
+                   "" if task["days_left"] is None else task["days_left"], task["at_stake"] or "",
+                   patient["total"], patient["at_stake"])
         for item in patient["out_of_reach"]:
-            writer.writerow((*who, "out_of_reach", item["code"], f"needs {item['needs']}", item["by"], item["days_left"],
-                             "", patient["total"], patient["at_stake"]))
+            yield (*who, "out_of_reach", item["code"], f"needs {item['needs']}", item["by"], item["days_left"], "",
+                   patient["total"], patient["at_stake"])
     for problem in sheet["problems"]:
-        writer.writerow((problem["patient_id"] or "", "", problem["month"] or "", sheet["as_of"], "error", "",
-                         _error(problem), "", "", "", "", ""))
-    return rows.getvalue()
+        yield (problem["patient_id"] or "", "", problem["month"] or "", sheet["as_of"], "error", "", _error(problem),
+               "", "", "", "", "")
 
 
 _STYLE = ("body{font:15px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:70rem}"
