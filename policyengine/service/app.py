@@ -41,6 +41,7 @@ from .retries import idempotency_key, refuse_idempotency_key, retried
 from .tracing import Tracing
 from .tracing import configure as configure_tracing
 from .work import BatchDecider, Settings, body_text, decide_one, verify_body
+from .worklist import post_worklist
 
 
 #: threads a worker process decides in. Deciding holds the GIL, so more threads add little
@@ -236,6 +237,7 @@ DECIDE, AUDIT, ANY_ROLE = ("decide",), ("audit",), ("decide", "audit")
 ROUTES: tuple[tuple[str, str, Handler, tuple[str, ...] | None], ...] = (
     ("/v1/decisions", "POST", post_decision, DECIDE),
     ("/v1/decisions:batch", "POST", post_batch, DECIDE),
+    ("/v1/worklist", "POST", post_worklist, DECIDE),
     ("/v1/verify", "POST", post_verify, ANY_ROLE),
     ("/v1/decisions", "GET", search_decisions, AUDIT),
     ("/v1/decisions/{id}", "GET", get_decision, AUDIT),

@@ -21,7 +21,7 @@ from ..version import __version__
 #: each schema file's top-level component (None: it holds only definitions) and the prefix of its definitions' names
 COMPONENTS: dict[str, tuple[str | None, str]] = {
     "facts.schema.json": ("Facts", "Facts"), "decision.schema.json": ("Decision", "Decision"),
-    "service.schema.json": (None, "")}
+    "service.schema.json": (None, ""), "worklist.schema.json": ("Worklist", "Worklist")}
 PROBLEM_TYPE = "application/problem+json"
 JSON_LINES = "application/jsonl"
 ROOT = "#/components/schemas/"
@@ -111,6 +111,9 @@ def _trace(default: str) -> dict:
 
 _AS_OF = {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
           "description": "The day whose parameter values are shown (YYYY-MM-DD; default today)."}
+_WORKLIST_AS_OF = {"name": "as_of", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
+                   "description": "The day the worklist is decided as of (YYYY-MM-DD): each record's as_of, the facts "
+                                  "complete through it. Records of another month are counted, not decided."}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
     "description": "With the decision log on: a retry with the same key and request gets the decision logged the first "
@@ -152,6 +155,19 @@ def _paths() -> dict:
                                                  'an error record {"line": N, "error": ...}, as `policyengine batch` writes.',
                                   "content": {JSON_LINES: {"schema": {"type": "string"}}}},
                           **_problems(400, *_AUTH, 408, 413)}}},
+        "/v1/worklist": {"post": {
+            "operationId": "worklist", "summary": "A practice's daily worklist: what is still to earn this month, and what "
+                                                  "it takes",
+            "description": "Each patient-month of the body is decided as of `as_of`, to plan the month's work: nothing is "
+                           "written to the decision log (a worklist is not a billing decision). A record that cannot be "
+                           "decided is not a bad request: it is listed under `problems` with its line and errors. The "
+                           "service's time limit applies to the whole worklist.",
+            "parameters": [_WORKLIST_AS_OF, _PACK, _OPTION],
+            "requestBody": {"required": True, "description": "JSON Lines: one facts document per line, as for a batch.",
+                            "content": {JSON_LINES: {"schema": {"type": "string"}}}},
+            "responses": {"200": _json(_ref("Worklist"), "The worklist: practice and practitioner totals, each patient's "
+                                       "work (most at stake first) and the records that could not be decided."),
+                          **_problems(400, *_AUTH, 408, 413, 500)}}},
         "/v1/verify": {"post": {
             "operationId": "verify", "summary": "Re-derive a decision from its facts (policyengine verify)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("VerifyRequest")}}},
