@@ -195,3 +195,32 @@ def test_an_unreadable_input_is_a_usage_error(tmp_path):
     done = subprocess.run([*POLICYENGINE, "worklist", str(tmp_path / "missing.jsonl"), "--as-of", "2026-03-20"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "cannot read" in done.stderr
+
+
+def test_what_is_dated_after_the_worklists_day_is_not_yet_known():
+    """Facts of the whole month, as of the 20th: the call on the 25th and the readings after
+    the 20th had not happened; 10 minutes bill 99470 and 10 more would earn 99457."""
+    facts = month("PT-1", days=25, minutes=10)
+    facts["interactions"].append(_call("late", "2026-03-25", 900))
+    patient = only_patient(worklist(facts, as_of="2026-03-20"))
+    assert [e["code"] for e in patient["earned"]] == ["99454", "99470"]  # 20 reading days by the 20th
+    assert [(t["codes"], t["action"]) for t in patient["tasks"]] == [
+        (["99457"], "10 min more RPM interactive time in the 11 days left (by 2026-03-31)")]
+    whole_month = only_patient(worklist(facts, as_of="2026-03-31"))
+    assert [e["code"] for e in whole_month["earned"]] == ["99457", "99454"]
+
+
+def test_a_compiled_pack_is_used_as_given(tmp_path):
+    from policyengine.packs import load_pack
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "pack.yaml").write_text(
+        "pack: {id: overlay, version: 1.0.0, fee_schedule_year: 2026, effective: {from: 2026-01-01, to: 2026-12-31}}\n"
+        "extends: cms-rpm-2026\nparameters:\n  time_threshold:\n    values:\n"
+        "      2026-01-01: {value: 25 min, citation: a stricter practice, confidence: high}\n")
+    pack = load_pack(str(overlay))
+    source = jsonl(month("PT-1", days=16, minutes=22))
+    for workers in (1, 2):
+        patient = only_patient(worklist_of_lines(io.BytesIO(source), "2026-03-20", pack=pack, workers=workers).as_json())
+        assert [t["action"] for t in patient["tasks"] if t["codes"] == ["99457"]] == [
+            "3 min more RPM interactive time in the 11 days left (by 2026-03-31)"]

@@ -60,8 +60,8 @@ class WhatIf:
         return self._known[key]
 
     def _decide(self, definitions: dict[str, Any], options: dict[str, Any], lift: Lift) -> dict[str, Outcome]:
-        pack, state, analysis = self.pack, self.state, self.pack.analysis
-        changed = analysis.changed_by(definitions, options)
+        pack, state = self.pack, self.state
+        changed, affected, rules_affected = _reach(pack, definitions, options)
         values = {**state.options, **options}
         defs = {**state.definitions, **definitions}
         month = state.params(pack, CALENDAR_MONTH)
@@ -69,7 +69,7 @@ class WhatIf:
             if name in changed and name not in definitions:
                 defs[name] = self._evaluate(definition_slot(name), expression, defs, month, values)
         gates = {gate.id: (bool(self._evaluate(gate.slot, gate.when, defs, month, values))
-                           if analysis.affected(gate.slot, changed, options) else state.gates.get(gate.id, False))
+                           if gate.slot in affected else state.gates.get(gate.id, False))
                  for gate in pack.gates}
         if lift.gate is not None:
             gates[lift.gate] = True
@@ -80,8 +80,7 @@ class WhatIf:
                 recorded = state.parts.get(rule.id)
                 params = state.params(pack, pack.codes[rule.code].clock)
                 lifted = lift.blocker if lift.rule == rule.id else None
-                if recorded is not None and lifted is None and not any(
-                        analysis.affected(step.site.slot, changed, options) for step in plan.steps):
+                if recorded is not None and lifted is None and rule.id not in rules_affected:
                     parts[rule.id] = recorded
                     continue
 
@@ -90,7 +89,7 @@ class WhatIf:
                     if step.role == BLOCKED and step.index == lifted:
                         return False
                     slot = step.site.slot
-                    if recorded is not None and not analysis.affected(slot, changed, options):
+                    if recorded is not None and slot not in affected:
                         reached, value = recorded.recorded(step)
                         if reached:
                             return value
@@ -107,3 +106,21 @@ class WhatIf:
             return expression.evaluate(self.state.facts or {}, defs, params, options)
         except EvaluationError as error:
             raise failure(error, slot) from None
+
+
+def _reach(pack: CompiledPack, definitions: Mapping[str, Any], options: Mapping[str, Any]
+           ) -> tuple[frozenset[str], frozenset[Slot], frozenset[str]]:
+    """What other values of these definitions and options reach: the definitions whose
+    value may change, the expressions that read one of them (or an option), and the rules
+    with such a step. The same for every decision of the pack, so worked out once per
+    process (`CompiledPack.derived`): a worklist asks the same what-if of every month."""
+    known = pack.derived.setdefault("what-if reach", {})
+    key = (frozenset(definitions), frozenset(options))
+    if key not in known:
+        analysis = pack.analysis
+        changed = analysis.changed_by(key[0], key[1])
+        affected = frozenset(slot for slot in analysis.reads if analysis.affected(slot, changed, key[1]))
+        rules = frozenset(plan.rule_id for plan in pack.plan.rules if any(step.site.slot in affected for step in plan.steps))
+        known[key] = (changed, affected, rules)
+    return known[key]
+

@@ -4,6 +4,7 @@ days inside that period, ids used once."""
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -17,6 +18,9 @@ Location = tuple[str | int, ...]
 
 #: The longest monitoring (device-supply) period, in days, both ends included.
 MAX_PERIOD_DAYS = 30
+
+#: A day as facts and commands write it.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 #: Lists whose items must be dated inside `month`.
 _DATED_IN_MONTH = ("interactions", "activities")
@@ -151,3 +155,30 @@ def _repeated_ids(facts: dict) -> Iterator[Diagnostic]:
 
 def _error(code: str, at: Location, message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic(code=code, message=message, hint=hint, where=pointer(at))
+
+
+def known_on(facts: dict, day: str) -> dict:
+    """The facts as they stood on `day` (YYYY-MM-DD): complete through it (`as_of`), the
+    interactions, activities and transmission days dated after it left out. A date that is
+    not text stays, for the checks to report."""
+    def known(item: Any) -> bool:
+        dated = item.get("date") if isinstance(item, dict) else item
+        return not isinstance(dated, str) or dated <= day
+
+    stood = {**facts, "as_of": day}
+    for key in (*_DATED_IN_MONTH, "transmission_days"):
+        if isinstance(facts.get(key), list):
+            stood[key] = [item for item in facts[key] if known(item)]
+    return stood
+
+
+def iso_day(text: str) -> str | None:
+    """`text` when it is a real day written YYYY-MM-DD, else None (Python alone would also
+    read 20260320 or a week date)."""
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+

@@ -5,9 +5,7 @@ totals, each patient's earned codes, tasks with the dollars at stake, what is ou
 reach, and the records that could not be decided (under `problems`, with their line and
 errors: a bad record is not a bad request).
 
-`?pack=ID` names a served pack; the library loads a pack by reference, so the worklist is
-given where that pack was served from (its bundled id or folder): the pack served, unless
-its folder has changed since the packs were last compiled.
+`?pack=ID` names a served pack: the worklist is decided with the pack the service serves.
 
 A worklist decides as of a date to plan the month's work, not to bill it: nothing of it
 is written to the decision log.
@@ -15,9 +13,7 @@ is written to the decision log.
 from __future__ import annotations
 
 import io
-import re
 import threading
-from datetime import date
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -25,6 +21,8 @@ from starlette.responses import Response
 
 from ..batch import check_arguments
 from ..engine.values import pretty_json
+from ..facts.dates import iso_day
+from ..packs import CompiledPack
 from ..worklist import worklist_of_lines
 from .auth import Caller
 from .endpoint import JSON_TYPE, read_body
@@ -33,9 +31,6 @@ from .work import Settings
 
 if TYPE_CHECKING:
     from .app import Service
-
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
 
 class Abandoned(Exception):
     """The request went past its time limit (it was answered 408): the work stops."""
@@ -49,16 +44,15 @@ def as_of_date(request: Request) -> str:
                          "(YYYY-MM-DD)", where="?as_of")
     if len(given) > 1:
         raise Problem.of(400, "service.bad_parameter", "as_of is given at most once", where="?as_of")
-    try:
-        if not _DATE.fullmatch(given[0]):
-            raise ValueError(given[0])
-        return date.fromisoformat(given[0]).isoformat()
-    except ValueError:
+    day = iso_day(given[0])
+    if day is None:
         raise Problem.of(400, "service.bad_parameter", f"as_of must be a date YYYY-MM-DD, not {given[0]!r}",
-                         where="?as_of") from None
+                         where="?as_of")
+    return day
 
 
-def worklist_text(body: bytes, as_of: str, pack_ref: str | None, options: dict[str, str], stop: threading.Event) -> str:
+def worklist_text(body: bytes, as_of: str, pack: CompiledPack | None, options: dict[str, str],
+                  stop: threading.Event) -> str:
     """The worklist of the body's lines as JSON text; stops between chunks of lines once
     `stop` is set."""
 
@@ -66,7 +60,7 @@ def worklist_text(body: bytes, as_of: str, pack_ref: str | None, options: dict[s
         if stop.is_set():
             raise Abandoned
 
-    sheet = worklist_of_lines(io.BytesIO(body), as_of, pack=pack_ref, options=options, progress=progress)
+    sheet = worklist_of_lines(io.BytesIO(body), as_of, pack=pack, options=options, progress=progress)
     return pretty_json(sheet.as_json()) + "\n"
 
 
@@ -84,7 +78,7 @@ async def post_worklist(service: Service, request: Request, caller: Caller | Non
     stop = threading.Event()
     try:
         with service.tracing.span("worklist"):
-            text = await service.run(worklist_text, body, as_of, served.ref if served else None, settings.options, stop)
+            text = await service.run(worklist_text, body, as_of, served.pack if served else None, settings.options, stop)
     finally:
         stop.set()  # past the time limit the thread would go on deciding a body no one waits for
     return Response(text, 200, None, JSON_TYPE)

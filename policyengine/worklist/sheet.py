@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from ..diagnostics import Diagnostic
 from .work import PatientWork, Task, as_json
@@ -29,6 +31,31 @@ def _task_order(task: Task) -> tuple:
     return (-(task.at_stake or _ZERO), task.by or "9999-12-31", task.kind, task.codes, task.action)
 
 
+class PatientRow(NamedTuple):
+    """A patient's work as the sheet keeps it: what the totals and the order need, and the
+    patient's JSON as bytes. Made where the month is decided, so a worker process sends a
+    few strings (unpickling the JSON as objects cost the writer more than deciding), and a
+    practice of 100,000 months is kept in about 500 bytes a month."""
+
+    practitioner: str
+    earned: str
+    at_stake: str
+    tasks: int
+    patient_id: str
+    month: str
+    json: bytes
+
+
+def patient_row(work: PatientWork) -> PatientRow:
+    at_stake = work.at_stake
+    data = as_json(work)
+    data["tasks"] = [_task_json(task) for task in sorted(work.tasks, key=_task_order)]
+    data["out_of_reach"] = [{"code": o.code, "needs": o.needs, "by": o.by, "days_left": o.days_left,
+                             "would_add": str(o.would_add)} for o in work.out_of_reach]
+    return PatientRow(work.practitioner, str(work.total), str(at_stake), len(work.tasks), work.patient_id, work.month,
+                      orjson.dumps(data))
+
+
 @dataclass
 class Totals:
     patients: int = 0
@@ -36,11 +63,11 @@ class Totals:
     at_stake: Decimal = _ZERO
     tasks: int = 0
 
-    def add(self, work: PatientWork, at_stake: Decimal) -> None:
+    def add(self, row: PatientRow, at_stake: Decimal) -> None:
         self.patients += 1
-        self.earned += work.total
+        self.earned += Decimal(row.earned)
         self.at_stake += at_stake
-        self.tasks += len(work.tasks)
+        self.tasks += row.tasks
 
     def as_json(self) -> dict[str, Any]:
         return {"patients": self.patients, "earned": str(self.earned), "at_stake": str(self.at_stake), "tasks": self.tasks}
@@ -49,23 +76,20 @@ class Totals:
 @dataclass
 class Sheet:
     as_of: str
-    #: (sort key, the patient's JSON) for each patient decided
-    _patients: list[tuple[tuple, dict]] = field(default_factory=list)
+    #: (most at stake first, patient, month; the patient's JSON) for each patient decided
+    _patients: list[tuple[tuple, bytes]] = field(default_factory=list)
     _by_practitioner: dict[str, Totals] = field(default_factory=dict)
     _practice: Totals = field(default_factory=Totals)
     _problems: list[dict] = field(default_factory=list)
     #: input lines of another month than the worklist's: not work, not errors
     _other_months: int = 0
 
-    def add(self, work: PatientWork) -> None:
-        at_stake = work.at_stake
-        self._practice.add(work, at_stake)
-        self._by_practitioner.setdefault(work.practitioner, Totals()).add(work, at_stake)
-        data = as_json(work)
-        data["tasks"] = [_task_json(task) for task in sorted(work.tasks, key=_task_order)]
-        data["out_of_reach"] = [{"code": o.code, "needs": o.needs, "by": o.by, "days_left": o.days_left,
-                                 "would_add": str(o.would_add)} for o in work.out_of_reach]
-        self._patients.append(((-at_stake, work.patient_id, work.month), data))
+    def add(self, work: PatientWork | PatientRow) -> None:
+        row = work if isinstance(work, PatientRow) else patient_row(work)
+        at_stake = Decimal(row.at_stake)
+        self._practice.add(row, at_stake)
+        self._by_practitioner.setdefault(row.practitioner, Totals()).add(row, at_stake)
+        self._patients.append(((-at_stake, row.patient_id, row.month), row.json))
 
     def problem(self, line: int | None, data: Any, diagnostics: list[Diagnostic]) -> None:
         """A record that could not be decided: reported with its errors, never dropped."""
@@ -88,6 +112,6 @@ class Sheet:
             "practice": {**self._practice.as_json(), "problems": len(self._problems), "other_months": self._other_months},
             "practitioners": [{"practitioner": name, **totals.as_json()}
                               for name, totals in sorted(self._by_practitioner.items())],
-            "patients": [data for _, data in sorted(self._patients, key=lambda item: item[0])],
+            "patients": [orjson.loads(data) for _, data in sorted(self._patients, key=lambda item: item[0])],
             "problems": sorted(self._problems, key=lambda p: (p["line"] is None, p["line"] or 0)),
         }
