@@ -1,65 +1,19 @@
 """The commands that read FHIR: `ingest fhir` (records into patient-month facts) and
-`timeline decide` (every month of every patient, in order), and the options and checks they share."""
+`timeline decide` (every month of every patient, in order); how they read FHIR is `fhirinput.py`'s."""
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
-from ..diagnostics import Diagnostic, DiagnosticError
-from ..outputs import output_problems
+from ..diagnostics import DiagnosticError
 from ..wording import counted
 from .common import (EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, load_pack_or_exit, option_option, pack_option,
                      pack_options, progress)
-
-
-def _fhir_reading(inputs: tuple[str, ...], first: str | None, last: str | None, timezone: str | None,
-                  validate: bool) -> Any:
-    """How `ingest fhir` and `timeline decide` read their input, from their shared options."""
-    import re
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from ..timeline.files import Reading
-    for name, value in (("--from", first), ("--to", last)):
-        if value is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
-            raise click.BadParameter(f"{value!r} is not a month YYYY-MM", param_hint=name)
-    if first and last and first > last:
-        raise click.BadParameter(f"{first} is after --to {last}", param_hint="--from")
-    missing = [path for path in inputs if not Path(path).exists()]
-    if missing:
-        raise click.UsageError(f"cannot read {missing[0]}: no such file or directory")
-    try:
-        zone = ZoneInfo(timezone) if timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"{timezone!r} is not an IANA time zone such as America/New_York",
-                                 param_hint="--timezone") from None
-    validator = None
-    if validate:
-        from ..fhir.validation import fhir_validator
-        try:
-            validator = fhir_validator()
-        except ImportError:
-            raise click.UsageError("--validate needs the fhir extra: pip install 'rpm-policyengine[fhir]'") from None
-    return Reading(inputs, first, last, zone, validator)
-
-
-def _writable(inputs: tuple[str, ...], **outputs: str | None) -> None:
-    """Exit 2 before reading any input when an output cannot be written, would overwrite an
-    input or another output, or would be read as FHIR input by the next run."""
-    from ..fhir.read import NDJSON_SUFFIXES, input_files
-    given = [(f"--{name}", path) for name, path in outputs.items()]
-    problems = output_problems("fhir", input_files(inputs), given)
-    folders = [Path(path).resolve() for path in inputs if Path(path).is_dir()]
-    problems += [Diagnostic("fhir.output_in_input", f"{path} is in the input folder {folder}: the next run would read it "
-                            "as FHIR", where=flag, hint="write it outside the folders read")
-                 for flag, path in given if path is not None and Path(path).suffix in (".json", *NDJSON_SUFFIXES)
-                 for folder in folders if folder in Path(path).resolve().parents]
-    if problems:
-        exit_with(DiagnosticError(problems), EXIT_BAD_INPUT)
+from .fhirinput import fhir_reading, problems_summary, reading_options, writable
 
 
 def _fhir_options(command: Callable) -> Callable:
@@ -68,22 +22,9 @@ def _fhir_options(command: Callable) -> Callable:
             click.option("--from", "first", metavar="YYYY-MM",
                          help="First month (default: each patient's first month with data)."),
             click.option("--to", "last", metavar="YYYY-MM", help="Last month (default: each patient's last month with data)."),
-            click.option("--timezone", metavar="ZONE",
-                         help="The practice's time zone (IANA, e.g. America/Chicago): each timestamp's day is taken "
-                              "there (default: the offset written in the timestamp)."),
-            click.option("--validate", is_flag=True, help="Also validate every resource against FHIR (the fhir extra)."),
-            click.option("--report", "report_path", metavar="PROBLEMS.jsonl",
-                         help="Write every problem found in the input, one JSON object a line."))):
+            reading_options)):
         command = decorate(command)
     return command
-
-
-def _problems_summary(run: Any) -> None:
-    """The first problems and the count of each kind, on stderr."""
-    for problem in run.reporter.first:
-        click.echo(problem.line(), err=True)
-    for (severity, code), n in sorted(run.reporter.counts.items()):
-        click.echo(f"{n:,} {severity} {code}", err=True)
 
 
 @click.group()
@@ -109,14 +50,14 @@ def ingest_fhir(inputs: tuple[str, ...], first: str | None, last: str | None, ti
     """
     from ..fhir.grouping import progress_length
     from ..timeline.files import ingest as ingest_files
-    reading = _fhir_reading(inputs, first, last, timezone, validate)
-    _writable(inputs, out=out_path, report=report_path)
+    reading = fhir_reading(inputs, first, last, timezone, validate)
+    writable(inputs, out=out_path, report=report_path)
     try:
         with progress(progress_length(inputs), "ingesting FHIR") as advance:
             run = ingest_files(reading, out_path, report_path, advance)
     except OSError as error:
         raise click.UsageError(f"cannot read or write {error.filename}: {error.strerror or error}") from None
-    _problems_summary(run)
+    problems_summary(run.reporter)
     click.echo(f"{counted(run.documents, 'patient-month')} of {counted(run.patients, 'patient')} written to {out_path}",
                err=True)
     sys.exit(EXIT_FAILURES if run.reporter.errors else 0)
@@ -150,8 +91,8 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
     from ..timeline.decide import summary_text
     from ..timeline.files import decide as decide_files
     from ..batch.run import check_arguments
-    reading = _fhir_reading(inputs, first, last, timezone, validate)
-    _writable(inputs, out=out_path, report=report_path, facts=facts_path)
+    reading = fhir_reading(inputs, first, last, timezone, validate)
+    writable(inputs, out=out_path, report=report_path, facts=facts_path)
     pack = load_pack_or_exit(pack_ref) if pack_ref else None
     options = pack_options(option_pairs)
     try:
@@ -172,7 +113,7 @@ def timeline_decide(inputs: tuple[str, ...], first: str | None, last: str | None
         raise click.UsageError(f"cannot read or write {error.filename}: {error.strerror or error}") from None
     except DiagnosticError as error:
         exit_with(error, EXIT_BAD_INPUT)
-    _problems_summary(run)
+    problems_summary(run.reporter)
     click.echo(f"{counted(run.documents, 'patient-month')} of {counted(run.patients, 'patient')} decided into {out_path}"
                + (f"; {run.undecided:,} could not be decided" if run.undecided else ""), err=True)
     sys.exit(EXIT_FAILURES if run.reporter.errors or run.undecided else 0)
