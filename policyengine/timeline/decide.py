@@ -8,6 +8,11 @@ the timeline knows it was not billed). Nothing else carries over: each month's t
 codes and each period's device codes are decided exactly once, so the timeline never
 billed a code earlier in the same month or period; claims in the input already billed
 are in `other_services` (`months.py`).
+
+Deciding as of a day (`as_of`, the worklist's date) reads the record as it stood at that
+day's end (`months.record_as_of`: nothing dated after it is known yet), earlier months of
+the episode included, and the documents of that day's month say `as_of`, so their
+decisions offer what the days left can still earn.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from ..facts import MAX_PERIOD_DAYS
 from ..fhir import PatientRecord, Problem
 from ..packs import CompiledPack, load_pack, pack_for_month
 from ..packs.clocks import EPISODE
-from .months import MonthFacts, bundled_clocks, clocks_of, month_facts, months_between
+from .months import MonthFacts, bundled_clocks, clocks_of, month_facts, months_between, record_as_of
 from .periods import Episode, episodes
 
 #: the source named for setup_billed when the timeline's own decision billed the set-up code
@@ -76,9 +81,13 @@ class PatientSummary:
 
 def decide_timeline(record: PatientRecord, months: list[str], report: Callable[[Problem], None],
                     pack: CompiledPack | str | Path | None = None, options: dict[str, Any] | None = None,
-                    trace: str = "compact") -> Iterator[Decided]:
+                    trace: str = "compact", as_of: str | None = None) -> Iterator[Decided]:
     """Each document of the patient's `months`, in order, decided: with the pack given, or
-    the bundled pack effective in each month."""
+    the bundled pack effective in each month. With `as_of` (YYYY-MM-DD, in the last of
+    `months` or after it), decided as of that day: from the record as it stood then, the
+    documents of its month saying `as_of`."""
+    if as_of is not None:
+        record = record_as_of(record, as_of)
     fixed = pack if pack is None or isinstance(pack, CompiledPack) else load_pack(pack)
     billed_by: dict[int, list[str]] = {}  # episode number -> the sources that billed its set-up
     undecided: set[int] = set()  # episodes with a period that could not be decided: set-up unknown
@@ -90,6 +99,8 @@ def decide_timeline(record: PatientRecord, months: list[str], report: Callable[[
             compiled = fixed or pack_for_month(document.facts["month"])
             once = episode_codes(compiled)
             facts = _with_setup(document, record, once, billed_by, undecided)
+            if as_of is not None and facts["month"] == as_of[:7]:
+                facts = {**facts, "as_of": as_of}
             decision = evaluate(facts, compiled, options, trace)
         except DiagnosticError as error:
             if document.period is not None:

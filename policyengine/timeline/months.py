@@ -10,7 +10,7 @@ facts. The month's interactions and activities go with its main document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -48,6 +48,25 @@ def months_between(first: str, last: str) -> list[str]:
         found.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return found
+
+
+def record_as_of(record: PatientRecord, day: str) -> PatientRecord:
+    """The record as it stood at the end of `day` (YYYY-MM-DD): what is dated after it had
+    not happened yet, so it is left out: readings, interactions, activities, visits,
+    consents (an undated one is kept, as in every month) and claim lines, and a device
+    whose assignment starts after it; a device's return dated after it was still ahead,
+    so the device is taken as in use. The one place the timeline's "as of" is decided
+    (`decide_timeline(..., as_of=day)`): a worklist run on an export taken later shows the
+    work as it stood on `day`. A patient's reply after `day` still makes a message thread
+    two-way: the record keeps the thread's references, not the reply's day."""
+    def known(events: list[Event]) -> list[Event]:
+        return [e for e in events if e["day"] <= day]
+    devices = [{**d, "end": None} if d["end"] is not None and d["end"] > day else d
+               for d in record.devices if d["start"] is None or d["start"] <= day]
+    return replace(record, devices=devices, readings=known(record.readings), interactions=known(record.interactions),
+                   activities=known(record.activities), visits=known(record.visits),
+                   consents=[c for c in record.consents if c["day"] is None or c["day"] <= day],
+                   claims=[{**claim, "lines": known(claim["lines"])} for claim in record.claims])
 
 
 def event_months(record: PatientRecord) -> list[str]:
