@@ -81,7 +81,7 @@ class Reading:
 
 
 @contextmanager
-def _written(path: str | None) -> Iterator[IO[bytes] | None]:
+def written(path: str | None) -> Iterator[IO[bytes] | None]:
     """A file to write at `path` (None: no file), renamed into place only when complete."""
     if path is None:
         yield None
@@ -99,7 +99,7 @@ def _written(path: str | None) -> Iterator[IO[bytes] | None]:
 def ingest(reading: Reading, out_path: str, report_path: str | None = None,
            progress: Callable[[int], None] = no_progress) -> Run:
     """Every patient-month of the input as facts, one JSON document a line, in order."""
-    with _written(report_path) as report_out, _written(out_path) as out:
+    with written(report_path) as report_out, written(out_path) as out:
         assert out is not None
         run = Run(Reporter(report_out))
         for record in patients(reading.paths, run.reporter, reading.zone, reading.validate, progress):
@@ -116,7 +116,7 @@ def decide(reading: Reading, out_path: str, on_summary: Callable[[PatientSummary
     """Every patient's months decided in order: a decision (or an error record) a line, and
     the facts decided when `facts_path` is given; each patient's summary goes to
     `on_summary` as soon as the patient is decided."""
-    with _written(report_path) as report_out, _written(out_path) as out, _written(facts_path) as facts_out:
+    with written(report_path) as report_out, written(out_path) as out, written(facts_path) as facts_out:
         assert out is not None
         run = Run(Reporter(report_out))
         for record in patients(reading.paths, run.reporter, reading.zone, reading.validate, progress):
