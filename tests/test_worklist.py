@@ -224,3 +224,19 @@ def test_a_compiled_pack_is_used_as_given(tmp_path):
         patient = only_patient(worklist_of_lines(io.BytesIO(source), "2026-03-20", pack=pack, workers=workers).as_json())
         assert [t["action"] for t in patient["tasks"] if t["codes"] == ["99457"]] == [
             "3 min more RPM interactive time in the 11 days left (by 2026-03-31)"]
+
+
+def test_facts_as_they_stood_keep_the_provenance_of_what_is_left():
+    from policyengine.facts import check_facts
+    from policyengine.facts.dates import known_on
+    facts = month("PT-1", days=4, minutes=10, consent={"obtained": True, "date": "2026-03-25", "method": "verbal"})
+    facts["interactions"].insert(0, _call("late", "2026-03-25", 900))
+    facts["provenance"] = {"/transmission_days/1": ["Observation/d2"], "/transmission_days/3": ["Observation/d4"],
+                           "/interactions/0": ["Communication/late"], "/interactions/1/performer": ["Practitioner/rn"],
+                           "/consent": ["Consent/c"], "/device": ["Device/d"]}
+    stood = known_on(facts, "2026-03-02")
+    assert [i["id"] for i in stood["interactions"]] == ["a"] and stood["transmission_days"] == ["2026-03-01", "2026-03-02"]
+    assert "consent" not in stood and stood["as_of"] == "2026-03-02"
+    assert stood["provenance"] == {"/transmission_days/1": ["Observation/d2"], "/interactions/0/performer": ["Practitioner/rn"],
+                                   "/device": ["Device/d"]}
+    check_facts(stood)  # every pointer left names a fact

@@ -91,6 +91,8 @@ def test_the_worklist_of_the_examples_is_the_worklist_of_the_facts_the_timeline_
 
     worklist = fhir_worklist((EXAMPLES,), as_of)
     assert worklist == lines_worklist(known, as_of)
+    # the facts rule (facts.dates.known_on, provenance renumbered) gives the same from the whole month
+    assert worklist == lines_worklist(facts, as_of)
     assert worklist["practice"]["patients"] == 4 and worklist["practice"]["problems"] == 0
     assert any(task["days_left"] for p in worklist["patients"] for task in p["tasks"])  # work still to do
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..diagnostics import Diagnostic
+from .. import pointers
 from ..pointers import pointer
 from .schema import schema_date_paths
 
@@ -158,18 +159,48 @@ def _error(code: str, at: Location, message: str, hint: str | None = None) -> Di
 
 
 def known_on(facts: dict, day: str) -> dict:
-    """The facts as they stood on `day` (YYYY-MM-DD): complete through it (`as_of`), the
-    interactions, activities and transmission days dated after it left out. A date that is
-    not text stays, for the checks to report."""
+    """The facts as they stood on `day` (YYYY-MM-DD): complete through it (`as_of`); the
+    items of every dated list (interactions, transmission days, ...) dated after it, and a
+    consent dated after it, left out, and the provenance of what is left out with them (the
+    rest renumbered). A date that is not text stays, for the checks to report."""
     def known(item: Any) -> bool:
         dated = item.get("date") if isinstance(item, dict) else item
         return not isinstance(dated, str) or dated <= day
 
     stood = {**facts, "as_of": day}
-    for key in (*_DATED_IN_MONTH, "transmission_days"):
+    moved: dict[str, dict[int, int | None] | None] = {}  # list -> old index -> new (None: left out); None: key gone
+    for key in dict.fromkeys(path[0] for path in schema_date_paths() if path[1:2] == ("*",)):
         if isinstance(facts.get(key), list):
-            stood[key] = [item for item in facts[key] if known(item)]
+            kept = [i for i, item in enumerate(facts[key]) if known(item)]
+            stood[key] = [facts[key][i] for i in kept]
+            renumbered: dict[int, int | None] = dict.fromkeys(range(len(facts[key])))
+            renumbered.update((old, new) for new, old in enumerate(kept))
+            moved[key] = renumbered
+    if isinstance(facts.get("consent"), dict) and not known(facts["consent"]):
+        del stood["consent"]
+        moved["consent"] = None
+    if isinstance(facts.get("provenance"), dict):
+        stood["provenance"] = {at: sources for given, sources in facts["provenance"].items()
+                               if (at := _pointer_moved(given, moved)) is not None}
     return stood
+
+
+def _pointer_moved(at: str, moved: dict[str, dict[int, int | None] | None]) -> str | None:
+    """Where the fact a provenance pointer names is after `known_on` (None: left out)."""
+    try:
+        tokens = pointers.tokens(at)
+    except ValueError:
+        return at  # not a pointer: the provenance check says so
+    if not tokens or tokens[0] not in moved:
+        return at
+    renumbered = moved[tokens[0]]
+    if renumbered is None:
+        return None
+    index = pointers.array_index(tokens[1]) if len(tokens) > 1 else None
+    if index is None or index not in renumbered:
+        return at  # a pointer to no item stays, for the provenance check to report
+    new = renumbered[index]
+    return None if new is None else pointers.pointer([tokens[0], new, *tokens[2:]])
 
 
 def iso_day(text: str) -> str | None:
