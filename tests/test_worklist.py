@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 
 from policyengine.worklist import worklist_of_lines
-from policyengine.worklist.views import VIEWS
+from policyengine.worklist import Sheet
+from policyengine.worklist.views import VIEWS, render
 
 POLICYENGINE = (sys.executable, "-c", "from policyengine.cli import main; main()")
 
@@ -48,8 +49,12 @@ def jsonl(*records: dict | str) -> bytes:
     return b"".join((r if isinstance(r, str) else json.dumps(r)).encode() + b"\n" for r in records)
 
 
+def sheet_of(*records: dict | str, as_of: str = "2026-03-20", workers: int = 1) -> Sheet:
+    return worklist_of_lines(io.BytesIO(jsonl(*records)), as_of, workers=workers)
+
+
 def worklist(*records: dict | str, as_of: str = "2026-03-20", workers: int = 1) -> dict:
-    return worklist_of_lines(io.BytesIO(jsonl(*records)), as_of, workers=workers).as_json()
+    return sheet_of(*records, as_of=as_of, workers=workers).as_json()
 
 
 def only_patient(sheet: dict) -> dict:
@@ -149,23 +154,30 @@ def test_the_same_input_gives_the_same_bytes_whatever_the_workers():
     records = [month(f"PT-{n}", days=n % 20, minutes=(n * 7) % 45, practitioner=f"DR-{n % 3}") for n in range(40)]
     one = worklist(*records)
     assert worklist(*records) == one and worklist(*records, workers=2) == one
-    for view in VIEWS.values():  # nor does the order of the input, to the bytes of any view
-        assert view(worklist(*reversed(records))) == view(one)
+    for output_format in VIEWS:  # nor does the order of the input, to the bytes of any view
+        assert render(sheet_of(*reversed(records)), output_format) == render(sheet_of(*records), output_format)
+
+
+def test_the_json_view_written_a_patient_at_a_time_is_the_sheet_as_one_document():
+    import orjson
+    for records in ([], [month("PT-1", days=12)], [month(f"PT-{n}", days=n, minutes=n) for n in range(5)] + ["[]"]):
+        sheet = sheet_of(*records)
+        assert render(sheet, "json") == orjson.dumps(sheet.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def test_views_escape_and_neutralise_what_the_facts_hold():
-    sheet = worklist(month("<script>alert(1)</script>", days=12), month("=HYPERLINK(\"x\")", days=12))
-    page = VIEWS["html"](sheet)
+    sheet = sheet_of(month("<script>alert(1)</script>", days=12), month("=HYPERLINK(\"x\")", days=12))
+    page = render(sheet, "html")
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    rows = VIEWS["csv"](sheet).splitlines()
+    rows = render(sheet, "csv").splitlines()
     assert any(row.startswith("\"'=HYPERLINK") for row in rows) and not any(row.startswith("=") for row in rows)
 
 
 def test_the_text_view(snapshot):
     facts = month("PT-2", days=16, minutes=16, practitioner="DR-2")
     facts["interactions"].append(_call("b", "2026-03-12", 480, performer=None))
-    sheet = worklist(month("PT-1", days=12), facts, month("PT-3", days=12), "[]", as_of="2026-03-27")
-    assert VIEWS["text"](sheet) == snapshot
+    sheet = sheet_of(month("PT-1", days=12), facts, month("PT-3", days=12), "[]", as_of="2026-03-27")
+    assert render(sheet, "text") == snapshot
 
 
 def test_the_command_writes_the_file_and_says_when_a_record_failed(tmp_path):

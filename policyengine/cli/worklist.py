@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 import click
 
@@ -72,9 +73,8 @@ def worklist(inputs: tuple[str, ...], as_of: str, input_kind: str, output_format
         if workers != 1:
             raise click.UsageError("--workers is for facts JSON Lines: a FHIR export is read in one process")
         sheet, refused = _of_fhir(inputs, as_of, out_path, pack_ref, options, timezone, validate, report_path)
-    data = sheet.as_json()
-    _write(VIEWS[output_format](data), out_path)
-    sys.exit(EXIT_FAILURES if data["problems"] or refused else 0)
+    _write(lambda out: VIEWS[output_format](sheet, out), out_path)
+    sys.exit(EXIT_FAILURES if sheet.problems or refused else 0)
 
 
 def _input_kind(inputs: tuple[str, ...], asked: str) -> str:
@@ -134,14 +134,15 @@ def _of_fhir(inputs: tuple[str, ...], as_of: str, out_path: str | None, pack_ref
     return sheet, reporter.errors
 
 
-def _write(text: str, out_path: str | None) -> None:
-    """To stdout, or to the file (written whole: its partial file renamed into place)."""
+def _write(view: Callable[[IO[str]], None], out_path: str | None) -> None:
+    """The view written to stdout, or to the file (whole: its partial file renamed into place)."""
     if out_path is None or out_path == "-":
-        click.echo(text, nl=False)
+        view(click.get_text_stream("stdout"))
         return
     partial = partial_path(out_path)
     try:
-        partial.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            view(out)
         partial.replace(Path(out_path))
     except OSError as error:
         raise click.UsageError(f"cannot write {out_path}: {error.strerror or error}") from None

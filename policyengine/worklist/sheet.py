@@ -3,14 +3,18 @@ records that could not be decided, and the whole as JSON data, patients sorted b
 at stake, with totals per practitioner and for the practice. Every view (`views.py`) is
 written from that data.
 
-A patient's work is kept as plain JSON data as soon as it is added, so a practice of
-100,000 patient-months holds its rows and little else.
+A patient's work is written to a temporary file as soon as it is added, and what the sheet
+holds of it in memory is its place in the order: a practice of 100,000 patient-months is
+read back patient by patient as a view writes it (`patients`).
 """
 from __future__ import annotations
 
+import tempfile
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -73,23 +77,35 @@ class Totals:
         return {"patients": self.patients, "earned": str(self.earned), "at_stake": str(self.at_stake), "tasks": self.tasks}
 
 
+def _spill() -> IO[bytes]:
+    return tempfile.TemporaryFile(prefix="policyengine-worklist-")
+
+
 @dataclass
 class Sheet:
     as_of: str
-    #: (most at stake first, patient, month; the patient's JSON) for each patient decided
-    _patients: list[tuple[tuple, bytes]] = field(default_factory=list)
+    #: each patient's JSON, in the order added
+    _spill: IO[bytes] = field(default_factory=_spill, repr=False)
+    #: (most at stake first, patient, month; where its JSON is in the spill, its length)
+    _patients: list[tuple[tuple, int, int]] = field(default_factory=list)
+    _sorted: bool = True
     _by_practitioner: dict[str, Totals] = field(default_factory=dict)
     _practice: Totals = field(default_factory=Totals)
     _problems: list[dict] = field(default_factory=list)
     #: input lines of another month than the worklist's: not work, not errors
     _other_months: int = 0
 
+    def __post_init__(self) -> None:
+        weakref.finalize(self, self._spill.close)  # the spill goes with the sheet
+
     def add(self, work: PatientWork | PatientRow) -> None:
         row = work if isinstance(work, PatientRow) else patient_row(work)
         at_stake = Decimal(row.at_stake)
         self._practice.add(row, at_stake)
         self._by_practitioner.setdefault(row.practitioner, Totals()).add(row, at_stake)
-        self._patients.append(((-at_stake, row.patient_id, row.month), row.json))
+        self._patients.append(((-at_stake, row.patient_id, row.month), self._spill.seek(0, 2), len(row.json)))
+        self._spill.write(row.json)
+        self._sorted = False
 
     def problem(self, line: int | None, data: Any, diagnostics: list[Diagnostic]) -> None:
         """A record that could not be decided: reported with its errors, never dropped."""
@@ -104,14 +120,31 @@ class Sheet:
     def other_month(self) -> None:
         self._other_months += 1
 
-    def as_json(self) -> dict[str, Any]:
-        """The worklist: practice totals, per practitioner, each patient's work (most at
-        stake first), and the records that could not be decided, in input order."""
+    def summary(self) -> dict[str, Any]:
+        """Practice totals and totals per practitioner."""
         return {
             "as_of": self.as_of,
             "practice": {**self._practice.as_json(), "problems": len(self._problems), "other_months": self._other_months},
             "practitioners": [{"practitioner": name, **totals.as_json()}
                               for name, totals in sorted(self._by_practitioner.items())],
-            "patients": [orjson.loads(data) for _, data in sorted(self._patients, key=lambda item: item[0])],
-            "problems": sorted(self._problems, key=lambda p: (p["line"] is None, p["line"] or 0)),
         }
+
+    def patients(self) -> Iterator[dict[str, Any]]:
+        """Each patient's work, most at stake first (then by patient and month), read back
+        one at a time."""
+        if not self._sorted:
+            self._patients.sort(key=lambda item: item[0])
+            self._sorted = True
+        for _, offset, length in self._patients:
+            self._spill.seek(offset)
+            yield orjson.loads(self._spill.read(length))
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        """The records that could not be decided, in input order."""
+        return sorted(self._problems, key=lambda p: (p["line"] is None, p["line"] or 0))
+
+    def as_json(self) -> dict[str, Any]:
+        """The worklist as one JSON document: the summary, each patient's work (most at
+        stake first), and the records that could not be decided, in input order."""
+        return {**self.summary(), "patients": list(self.patients()), "problems": self.problems}
