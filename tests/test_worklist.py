@@ -252,3 +252,21 @@ def test_facts_as_they_stood_keep_the_provenance_of_what_is_left():
     assert stood["provenance"] == {"/transmission_days/1": ["Observation/d2"], "/interactions/0/performer": ["Practitioner/rn"],
                                    "/device": ["Device/d"]}
     check_facts(stood)  # every pointer left names a fact
+
+
+def test_facts_lines_show_progress_on_a_terminal_only(tmp_path, monkeypatch):
+    from policyengine.cli import main
+    from terminal import Terminal
+    source = tmp_path / "march.jsonl"
+    source.write_bytes(jsonl(*(month(f"PT-{n}", days=n) for n in range(12))))
+    told: list[int] = []
+    assert worklist_of_lines(io.BytesIO(source.read_bytes()), "2026-03-20", progress=told.append).as_json() == worklist(
+        *(month(f"PT-{n}", days=n) for n in range(12)))
+    assert sum(told) == source.stat().st_size
+    terminal, stdout = Terminal(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with pytest.raises(SystemExit) as exited:
+        main(["worklist", str(source), "--as-of", "2026-03-20"], standalone_mode=False)
+    assert exited.value.code == 0 and "worklist" in terminal.getvalue() and "100%" in terminal.getvalue()
+    assert "%" not in stdout.getvalue() and stdout.getvalue().startswith("Worklist as of 2026-03-20: 12 patients")

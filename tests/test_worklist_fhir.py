@@ -27,7 +27,7 @@ from policyengine.timeline.files import Reading, Reporter, decide
 from policyengine.worklist import worklist_of_lines
 from policyengine.worklist.fhir import worklist_of_fhir
 from terminal import Terminal
-from test_timeline import EXAMPLES, call, claim, days, device, patient, practitioners, reading, readings, write_bundle
+from test_timeline import EXAMPLES, call, claim, days, device, patient, practitioners, reading, readings, run, write_bundle
 
 #: the facts' lists of dated events, and where each item's day is
 DATED = {"transmission_days": lambda day: day, "interactions": lambda item: item["date"],
@@ -163,14 +163,6 @@ def test_a_month_that_cannot_be_decided_is_listed_under_problems(tmp_path):
     assert problem["line"] is None and problem["patient_id"] == "p2" and problem["month"] == "2026-03"
     assert [e["where"] for e in problem["errors"]] == ["/billing_practitioner/npi"]
     assert worklist["practice"]["problems"] == 1
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def test_the_command_over_a_fhir_folder_gives_what_the_library_gives(tmp_path):

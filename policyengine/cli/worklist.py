@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections.abc import Callable
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -13,6 +13,9 @@ from ..facts.dates import iso_day
 from ..outputs import output_problems, partial_path
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, exit_with, option_option, pack_option, pack_options, progress, standard_input
 from .fhirinput import fhir_reading, problems_summary, reading_options, writable
+
+if TYPE_CHECKING:
+    from ..worklist import Sheet
 
 FORMATS = ("text", "markdown", "csv", "json", "html")
 INPUT_KINDS = ("auto", "facts", "fhir")
@@ -89,7 +92,7 @@ def _input_kind(inputs: tuple[str, ...], asked: str) -> str:
 
 
 def _of_facts(in_path: str, as_of: str, out_path: str | None, workers: int, pack_ref: str | None,
-              options: dict[str, str]) -> Any:
+              options: dict[str, str]) -> Sheet:
     """The worklist of facts JSON Lines."""
     from ..batch import input_size
     from ..worklist import worklist_of_lines
@@ -112,7 +115,7 @@ def _of_facts(in_path: str, as_of: str, out_path: str | None, workers: int, pack
 
 
 def _of_fhir(inputs: tuple[str, ...], as_of: str, out_path: str | None, pack_ref: str | None, options: dict[str, str],
-             timezone: str | None, validate: bool, report_path: str | None) -> tuple[Any, int]:
+             timezone: str | None, validate: bool, report_path: str | None) -> tuple[Sheet, int]:
     """The worklist of a FHIR export, and how many resources it refused; its problems on
     stderr (the first few and a count by code) and in the report file when there is one."""
     from ..fhir.grouping import progress_length
