@@ -140,7 +140,7 @@ def _of_fhir(inputs: tuple[str, ...], as_of: str, out_path: str | None, pack_ref
 def _write(view: Callable[[IO[str]], None], out_path: str | None) -> None:
     """The view written to stdout, or to the file (whole: its partial file renamed into place)."""
     if out_path is None or out_path == "-":
-        view(click.get_text_stream("stdout"))
+        view(sys.stdout)
         return
     partial = partial_path(out_path)
     try:
