@@ -320,3 +320,18 @@ def test_run_batch_files_refuses_before_opening_anything(batch_dir):
         run_batch_files(batch_dir / "in.jsonl", batch_dir / "in.jsonl")
     assert caught.value.diagnostics[0].code == "batch.same_file"
     assert len((batch_dir / "in.jsonl").read_bytes().splitlines()) == 40
+
+
+def test_a_pool_broken_before_a_chunk_is_handed_out_is_a_lost_worker_not_a_traceback():
+    """The race the killed-worker run above can lose: the pool learns a worker died before the
+    next chunk is submitted, so submitting raises, not waiting for a result (seen in CI)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from policyengine.batch.run import WorkerLost, _decide_in
+
+    class BrokenPool:
+        def submit(self, work, argument):
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+    with pytest.raises(WorkerLost, match="lines 1 to 256"):
+        _decide_in(BrokenPool(), iter([(len, [b""], 1, 256, 100)]), 4, lambda result, size: None)

@@ -205,8 +205,16 @@ def _decide_in(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int, em
     rather than wait forever for its chunk."""
     in_flight: deque[tuple[Future[Any], int, int, int]] = deque()
 
+    def lost(first: int, count: int) -> WorkerLost:
+        return WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
+                          "(was it killed, or out of memory?)")
+
     def submit(work: Callable[[Any], Any], argument: Any, first: int, count: int, size: int) -> None:
-        in_flight.append((pool.submit(work, argument), first, count, size))
+        try:
+            in_flight.append((pool.submit(work, argument), first, count, size))
+        except BrokenProcessPool:  # a worker died before this chunk could even be handed out
+            earliest = in_flight[0] if in_flight else (None, first, count, size)
+            raise lost(earliest[1], earliest[2]) from None
 
     for task in itertools.islice(tasks, window):
         submit(*task)
@@ -215,8 +223,7 @@ def _decide_in(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int, em
         try:
             result = future.result()
         except BrokenProcessPool:
-            raise WorkerLost(f"a worker process stopped while deciding lines {first:,} to {first + count - 1:,} "
-                             "(was it killed, or out of memory?)") from None
+            raise lost(first, count) from None
         emit(result, size)
         following = next(tasks, None)
         if following is not None:
