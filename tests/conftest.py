@@ -1,5 +1,6 @@
 """Shared fixtures: a fixture environment for the expression language, and sample facts;
-the Hypothesis profiles; a PostgreSQL server for the session, with an empty database for each test."""
+the Hypothesis profiles; a PostgreSQL server for the session, with an empty database for each test; a headless
+Chromium for each browser test."""
 from __future__ import annotations
 
 import itertools
@@ -7,13 +8,18 @@ import os
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from policyengine.lang import (BOOL, DATE, DECIMAL, DURATION, INT, MONEY, STRING, Environment, FieldSpec, ListOf,
                                record)
+from browser import chromium, require_chromium
 from postgres_server import postgres_server, require_postgres_binaries
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 #: compiled packs and Lark's parser are kept in the suite's own cache folder (usercache.py),
 #: never the user's, and every run starts cold: it compiles each pack once, then loads it
@@ -117,3 +123,12 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         force = " WITH (FORCE)" if admin.info.server_version >= 130000 else ""  # FORCE came in PostgreSQL 13
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """A headless Chromium (tests/browser.py) with a fresh profile and a 1280x1024 viewport, quit after the test:
+    skipped where Debian's chromium and chromium-driver are missing, failed for that in CI."""
+    require_chromium()
+    with chromium() as driver:
+        yield driver
