@@ -70,10 +70,13 @@ def test_each_source_is_next_to_its_fact_in_text():
     labels = {f"/transmission_days/{i}": day for i, day in enumerate(DAYS)}
     labels["/interactions/0"] = "IX-20260306-01 on 2026-03-06"
     labels |= {"/consent": "/consent", "/device": "/device"}
+    shown = {f"/transmission_days/{i}": "days counted supply_days" for i in range(len(DAYS))}
+    shown["/interactions/0"] = "time ledger countable_time"
     for pointer, records in PROVENANCE.items():
         line = next(line for line in lines if ", ".join(records) in line)
-        assert re.fullmatch(rf"    {re.escape(labels[pointer])} +({re.escape(pointer)} +)?{re.escape(', '.join(records))}",
-                            line), line
+        where = f" +in {re.escape(shown[pointer])}" if pointer in shown else ""
+        assert re.fullmatch(rf"    {re.escape(labels[pointer])} +({re.escape(pointer)} +)?{re.escape(', '.join(records))}"
+                            rf"{where}", line), line
     groups = [line.strip() for line in lines if line.startswith("  ") and not line.startswith("    ")]
     assert groups == ["Transmission days", "Interactions", "Other facts"]
 

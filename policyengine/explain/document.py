@@ -122,6 +122,10 @@ class CodeCard:
 class Column:
     name: Sentence
     numeric: bool = False
+    #: its values read as one word (a date): a view that wraps lines does not break them
+    whole: bool = False
+    #: its cells link to the row's fact in the Sources section (`Row.source`), where a view links
+    links: bool = False
 
 
 @dataclass
@@ -133,6 +137,9 @@ class Row:
     tone: str = ""
     #: what happens at this row (a ledger's threshold crossings): (label, clock, words)
     crossings: list[tuple[Sentence, str, str]] = field(default_factory=list)
+    #: the pointer of the fact this row shows, where the Sources section has a row for it:
+    #: a ledger's row links there, a source row is that row
+    source: str | None = None
 
 
 @dataclass
@@ -160,6 +167,9 @@ class DaysView:
     days: list[str]
     #: the days in one line ("none" when there are none)
     listed: str
+    #: a day -> the pointer of its row in the Sources section (the first transmission day
+    #: on that date), where it has one
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

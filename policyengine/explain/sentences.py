@@ -7,9 +7,11 @@ code, why a ledger row was not counted) and every sentence is here; `text.py`,
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .document import (CodeCard, Column, DaysView, Document, GapList, Header, LedgerView, Line, Note, Row, Sentence,
                        SourceGroup, Span, StepView, Table, joined, sentence, span)
-from .model import (CodeLine, DayCount, Explanation, Ledger, LedgerRow, clock, crossing_words, days_title,
+from .model import (CodeLine, DayCount, Explanation, Ledger, LedgerRow, SourceLine, clock, crossing_words, days_title,
                     duration_words, source_groups, trace_note)
 
 BREAK = Span("", "break")
@@ -143,14 +145,15 @@ def _row_note(row: LedgerRow, ledger: Ledger) -> Sentence:
     return ()
 
 
-def _ledger_row(row: LedgerRow, ledger: Ledger) -> Row:
+def _ledger_row(row: LedgerRow, ledger: Ledger, sourced: Collection[str]) -> Row:
     tone = ("gap" if row.documentation_gap else "out") if not row.counted else ""
     return Row(
         cells=[sentence(_or_missing(row.date)), sentence(_or_missing(row.id)), sentence(code(row.pointer)),
                sentence(duration_words(row.seconds)), sentence("yes" if row.counted else "no"),
                sentence(clock(row.running)), _row_note(row, ledger)],
         tone=tone,
-        crossings=[(sentence(f"crossed {c.clock}"), c.clock, crossing_words(c)) for c in row.crossings])
+        crossings=[(sentence(f"crossed {c.clock}"), c.clock, crossing_words(c)) for c in row.crossings],
+        source=row.pointer if row.pointer in sourced else None)
 
 
 def _ledger_summary(ledger: Ledger) -> list[Sentence]:
@@ -173,25 +176,37 @@ def _ledger_summary(ledger: Ledger) -> list[Sentence]:
     return out
 
 
-def ledger_view(ledger: Ledger) -> LedgerView:
+def ledger_view(ledger: Ledger, sourced: Collection[str] = ()) -> LedgerView:
     """A time ledger: each record, whether it counted and why not, the running total and
-    where it crosses a threshold, then the total."""
-    columns = [Column(sentence(name), numeric=name in ("time", "running"))
+    where it crosses a threshold, then the total. A record whose pointer is in `sourced`
+    (the facts with a row in the Sources section) points there."""
+    columns = [Column(sentence(name), numeric=name in ("time", "running"), links=name == "pointer")
                for name in ("date", "item", "pointer", "time", "counted", "running")]
     columns.append(Column(sentence(span("why", text="note"))))
     return LedgerView(title=sentence("Time ledger: ", code(ledger.definition)), definition=ledger.definition,
                       expression=ledger.expression,
-                      table=Table(columns, [_ledger_row(row, ledger) for row in ledger.rows]),
+                      table=Table(columns, [_ledger_row(row, ledger, sourced) for row in ledger.rows]),
                       summary=_ledger_summary(ledger))
 
 
-def _days(days: DayCount) -> DaysView:
+def _dated_sources(ex: Explanation) -> dict[str, str]:
+    """A date -> the pointer of the first transmission day on it with a row in the Sources
+    section (a full trace labels each by its date)."""
+    dated: dict[str, str] = {}
+    for source in ex.sources:
+        if source.group == "Transmission days" and source.label is not None:
+            dated.setdefault(source.label, source.pointer)
+    return dated
+
+
+def _days(days: DayCount, dated: dict[str, str]) -> DaysView:
     rules = sentence(span(", for rules ", text="  (rules: ", html=" for rules "), joined([(code(r),) for r in days.rules]),
                      span(".", text=")", html=None))
     return DaysView(title=sentence(f"{days_title(days)}: ", code(days.definition), span("", text=f" = {days.expression}"),
                                    f" = {days.count}"),
                     definition=days.definition, expression=days.expression, rules=rules, days=days.days,
-                    listed=", ".join(days.days) or "none")
+                    listed=", ".join(days.days) or "none",
+                    sources={day: dated[day] for day in days.days if day in dated} if days.of_dates else {})
 
 
 def _options(ex: Explanation) -> Table:
@@ -205,18 +220,39 @@ def _options(ex: Explanation) -> Table:
     return Table([Column(sentence(name)) for name in ("option", "value", "default", "citation")], rows)
 
 
-def _sources(ex: Explanation) -> list[SourceGroup]:
+def _shown_in(ex: Explanation, days: list[DaysView]) -> dict[str, list[Sentence]]:
+    """A fact's pointer -> the time ledgers and the day counts (of dates) that show it."""
+    shown: dict[str, list[Sentence]] = {}
+    for ledger in ex.ledgers:
+        for pointer in dict.fromkeys(row.pointer for row in ledger.rows):
+            shown.setdefault(pointer, []).append(sentence("time ledger ", code(ledger.definition)))
+    for view in days:
+        for pointer in dict.fromkeys(view.sources.values()):
+            shown.setdefault(pointer, []).append(sentence("days counted ", code(view.definition)))
+    return shown
+
+
+def _sources(ex: Explanation, days: list[DaysView]) -> list[SourceGroup]:
+    """Each fact and its source records, and where a time ledger or a day count shows it
+    (a column only when one does)."""
+    shown = _shown_in(ex, days)
     columns = [Column(sentence(name)) for name in ("fact", "pointer", "source records")]
-    return [SourceGroup(group, Table(columns, [
-        Row([sentence(s.label) if s.label else sentence(code(s.pointer)), sentence(code(s.pointer)) if s.label else (),
-             joined([(code(r, markdown=Span(r)),) for r in s.records], CELL_SEP)]) for s in rows]))
-        for group, rows in source_groups(ex)]
+    listed = any(s.pointer in shown for s in ex.sources)
+    columns += [Column(sentence("shown in"))] if listed else []
+
+    def row(s: SourceLine) -> Row:
+        cells = [sentence(s.label) if s.label else sentence(code(s.pointer)), sentence(code(s.pointer)) if s.label else (),
+                 joined([(code(r, markdown=Span(r)),) for r in s.records], CELL_SEP)]
+        where = joined(shown.get(s.pointer, []), CELL_SEP)
+        return Row(cells + ([sentence(span("", text="in ") if where else (), where)] if listed else []), source=s.pointer)
+    return [SourceGroup(group, Table(columns, [row(s) for s in rows])) for group, rows in source_groups(ex)]
 
 
 def _parameters(ex: Explanation) -> Table | None:
     if not ex.parameters:
         return None
-    return Table([Column(sentence(name)) for name in ("parameter", "value", "effective", "citation", "confidence")], [
+    return Table([Column(sentence(name), whole=name == "effective")
+                  for name in ("parameter", "value", "effective", "citation", "confidence")], [
         Row(cells=[sentence(code(p.name)), sentence(p.value), sentence(p.effective), sentence(p.citation or ""),
                    sentence(p.confidence or "")],
             line=sentence(f"{p.name} = {p.value}  from {p.effective}; {p.citation or 'no citation'}; "
@@ -233,6 +269,9 @@ def _steps(ex: Explanation) -> list[StepView]:
 
 
 def build_document(ex: Explanation) -> Document:
+    sourced = {s.pointer for s in ex.sources}
+    dated = _dated_sources(ex)
+    days = [_days(d, dated) for d in ex.day_counts]
     return Document(
         header=_header(ex), codes=[code_card(c) for c in ex.codes], findings=_findings(ex),
         opportunities=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}"
@@ -240,8 +279,8 @@ def build_document(ex: Explanation) -> Document:
         out_of_reach=[sentence(f"{o.get('code')}: {o.get('missing')} by {o.get('by')}, more than the time left"
                                + (f" (would have added ${o['adds']})" if o.get("adds") is not None else ""))
                       for o in ex.out_of_reach],
-        ledgers=[ledger_view(ledger) for ledger in ex.ledgers], days=[_days(d) for d in ex.day_counts],
+        ledgers=[ledger_view(ledger, sourced) for ledger in ex.ledgers], days=days,
         options=_options(ex),
         sources_lead=sentence(span("The records each fact was derived from.", text="the records each fact was derived from"))
         if ex.sources else None,
-        sources=_sources(ex), steps=_steps(ex), parameters=_parameters(ex))
+        sources=_sources(ex, days), steps=_steps(ex), parameters=_parameters(ex))

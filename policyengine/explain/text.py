@@ -65,16 +65,17 @@ def _days_and_options(doc: Document) -> list[str]:
 
 
 def _sources(doc: Document) -> list[str]:
-    """Each fact, its pointer (when a label names the fact) and its source records, in columns."""
+    """Each fact, its pointer (when a label names the fact), its source records and where
+    the explanation shows it, in columns (a column no row fills left out)."""
     if not doc.sources_lead:
         return []
     groups = [(group.name, [[words(cell) for cell in row.cells] for row in group.table.rows]) for group in doc.sources]
-    width = max(len(cells[0]) for _, rows in groups for cells in rows)
-    at = max((len(cells[1]) for _, rows in groups for cells in rows), default=0)
+    widths = [max(len(cells[i]) for _, rows in groups for cells in rows) for i in range(len(groups[0][1][0]))]
     out = ["", f"Sources: {words(doc.sources_lead)}"]
     for name, rows in groups:
         out.append(f"  {name}")
-        out += [f"    {fact:<{width}}  {f'{pointer:<{at}}  ' if at else ''}{records}" for fact, pointer, records in rows]
+        out += ["    " + "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths) if width).rstrip()
+                for cells in rows]
     return out
 
 
