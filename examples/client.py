@@ -4,6 +4,7 @@ back what the decision log kept, and send a batch.
     policyengine serve --log decisions.sqlite &         # in another terminal
     python examples/client.py examples/2026-03-seed-22-minutes.json --explain
     python examples/client.py examples/*.json --batch --url http://127.0.0.1:8080
+    python examples/client.py examples/*.json --wait 30  # a service started a moment ago
 
 With tokens configured (serve --tokens FILE), give a token with the decide role in
 POLICYENGINE_TOKEN (and one with audit in POLICYENGINE_AUDIT_TOKEN to read the log back).
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -83,6 +85,19 @@ def decide_batch(http: httpx.Client, paths: list[Path]) -> bool:
     return ok
 
 
+def wait_until_ready(http: httpx.Client, seconds: float) -> None:
+    """Polls GET /readyz until the service answers 200, for at most `seconds` (a service
+    started a moment ago is still loading its packs); the first request then says what is wrong."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if http.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("facts", nargs="+", type=Path, help="facts files (JSON), as policyengine evaluate reads them")
@@ -90,9 +105,12 @@ def main() -> int:
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="a pack option")
     parser.add_argument("--explain", action="store_true", help="read each decision's explanation from the log")
     parser.add_argument("--batch", action="store_true", help="send the files as one JSON Lines batch")
+    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                        help="wait up to this long for the service to be ready (one just started)")
     arguments = parser.parse_args()
     try:
         with httpx.Client(base_url=arguments.url, timeout=30) as http:
+            wait_until_ready(http, arguments.wait)
             ok = decide_batch(http, arguments.facts) if arguments.batch else decide_each(
                 http, arguments.facts, arguments.option, arguments.explain)
     except httpx.TransportError as error:

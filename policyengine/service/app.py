@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import threading
 import time
@@ -31,6 +32,7 @@ from ..limits import MAX_FACTS_BYTES
 from .audit import get_decision, get_explanation, search_decisions
 from .endpoint import JSON_TYPE, Endpoint, Handler, caller_name, json_response, logger, read_body, too_large
 from .auth import Caller, Tokens, load_tokens
+from .console import console_routes
 from .config import ServiceConfig
 from .metrics import CONTENT_TYPE as METRICS_TYPE
 from .metrics import Metrics
@@ -283,6 +285,8 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
 
     routes = [Route(path, Endpoint(service, path, handler, allowed(path, roles)).respond, methods=[method])
               for path, method, handler, roles in ROUTES]
+    session_key = bytes.fromhex(config.session_key) if config.session_key else secrets.token_bytes(32)
+    routes += console_routes(service, session_key, secure=config.ssl_certfile is not None)
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: _not_found, 405: _not_allowed})
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ..decisionlog import DamagedRow, LoggedDecision, Query, check_row
 from ..decisionlog.store import time_bound
-from ..explain import FORMATS, explain, render
+from ..explain import FORMATS, Explanation, explain, render
 from .auth import Caller
 from .endpoint import json_response
 from .problems import Problem
@@ -27,7 +27,8 @@ SEARCH_FILTERS = {"patient": "patient_id", "month": "month", "practitioner": "pr
 MAX_PAGE = 500
 
 
-def _store(service: Service) -> Any:
+def log_store(service: Service) -> Any:
+    """The service's decision log; Problem 404 when it keeps none."""
     if service.store is None:
         raise Problem.of(404, "service.no_log", "this service keeps no decision log (start it with --log LOG)")
     return service.store
@@ -42,12 +43,22 @@ def checked(service: Service, row: LoggedDecision | DamagedRow) -> LoggedDecisio
     return row
 
 
-def _logged(service: Service, request: Request) -> LoggedDecision:
-    decision_id = request.path_params["id"]
-    row = _store(service).get(decision_id)
+def logged_row(service: Service, decision_id: str) -> LoggedDecision | DamagedRow:
+    """The log's row of `decision_id`, not yet checked; Problem 404 when there is none."""
+    row = log_store(service).get(decision_id)
     if row is None:
         raise Problem.of(404, "service.unknown_decision", f"no decision '{decision_id}' in the decision log", where="/id")
-    return checked(service, row)
+    return row
+
+
+def explanation_of(service: Service, row: LoggedDecision) -> Explanation:
+    """A logged decision explained, with its pack's descriptions when the service still serves that pack."""
+    served = service.packs.current.by_id.get(row.pack_id)
+    return explain(json.loads(row.decision), served.pack if served else None)
+
+
+def _logged(service: Service, request: Request) -> LoggedDecision:
+    return checked(service, logged_row(service, request.path_params["id"]))
 
 
 async def get_decision(service: Service, request: Request, caller: Caller | None) -> Response:
@@ -62,9 +73,7 @@ async def get_explanation(service: Service, request: Request, caller: Caller | N
     row = await service.run(_logged, service, request)
 
     def explained() -> str:
-        decision = json.loads(row.decision)
-        served = service.packs.current.by_id.get(row.pack_id)
-        return render(explain(decision, served.pack if served else None), output_format)
+        return render(explanation_of(service, row), output_format)
 
     return Response(await service.run(explained), 200, media_type=EXPLANATION_TYPES[output_format])
 
@@ -100,7 +109,7 @@ async def search_decisions(service: Service, request: Request, caller: Caller | 
     query = search_query(request)
 
     def found() -> dict:
-        page = _store(service).list(query)
+        page = log_store(service).list(query)
         return {"decisions": [checked(service, row).summary() for row in page.rows], "next_cursor": page.next_cursor}
 
     return json_response(await service.run(found))

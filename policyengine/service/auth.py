@@ -37,7 +37,11 @@ class Tokens:
         return len(self._by_digest)
 
     def caller(self, token: str) -> Caller | None:
-        return self._by_digest.get(_digest(token))
+        return self._by_digest.get(token_digest(token))
+
+    def caller_of_digest(self, digest: str) -> Caller | None:
+        """Who holds the token with this sha256 (a console session keeps the digest, never the token)."""
+        return self._by_digest.get(digest)
 
     @classmethod
     def parse(cls, text: str, source: str) -> Tokens:
@@ -54,9 +58,9 @@ class Tokens:
                 raise TokenFileError(f"{source}:{number}: unknown role {', '.join(sorted(unknown))} (roles: {', '.join(ROLES)})")
             if len(token) < 16:
                 raise TokenFileError(f"{source}:{number}: the token of {name} is shorter than 16 characters")
-            if _digest(token) in callers:
+            if token_digest(token) in callers:
                 raise TokenFileError(f"{source}:{number}: the token of {name} is given twice")
-            callers[_digest(token)] = Caller(name, frozenset(roles.split(",")))
+            callers[token_digest(token)] = Caller(name, frozenset(roles.split(",")))
         return cls(callers)
 
 
@@ -80,5 +84,5 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
