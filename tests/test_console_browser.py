@@ -22,8 +22,10 @@ import pytest
 from click.testing import CliRunner
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
-from browser import accessibility_violations, describe_violations, pdf_page_texts, print_to_pdf, screenshot
+from browser import TIMEOUT, accessibility_violations, describe_violations, pdf_page_texts, print_to_pdf, screenshot
 from packcopy import copy_chain
 from policyengine.cli import main
 from policyengine.service.auth import load_tokens
@@ -67,11 +69,17 @@ def post(base: str, facts: dict | bytes, **params: str) -> str:
     return answer.headers["x-decision-id"]
 
 
+def submit(driver, button) -> None:
+    """Clicks a link or a form's button and waits until the page it led to has replaced this one."""
+    button.click()
+    WebDriverWait(driver, TIMEOUT).until(staleness_of(button))
+
+
 def sign_in(driver, base: str, token: str = AUDITOR) -> None:
     driver.get(f"{base}/console")
     assert driver.current_url == f"{base}/console/sign-in"  # signed out: every page asks to sign in first
     driver.find_element(By.ID, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form.sign-in button"))
 
 
 def table_rows(driver, caption: str) -> list[list[str]]:
@@ -109,13 +117,13 @@ def test_an_auditor_signs_in_searches_opens_follows_replays_and_prints(browser, 
     browser.find_element(By.ID, "patient").send_keys("PT-104233")
     browser.find_element(By.ID, "code").send_keys("99457")
     browser.find_element(By.CSS_SELECTOR, "#status option[value='billable']").click()
-    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
     (found,) = table_rows(browser, "Decisions in the log, newest first")
     assert found[1:3] == ["PT-104233", "2026-03"] and found[-2:] == ["$103.88", ids[SEED.stem]]
     assert "1 decision on this page, billing $103.88 in all" in browser.find_element(By.CSS_SELECTOR, "p.summary").text
     screenshot(browser, shots / "search.png")
 
-    browser.find_element(By.LINK_TEXT, ids[SEED.stem]).click()
+    submit(browser, browser.find_element(By.LINK_TEXT, ids[SEED.stem]))
     assert browser.current_url == f"{base}/console/decisions/{ids[SEED.stem]}"
     headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "main h2")]
     assert headings[:3] == ["The answer", "The record", "Why: the explanation"]
@@ -136,7 +144,7 @@ def test_an_auditor_signs_in_searches_opens_follows_replays_and_prints(browser, 
         assert f"page {number} of {len(pages)}" in " ".join(text.split())
     assert "Sign out" not in " ".join(pages) and "Replay" not in " ".join(pages)
 
-    browser.find_element(By.CSS_SELECTOR, "form.replay button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.replay button"))
     replayed = browser.find_element(By.CSS_SELECTOR, ".replayed")
     assert replayed.text.startswith("Reproduced: deciding it again gives the same bytes.")
     no_script_ran(browser)
@@ -147,12 +155,13 @@ def test_a_ledger_row_and_a_counted_day_lead_to_their_fhir_records(browser, serv
     sign_in(browser, base)
     browser.get(f"{base}/console/decisions/{ids['fhir']}")
     browser.find_element(By.CSS_SELECTOR, "a[href='#src-interactions-0']").click()
-    assert browser.current_url.endswith("#src-interactions-0")
+    WebDriverWait(browser, TIMEOUT).until(lambda driver: driver.current_url.endswith("#src-interactions-0"))
     target = browser.find_element(By.CSS_SELECTOR, "tr:target")
     assert "/interactions/0" in target.text and "Encounter/" in target.text
     assert browser.execute_script("const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && "
                                   "r.bottom <= window.innerHeight", target)  # scrolled to it
     browser.find_element(By.CSS_SELECTOR, ".days a[href='#src-transmission_days-0']").click()
+    WebDriverWait(browser, TIMEOUT).until(lambda driver: driver.current_url.endswith("#src-transmission_days-0"))
     assert "Observation/" in browser.find_element(By.CSS_SELECTOR, "tr:target").text
     accessible(browser)
 
@@ -160,7 +169,7 @@ def test_a_ledger_row_and_a_counted_day_lead_to_their_fhir_records(browser, serv
 def test_the_practice_page_charts_the_money_and_links_to_the_decisions(browser, service, shots):
     base, _ = service
     sign_in(browser, base)
-    browser.find_element(By.LINK_TEXT, "Practice").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Practice"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Practice"
     chart = browser.find_element(By.CSS_SELECTOR, ".chart svg")
     assert chart.size["height"] > 100 and chart.find_elements(By.TAG_NAME, "rect")
@@ -171,7 +180,7 @@ def test_the_practice_page_charts_the_money_and_links_to_the_decisions(browser, 
 
     reason = browser.find_element(By.XPATH, "//h2[@id='reasons']/following::tbody[1]/tr[1]")
     count, code, status = (cell.text for cell in reason.find_elements(By.TAG_NAME, "td")[:3])
-    reason.find_element(By.TAG_NAME, "a").click()
+    submit(browser, reason.find_element(By.TAG_NAME, "a"))
     assert browser.find_element(By.ID, "code").get_attribute("value") == code
     assert browser.find_element(By.ID, "status").get_attribute("value") == status
     listed = table_rows(browser, "Decisions in the log, newest first")
