@@ -20,9 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from browser import TIMEOUT, accessibility_violations, describe_violations, pdf_page_texts, print_to_pdf, screenshot
@@ -70,9 +69,13 @@ def post(base: str, facts: dict | bytes, **params: str) -> str:
 
 
 def submit(driver, button) -> None:
-    """Clicks a link or a form's button and waits until the page it led to has replaced this one."""
+    """Clicks a link or a form's button and waits until the page it led to has replaced this one and loaded:
+    this page is marked first, and the next has no mark (mid-navigation, the driver may answer with an error,
+    which the wait polls past)."""
+    driver.execute_script("window.policyengineLeft = true")
     button.click()
-    WebDriverWait(driver, TIMEOUT).until(staleness_of(button))
+    WebDriverWait(driver, TIMEOUT, ignored_exceptions=(WebDriverException,)).until(lambda driver: driver.execute_script(
+        "return window.policyengineLeft === undefined && document.readyState === 'complete'"))
 
 
 def sign_in(driver, base: str, token: str = AUDITOR) -> None:
