@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
+from policyengine.cli import main
 from policyengine.service.auth import load_tokens
 from policyengine.service.config import ServiceConfig
 from policyengine.service.console import sessions
@@ -232,3 +235,30 @@ def test_a_reason_from_the_pack_is_escaped_on_every_page(tmp_path):
                  http.get("/console/practice").text]
     for page in pages:
         assert REASON_PROBE not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_instances_given_one_console_key_share_sessions(tmp_path, monkeypatch):
+    (tmp_path / "console.key").write_text("k" * 64 + "\n")
+    (tmp_path / "short.key").write_text("k" * 31)
+    started = []
+    monkeypatch.setattr("policyengine.service.run.serve", started.append)  # what serve would run with
+    refused = CliRunner().invoke(main, ["serve", "--console-key-file", str(tmp_path / "short.key")])
+    assert refused.exit_code == 2 and "short.key holds 31 bytes; a console key needs at least 32" in refused.output
+    assert CliRunner().invoke(main, ["serve", "--console-key-file", str(tmp_path / "console.key")]).exit_code == 0
+    assert CliRunner().invoke(main, ["serve", "--console-key-file", str(tmp_path / "missing.key")]).exit_code == 2
+    (shared,) = [config.session_key for config in started]
+    assert len(shared) == 64 and "k" * 32 not in shared  # a key derived from the file, not the file
+
+    def search_with(cookie: str, session_key: str) -> int:
+        config = ServiceConfig(log=str(tmp_path / "log.sqlite"), tokens_file=tokens_file(tmp_path), session_key=session_key)
+        with client(config, load_tokens(config.tokens_file)) as other:
+            return other.get("/console/search", headers={"Cookie": cookie}, follow_redirects=False).status_code
+
+    config = ServiceConfig(log=str(tmp_path / "log.sqlite"), tokens_file=tokens_file(tmp_path), session_key=shared)
+    with client(config, load_tokens(config.tokens_file)) as http:
+        http.follow_redirects = False
+        signed_in = sign_in(http)
+    cookie = next(c for c in signed_in.headers.get_list("set-cookie") if c.startswith(f"{sessions.COOKIE}="))
+    cookie = cookie.split(";")[0]
+    assert search_with(cookie, shared) == 200  # another instance, the same key
+    assert search_with(cookie, "ab" * 32) == 303  # another key: sign in again

@@ -40,12 +40,16 @@ from .settings import config_option, setting
 @setting("--metrics-need-token", is_flag=True, default=False,
          help="GET /metrics asks for a token (either role) when tokens are configured; without it, /metrics is open "
               "like the health checks.")
+@setting("--console-key-file", metavar="FILE",
+         help="The key the console's sessions are signed with (at least 32 bytes). Give every instance behind one "
+              "balancer the same file and a session made by one is good on all; without it, a key is made for each "
+              "run and sessions end when the service restarts.")
 @setting("--access-log/--no-access-log", default=True, show_default=True,
          help="A JSON line on stderr for each request: time, method, route, status, ms, caller, decision and trace ids.")
 def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_path: str | None,
           log_key_file: str | None, tokens_path: str | None, max_body_bytes: int | None, max_batch_bytes: int | None,
           time_limit: float | None, ssl_certfile: str | None, ssl_keyfile: str | None, metrics_need_token: bool,
-          access_log: bool) -> None:
+          console_key_file: str | None, access_log: bool) -> None:
     """Serve decisions over HTTP (the /v1 API; GET /openapi.json describes it) until Ctrl-C.
 
     The packs are compiled once at start; SIGHUP (or POST /v1/packs:reload) compiles them
@@ -53,6 +57,7 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     try:
         from ..service.auth import TokenFileError, load_tokens
         from ..service.config import ServiceConfig, is_loopback
+        from ..service.console.sessions import ConsoleKeyError, key_from_file
         from ..service.packs import compile_packs
         from ..service.run import serve as run_service
     except ImportError as error:  # the core install: the service is an extra
@@ -67,6 +72,10 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
                                "--tokens FILE or POLICYENGINE_SERVICE_TOKENS to listen there")
     _check_tls(ssl_certfile, ssl_keyfile)
     try:
+        session_key = key_from_file(console_key_file) if console_key_file else ""
+    except ConsoleKeyError as error:
+        raise click.UsageError(str(error)) from None
+    try:
         packs = compile_packs(pack_refs, 1)
     except PackNotFound as error:
         exit_with(error, EXIT_BAD_INPUT)
@@ -78,7 +87,8 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     limits: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     config = ServiceConfig(host=host, port=port, workers=workers, packs=pack_refs, log=log_path, log_key_file=log_key_file,
                            tokens_file=tokens_path, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                           metrics_need_token=metrics_need_token, access_log=access_log, **limits)
+                           metrics_need_token=metrics_need_token, access_log=access_log, session_key=session_key,
+                           **limits)
     served = ", ".join(f"{p.pack.id} {p.pack.version}" for p in packs.by_id.values())
     scheme = "https" if ssl_certfile else "http"
     click.echo(f"serving {served} on {scheme}://{host}:{port} ({counted(workers, 'worker')}); decision log: "

@@ -38,8 +38,8 @@ class ServiceConfig:
     ssl_keyfile: str | None = None
     metrics_need_token: bool = False
     access_log: bool = True
-    #: the key (hex) console sessions are signed with, the same in every worker; `serve`
-    #: makes one for each run (sessions end when the service restarts)
+    #: the key (hex) console sessions are signed with, the same in every worker: from
+    #: `--console-key-file`, else made for each run by `serve` (sessions end when it restarts)
     session_key: str = ""
     supervised: bool = field(default=False)
 

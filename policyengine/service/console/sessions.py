@@ -3,7 +3,8 @@ from being posted by another site.
 
 The cookie holds the signed-in token's digest (never the token), when the session ends and
 the session's form token, signed with the service's session key (HMAC-SHA256), so every
-worker of one service reads it and no one can make one. Each request looks the digest up in
+worker of one service reads it and no one can make one. The key is made for each run, or
+read from `serve --console-key-file` so that instances behind one balancer share sessions. Each request looks the digest up in
 the service's tokens again: a token taken out of the tokens file ends its sessions at the
 next reload. The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's
 page sends it), Secure over HTTPS, and scoped to /console.
@@ -21,6 +22,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 COOKIE = "policyengine_console"
 SIGN_IN_COOKIE = "policyengine_console_sign_in"
@@ -29,6 +31,24 @@ PATH = "/console"
 LIFETIME = 8 * 3600
 #: how long a sign-in form may wait to be sent
 SIGN_IN_LIFETIME = 15 * 60
+#: the fewest bytes a console key file holds
+MIN_KEY_BYTES = 32
+
+
+class ConsoleKeyError(ValueError):
+    """A console key file that cannot be read or is too short."""
+
+
+def key_from_file(path: str) -> str:
+    """The session key (hex) of a console key file: its bytes hashed, so instances given the
+    same file sign and read each other's sessions."""
+    try:
+        secret = Path(path).read_bytes().strip()
+    except OSError as error:
+        raise ConsoleKeyError(f"cannot read the console key file {path}: {error.strerror or error}") from None
+    if len(secret) < MIN_KEY_BYTES:
+        raise ConsoleKeyError(f"{path} holds {len(secret)} bytes; a console key needs at least {MIN_KEY_BYTES}")
+    return hashlib.sha256(b"policyengine console sessions\0" + secret).hexdigest()
 
 
 @dataclass(frozen=True)
