@@ -136,6 +136,23 @@ def test_search_lists_the_logged_decisions_with_their_totals(served):
     assert "0 decisions" in http.get("/console/search", params={"patient": "nobody"}).text
 
 
+def test_search_pages_through_the_log_newest_first(served):
+    http, _ = served
+    lines = "".join(json.dumps({**json.loads(SEED.read_text()), "patient_id": f"PT-{i:03d}"}) + "\n" for i in range(55))
+    batch = http.post("/v1/decisions:batch", content=lines, headers={"Authorization": f"Bearer {BILLING}"})
+    assert batch.status_code == 200 and len(batch.text.splitlines()) == 55
+    sign_in(http)
+    first = http.get("/console/search", params={"code": "99457"}).text
+    newest = [row[1] for row in rows_of(first, "Decisions in the log, newest first")]
+    assert newest == [f"PT-{i:03d}" for i in range(54, 4, -1)] and "more on the next page" in first
+    older = http.get(unescape(re.search(r'<a href="([^"]+)" rel="next">', first).group(1))).text
+    assert [row[1] for row in rows_of(older, "Decisions in the log, newest first")] == [f"PT-{i:03d}" for i in range(4, -1, -1)]
+    assert 'rel="next"' not in older and 'value="99457"' in older  # the filters kept on the next page
+    options = re.findall(r'<option value="(\w+)"', first)
+    assert options == ["billable", "not_met", "documentation_missing", "billed_elsewhere", "replaced",
+                       "prerequisite_missing", "error"]
+
+
 def test_a_decisions_page_gives_the_answer_the_record_and_the_explanation(served):
     http, _ = served
     decision_id = decide(http, json.loads(SEED.read_text()))

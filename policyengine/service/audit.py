@@ -51,10 +51,10 @@ def logged_row(service: Service, decision_id: str) -> LoggedDecision | DamagedRo
     return row
 
 
-def explanation_of(service: Service, row: LoggedDecision) -> Explanation:
+def explanation_of(service: Service, decision: dict) -> Explanation:
     """A logged decision explained, with its pack's descriptions when the service still serves that pack."""
-    served = service.packs.current.by_id.get(row.pack_id)
-    return explain(json.loads(row.decision), served.pack if served else None)
+    served = service.packs.current.by_id.get(decision["pack"]["id"])
+    return explain(decision, served.pack if served else None)
 
 
 def _logged(service: Service, request: Request) -> LoggedDecision:
@@ -73,7 +73,7 @@ async def get_explanation(service: Service, request: Request, caller: Caller | N
     row = await service.run(_logged, service, request)
 
     def explained() -> str:
-        return render(explanation_of(service, row), output_format)
+        return render(explanation_of(service, json.loads(row.decision)), output_format)
 
     return Response(await service.run(explained), 200, media_type=EXPLANATION_TYPES[output_format])
 

@@ -6,6 +6,7 @@ hash chain before they are shown, as the API's (`audit.checked`).
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from ...decisionlog import LoggedDecision, Query, check_row
 from ...decisionlog.replay import Replayed, replay_one
 from ...explain.html import render_html_body
+from ...schemacheck import bundled_schema
 from ..audit import SEARCH_FILTERS, checked, explanation_of, log_store, logged_row
 from ..auth import Caller, token_digest
 from ..problems import Problem
@@ -29,8 +31,15 @@ from .rendering import page, stylesheet
 if TYPE_CHECKING:
     from ..app import Service
 
-#: the statuses a line of a decision can have, as the search offers them
-STATUSES = ("billable", "not_met", "documentation_missing", "prerequisite_missing", "billed_elsewhere", "replaced")
+
+
+@functools.cache
+def statuses() -> tuple[str, ...]:
+    """The statuses a line of a decision can have, as the search offers them: billable, then
+    the decision schema's statuses of a line not billable."""
+    schema = bundled_schema("decision.schema.json")
+    return ("billable", *schema["properties"]["not_billable"]["items"]["properties"]["status"]["enum"])
+
 #: decisions a page of search results shows
 PAGE_SIZE = 50
 #: what a form may send at most (a token, a form token)
@@ -154,7 +163,7 @@ async def get_search(console: Console, request: Request) -> Response:
     rows, cursor = await console.service.run(found)
     total = sum((_money(row["total"]) for row in rows), Decimal("0"))
     next_href = "/console/search?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": cursor}) if cursor else None
-    return console.signed_in("search.html", session, caller, filters=filters, statuses=STATUSES, rows=rows,
+    return console.signed_in("search.html", session, caller, filters=filters, statuses=statuses(), rows=rows,
                              page_total=f"{total:.2f}", next_href=next_href)
 
 
@@ -165,7 +174,7 @@ def _money(text: str | None) -> Decimal:
 def _decision_page(console: Console, session: sessions.Session, caller: Caller, row: LoggedDecision,
                    replayed: dict | None) -> Response:
     decision = json.loads(row.decision)
-    explanation = Markup(render_html_body(explanation_of(console.service, row)))
+    explanation = Markup(render_html_body(explanation_of(console.service, decision)))
     running = f"{row.patient_id} · {row.month} · decision {row.id}"
     return console.signed_in("decision.html", session, caller, row=row, decision=decision, explanation=explanation,
                              running_header=running, replayed=replayed)
