@@ -132,8 +132,8 @@ def test_search_lists_the_logged_decisions_with_their_totals(served):
     assert all(decision_id in everything for decision_id in ids)
     found = http.get("/console/search", params={"patient": seed["patient_id"], "code": "99457", "status": "billable"})
     assert found.status_code == 200 and seed["patient_id"] in found.text
-    assert "1 decision on this page, billing $103.88 in all" in found.text
-    assert "0 decisions" in http.get("/console/search", params={"patient": "nobody"}).text
+    assert "1 decision matches; 1 on this page, billing $103.88." in found.text
+    assert "0 decisions match; 0 on this page" in http.get("/console/search", params={"patient": "nobody"}).text
 
 
 def test_search_pages_through_the_log_newest_first(served):
@@ -144,7 +144,8 @@ def test_search_pages_through_the_log_newest_first(served):
     sign_in(http)
     first = http.get("/console/search", params={"code": "99457"}).text
     newest = [row[1] for row in rows_of(first, "Decisions in the log, newest first")]
-    assert newest == [f"PT-{i:03d}" for i in range(54, 4, -1)] and "more on the next page" in first
+    assert newest == [f"PT-{i:03d}" for i in range(54, 4, -1)]
+    assert "55 decisions match; 50 on this page, billing $5194.00 (older ones on the next page)." in first
     older = http.get(unescape(re.search(r'<a href="([^"]+)" rel="next">', first).group(1))).text
     assert [row[1] for row in rows_of(older, "Decisions in the log, newest first")] == [f"PT-{i:03d}" for i in range(4, -1, -1)]
     assert 'rel="next"' not in older and 'value="99457"' in older  # the filters kept on the next page
@@ -237,7 +238,7 @@ def test_the_practice_page_adds_up_the_log_and_links_to_the_decisions_behind_it(
     behind = rows_of(http.get(unescape(href)).text, "Decisions in the log, newest first")
     assert len({(patient, month) for _, patient, month, *_ in behind}) == int(count) and len(behind) == int(count) + 1
     month_link = http.get("/console/search", params={"month": "2025-06"}).text
-    assert "2 decisions on this page, billing $129.38 in all" in month_link
+    assert "2 decisions match; 2 on this page, billing $129.38." in month_link
 
 
 def test_a_reason_from_the_pack_is_escaped_on_every_page(tmp_path):

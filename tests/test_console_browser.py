@@ -123,7 +123,7 @@ def test_an_auditor_signs_in_searches_opens_follows_replays_and_prints(browser, 
     submit(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
     (found,) = table_rows(browser, "Decisions in the log, newest first")
     assert found[1:3] == ["PT-104233", "2026-03"] and found[-2:] == ["$103.88", ids[SEED.stem]]
-    assert "1 decision on this page, billing $103.88 in all" in browser.find_element(By.CSS_SELECTOR, "p.summary").text
+    assert "1 decision matches; 1 on this page, billing $103.88." in browser.find_element(By.CSS_SELECTOR, "p.summary").text
     screenshot(browser, shots / "search.png")
 
     submit(browser, browser.find_element(By.LINK_TEXT, ids[SEED.stem]))

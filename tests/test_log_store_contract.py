@@ -82,6 +82,8 @@ def test_search_filters_and_cursor_pagination(store) -> None:
     assert [r.id for r in first.rows] == [c.id, b.id] and first.next_cursor == "2"
     second = store.list(Query(limit=2, before_seq=int(first.next_cursor)))
     assert [r.id for r in second.rows] == [a.id] and second.next_cursor is None
+    assert store.count() == 3 and store.count(Query(code="99457")) == 2 and store.count(Query(code="%")) == 0
+    assert store.count(Query(practitioner="NPI-1", limit=1, before_seq=2)) == 2  # every page, whatever the cursor
 
 
 def test_the_chain_verifies_and_shows_an_edited_column(store, location: str) -> None:

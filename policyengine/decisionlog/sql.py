@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any, Protocol
 
@@ -271,9 +271,11 @@ class SqlStore(ABC):
         last_seq = rows[-1].seq if rows else None
         return Page(rows, str(last_seq) if more and last_seq is not None else None)  # type: ignore[arg-type]
 
-    def count(self) -> int:
-        """How many decisions the log holds (purge rows aside)."""
-        found = self._read(self._sql("SELECT COUNT(*) FROM decisions WHERE kind = ?"), (DECISION,))
+    def count(self, query: Query | None = None) -> int:
+        """How many decisions the log holds (purge rows aside) that `query`'s filters match,
+        on every page (its cursor and limit aside)."""
+        where, params = search_filter(replace(query or Query(), before_seq=None), self.dialect.contains)
+        found = self._read(self._sql("SELECT COUNT(*) FROM decisions WHERE " + " AND ".join(where)), params)
         return int(found[0][0])
 
     def scan(self, batch: int = 500) -> Iterator[LoggedDecision | DamagedRow]:

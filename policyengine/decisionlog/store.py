@@ -177,6 +177,10 @@ class DecisionStore(Protocol):
 
     def list(self, query: Query) -> Page: ...
 
+    def count(self, query: Query | None = None) -> int:
+        """How many decisions match `query` (every decision without one), on every page."""
+        ...
+
     def scan(self) -> Iterator[LoggedDecision | DamagedRow]:
         """Every row, oldest first, read lazily (a `DamagedRow` for a row that cannot be read)."""
         ...

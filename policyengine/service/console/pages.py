@@ -156,14 +156,14 @@ async def get_search(console: Console, request: Request) -> Response:
     query, filters = _query(request)
     store = log_store(console.service)
 
-    def found() -> tuple[list[dict[str, Any]], str | None]:
+    def found() -> tuple[list[dict[str, Any]], str | None, int]:
         result = store.list(query)
-        return [_listed(checked(console.service, row)) for row in result.rows], result.next_cursor
+        return [_listed(checked(console.service, row)) for row in result.rows], result.next_cursor, store.count(query)
 
-    rows, cursor = await console.service.run(found)
+    rows, cursor, matching = await console.service.run(found)
     total = sum((_money(row["total"]) for row in rows), Decimal("0"))
     next_href = "/console/search?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": cursor}) if cursor else None
-    return console.signed_in("search.html", session, caller, filters=filters, statuses=statuses(), rows=rows,
+    return console.signed_in("search.html", session, caller, filters=filters, statuses=statuses(), rows=rows, matching=matching,
                              page_total=f"{total:.2f}", next_href=next_href)
 
 
