@@ -149,6 +149,9 @@ def test_search_pages_through_the_log_newest_first(served):
     older = http.get(unescape(re.search(r'<a href="([^"]+)" rel="next">', first).group(1))).text
     assert [row[1] for row in rows_of(older, "Decisions in the log, newest first")] == [f"PT-{i:03d}" for i in range(4, -1, -1)]
     assert 'rel="next"' not in older and 'value="99457"' in older  # the filters kept on the next page
+    for made_up in ("9" * 30, "-1", "٣"):  # a cursor no page gave: the auditor's mistake, said as such
+        refused = http.get("/console/search", params={"before": made_up})
+        assert refused.status_code == 400 and "a cursor is the next_cursor" in refused.text
     options = re.findall(r'<option value="(\w+)"', first)
     assert options == ["billable", "not_met", "documentation_missing", "billed_elsewhere", "replaced",
                        "prerequisite_missing", "error"]

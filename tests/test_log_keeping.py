@@ -146,6 +146,8 @@ def test_search_by_practitioner_code_status_and_time_pages_newest_first(tmp_path
     listed = cli("log", "list", log, "--code", "99457", "--status", "billable", "--format", "json")
     assert [json.loads(line)["id"] for line in listed.output.splitlines()] == [r.id for r in billed_99457]
     assert cli("log", "list", log, "--since", "yesterday").exit_code == 2
+    made_up = cli("log", "list", log, "--cursor", "9" * 30)  # more than any seq: a usage error, not an overflow
+    assert made_up.exit_code == 2 and "a cursor is the next_cursor" in made_up.output
 
 
 def test_a_masked_export_names_no_patient_and_masks_each_the_same_way(tmp_path):

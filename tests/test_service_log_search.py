@@ -58,7 +58,7 @@ def test_search_filters_and_pages_for_the_audit_role_only(served):
                                headers=AS_AUDITOR).json()["decisions"]
     assert ids[EXAMPLES.index(SEED)] in [d["id"] for d in by_practitioner]
     for params, where in (({"limit": "0"}, "?limit"), ({"since": "last week"}, "?since/until"), ({"patients": "x"},
-                                                                                                  "?patients")):
+                          "?patients"), ({"cursor": "9" * 30}, "?cursor"), ({"cursor": "-1"}, "?cursor")):
         refused = http.get("/v1/decisions", params=params, headers=AS_AUDITOR)
         assert refused.status_code == 400 and refused.json()["where"] == where
 

@@ -18,7 +18,7 @@ import click
 
 from ..decisionlog import (ChainKey, ChainWalk, DamagedRow, Finding, KeyError_, LogDamaged, LogError, LoggedDecision,
                            Query, SqlStore, check_row, find_key, open_store, usable_key, walk_log)
-from ..decisionlog.store import Head, time_bound
+from ..decisionlog.store import Head, parse_cursor, time_bound
 from .common import EXIT_BAD_INPUT, EXIT_FAILURES, progress
 
 LOG_ARGUMENT = click.argument("location", metavar="LOG")  # an SQLite file or a postgresql:// URL
@@ -124,10 +124,12 @@ def _query(patient: str | None, month: str | None, practitioner: str | None, cod
         bounds = (time_bound(since) if since else None, time_bound(until, upper=True) if until else None)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--since/--until") from None
-    if cursor is not None and not cursor.isdigit():
-        raise click.BadParameter("a cursor is what the listing before printed", param_hint="--cursor")
+    try:
+        before_seq = parse_cursor(cursor) if cursor is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--cursor") from None
     return Query(patient_id=patient, month=month, pack_id=pack_id, practitioner=practitioner, code=code, status=status,
-                 since=bounds[0], until=bounds[1], before_seq=int(cursor) if cursor else None, limit=limit)
+                 since=bounds[0], until=bounds[1], before_seq=before_seq, limit=limit)
 
 
 @log_group.command("list")

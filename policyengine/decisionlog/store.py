@@ -128,6 +128,19 @@ def time_bound(text: str, upper: bool = False) -> str:
     return instant.isoformat(timespec="microseconds")
 
 
+#: the largest sequence number a log holds (both databases keep it as a signed 64-bit integer)
+MAX_SEQ = 2**63 - 1
+
+
+def parse_cursor(text: str) -> int:
+    """The `before_seq` of a page's `next_cursor` (the seq of its last row, in decimal);
+    ValueError for anything else, so a made-up cursor is the caller's mistake, not an
+    integer the database cannot hold."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SEQ:
+        raise ValueError("a cursor is the next_cursor (or the 'more:' line) a page before gave")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a search: the rows, and the cursor of the next page (None: the last)."""

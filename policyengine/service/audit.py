@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..decisionlog import DamagedRow, LoggedDecision, Query, check_row
-from ..decisionlog.store import time_bound
+from ..decisionlog.store import parse_cursor, time_bound
 from ..explain import FORMATS, Explanation, explain, render
 from .auth import Caller
 from .endpoint import json_response
@@ -99,10 +99,11 @@ def search_query(request: Request) -> Query:
     limit, cursor = params.get("limit", "100"), params.get("cursor")
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
         raise Problem.of(400, "service.bad_parameter", f"limit is a whole number from 1 to {MAX_PAGE}", where="?limit")
-    if cursor is not None and not cursor.isdigit():
-        raise Problem.of(400, "service.bad_parameter", "cursor is the next_cursor a page before returned",
-                         where="?cursor")
-    return Query(**filters, limit=int(limit), before_seq=int(cursor) if cursor is not None else None)
+    try:
+        before_seq = parse_cursor(cursor) if cursor is not None else None
+    except ValueError as error:
+        raise Problem.of(400, "service.bad_parameter", str(error), where="?cursor") from None
+    return Query(**filters, limit=int(limit), before_seq=before_seq)
 
 
 async def search_decisions(service: Service, request: Request, caller: Caller | None) -> Response:

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ...decisionlog import LoggedDecision, Query, check_row
 from ...decisionlog.replay import Replayed, replay_one
+from ...decisionlog.store import parse_cursor
 from ...explain.html import render_html_body
 from ...schemacheck import bundled_schema
 from ..audit import SEARCH_FILTERS, checked, explanation_of, log_store, logged_row
@@ -138,10 +139,12 @@ def _query(request: Request) -> tuple[Query, dict[str, str]]:
     params = request.query_params
     filters = {name: params.get(name, "").strip() for name in ("patient", "month", "practitioner", "code", "status")}
     before = params.get("before", "")
-    if before and not before.isdigit():
-        raise Problem.of(400, "console.bad_parameter", "before is the cursor an earlier page gave", where="?before")
+    try:
+        before_seq = parse_cursor(before) if before else None
+    except ValueError as error:
+        raise Problem.of(400, "console.bad_parameter", str(error), where="?before") from None
     chosen = {SEARCH_FILTERS[name]: value for name, value in filters.items() if value}
-    return Query(**chosen, limit=PAGE_SIZE, before_seq=int(before) if before else None), filters
+    return Query(**chosen, limit=PAGE_SIZE, before_seq=before_seq), filters
 
 
 def _listed(row: LoggedDecision) -> dict[str, Any]:
