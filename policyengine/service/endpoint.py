@@ -26,26 +26,38 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("uvicorn.error")  # the server's own log: what it prints at start, reloads among them
 Handler = Callable[["Service", Request, Caller | None], Awaitable[Response]]
+#: how a route answers with a problem: the API as application/problem+json, the console as a page
+ProblemResponse = Callable[[Request, Problem], Response]
 JSON_TYPE = "application/json"
+#: where a request's scope keeps who is calling, for the access log
+CALLER_KEY = "policyengine.caller"
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(pretty_json(data) + "\n", status, headers, JSON_TYPE)
 
 
+def _problem_json(request: Request, problem: Problem) -> Response:
+    return problem.response()
+
+
 class Endpoint:
     """A route's handler with the checks every route makes. `roles`: the roles that may
-    call it (None: anyone, no token needed)."""
+    call it (None: anyone, no token needed); `problem_response`: how it answers with a
+    problem. A handler that learns its caller another way (the console's session) puts it
+    in the request's scope (`CALLER_KEY`) for the access log."""
 
-    def __init__(self, service: Service, route: str, handler: Handler, roles: tuple[str, ...] | None) -> None:
+    def __init__(self, service: Service, route: str, handler: Handler, roles: tuple[str, ...] | None,
+                 problem_response: ProblemResponse = _problem_json) -> None:
         self.service, self.route, self.handler, self.roles = service, route, handler, roles
+        self.problem_response = problem_response
 
     async def respond(self, request: Request) -> Response:
         started = time.perf_counter()
         caller: Caller | None = None
         with self.service.tracing.request(request.method, self.route, request.headers) as span:
             response = await self._answer(request)
-            caller = request.scope.get("policyengine.caller")
+            caller = request.scope.get(CALLER_KEY)
             if span is not None:
                 span.set_attribute("http.response.status_code", response.status_code)
         seconds = time.perf_counter() - started
@@ -58,30 +70,30 @@ class Endpoint:
         try:
             refuse_large_headers(request)
             caller = self.authorize(request)
-            request.scope["policyengine.caller"] = caller
+            request.scope[CALLER_KEY] = caller
             async with asyncio.timeout(self.service.config.time_limit if not self.streams else None):
                 return await self.handler(self.service, request, caller)
         except Problem as problem:
-            return self.problem(problem)
+            return self.problem(request, problem)
         except DiagnosticError as error:
-            return self.problem(Problem.from_error(error))
+            return self.problem(request, Problem.from_error(error))
         except TimeoutError:
-            return self.problem(Problem.of(408, "request.timeout", f"the request took longer than "
+            return self.problem(request, Problem.of(408, "request.timeout", f"the request took longer than "
                                            f"{self.service.config.time_limit:g} s, the service's time limit"))
         except ClientDisconnect:
             return Response(status_code=400)
         except Exception as error:  # a fault in one request must not stop the worker
             logger.exception("internal error on %s %s", request.method, request.url.path)
-            return self.problem(Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
+            return self.problem(request, Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
 
     @property
     def streams(self) -> bool:
         """A streamed response (the batch) has no time limit: it is bounded by its body's size."""
         return self.route == "/v1/decisions:batch"
 
-    def problem(self, problem: Problem) -> Response:
+    def problem(self, request: Request, problem: Problem) -> Response:
         self.service.metrics.error(problem.diagnostics[0].code)
-        return problem.response()
+        return self.problem_response(request, problem)
 
     def authorize(self, request: Request) -> Caller | None:
         if self.roles is None or self.service.tokens is None:

@@ -5,7 +5,6 @@ pages and `sessions.py` for signing in.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -13,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..endpoint import caller_name, logger
+from ..auth import Caller
+from ..endpoint import Endpoint, Handler
 from ..problems import Problem
-from ..tracing import log_access
 from . import pages
 from .pages import Console
 from .rendering import page
@@ -44,34 +43,22 @@ _TITLES_BY_CODE = {"log.damaged": "Log damaged"}
 
 
 def console_routes(service: Service, key: bytes, secure: bool) -> list[Route]:
-    """The console's routes for one worker process, its sessions signed with `key`."""
+    """The console's routes for one worker process, its sessions signed with `key`: each
+    through the service's `Endpoint` (limits, time limit, span, metrics, access log) with
+    no bearer token asked (a page checks its session) and a problem answered as a page."""
     console = Console(service, key, secure)
-    return [Route(path, _responder(console, path, handler), methods=[method]) for path, method, handler in ROUTES]
+    return [Route(path, Endpoint(service, path, _handler(console, page_of), None, _problem_page).respond,
+                  methods=[method]) for path, method, page_of in ROUTES]
 
 
-def _responder(console: Console, route: str, handler: Page) -> Callable[[Request], Awaitable[Response]]:
-    """The route's page, with what every request gets (metrics, the access log) and a
-    problem written as a page of the console, not as JSON. Signed out, a page asks to
-    sign in."""
-    async def respond(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            response = await handler(console, request)
-        except Problem as problem:
-            response = _problem_page(request, problem)
-        except Exception as error:  # a fault in one page must not stop the worker
-            logger.exception("internal error on %s %s", request.method, request.url.path)
-            response = _problem_page(request, Problem.of(500, "service.internal_error", f"{type(error).__name__}: {error}"))
-        seconds = time.perf_counter() - started
-        console.service.metrics.request(request.method, route, response.status_code, seconds)
-        log_access(request.method, route, request.url.path, response.status_code, seconds,
-                   caller_name(request, None), None, None)
-        return response
-
-    return respond
+def _handler(console: Console, page_of: Page) -> Handler:
+    async def handle(service: Service, request: Request, caller: Caller | None) -> Response:
+        return await page_of(console, request)
+    return handle
 
 
 def _problem_page(request: Request, problem: Problem) -> Response:
+    """A problem as a page of the console; signed out, a page asks to sign in."""
     if problem.status == 401 and request.method == "GET":
         return RedirectResponse("/console/sign-in", 303)
     first = problem.diagnostics[0]

@@ -24,6 +24,7 @@ from ...explain.html import render_html_body
 from ...schemacheck import bundled_schema
 from ..audit import SEARCH_FILTERS, checked, explanation_of, log_store, logged_row
 from ..auth import Caller, token_digest
+from ..endpoint import CALLER_KEY, read_body
 from ..problems import Problem
 from . import sessions
 from .practice import MAX_ROWS, Practice, chart_svg, practice_of, reason_rows
@@ -65,6 +66,7 @@ class Console:
             raise Problem.of(401, "console.signed_out", "sign in with an audit token to see this page")
         if "audit" not in caller.roles:
             raise Problem.of(403, "console.forbidden", f"{caller.name} has no audit role: the console is for auditors")
+        request.scope[CALLER_KEY] = caller  # the access log names who is signed in
         return session, caller
 
     def signed_in(self, template: str, session: sessions.Session, caller: Caller, **values: Any) -> Response:
@@ -72,11 +74,11 @@ class Console:
 
 
 async def form(request: Request) -> dict[str, str]:
-    """A posted form's fields (urlencoded, small, each given once); Problem 400 otherwise."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"):
+    """A posted form's fields (urlencoded, each given once); Problem 400 otherwise, 413 past
+    MAX_FORM_BYTES (refused as it is read)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise Problem.of(400, "console.bad_form", "a console form is a small urlencoded form")
+    body = await read_body(request, MAX_FORM_BYTES)
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=bool(body), errors="strict")
     except (UnicodeDecodeError, ValueError):
