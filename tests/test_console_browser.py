@@ -146,6 +146,7 @@ def test_an_auditor_signs_in_searches_opens_follows_replays_and_prints(browser, 
         assert head.startswith(f"PT-104233 · 2026-03 · decision {ids[SEED.stem]}"), head
         assert f"page {number} of {len(pages)}" in " ".join(text.split())
     assert "Sign out" not in " ".join(pages) and "Replay" not in " ".join(pages)
+    assert not re.search("[\ufb00-\ufb06]", " ".join(pages))  # no ligature: "ff" in an id copies as "ff"
 
     submit(browser, browser.find_element(By.CSS_SELECTOR, "form.replay button"))
     replayed = browser.find_element(By.CSS_SELECTOR, ".replayed")

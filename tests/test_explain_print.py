@@ -4,6 +4,7 @@ asked for, in full."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def test_the_seed_explanation_prints_in_three_pages_with_the_derivation_closed(b
     pages, text = printed(browser, render_html(seed), tmp_path)
     assert pages <= 3, pages
     assert "Parameters read" in text and "Derivation" in text and SUMMARY in text and STEP not in text
+    assert "unverified" in text and not re.search("[\ufb00-\ufb06]", text)  # printed without ligatures: copied as typed
 
 
 def test_an_open_derivation_prints_open(browser, seed, tmp_path):

@@ -11,7 +11,8 @@ from .sentences import build_document
 
 #: the explanation's stylesheet, every rule scoped to its article (`pe-explanation`), so
 #: that a page embedding `render_html_body` can serve it beside its own without either
-#: restyling the other; printed, it is set small and tight, and a closed derivation stays closed
+#: restyling the other; printed, it is set small and tight, without ligatures (a pointer or an
+#: id copied out of the PDF is the characters printed), and a closed derivation stays closed
 STYLE = """
 .pe-explanation { --ok: #1b6e3a; --no: #9b1c1c; --doc: #8a5a00; --muted: #5b6470; --rule: #d8dde3;
   font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1d232b;
@@ -53,7 +54,8 @@ STYLE = """
   border-radius: 3px; font-size: 12px; }
 .pe-explanation details summary { cursor: pointer; color: var(--muted); }
 @media print {
-  .pe-explanation { max-width: none; margin: 0; padding: 0; font-size: 10.5px; line-height: 1.3; }
+  .pe-explanation { max-width: none; margin: 0; padding: 0; font-size: 10.5px; line-height: 1.3;
+    font-variant-ligatures: none; }
   .pe-explanation h1 { font-size: 16px; margin: 0; }
   .pe-explanation h2 { font-size: 13px; margin: 9px 0 3px; padding-bottom: 1px; border-bottom-width: 1px; }
   .pe-explanation h3 { font-size: 11px; margin: 5px 0 2px; }
