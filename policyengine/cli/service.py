@@ -1,6 +1,7 @@
 """The decision service: `serve` (decisions over HTTP, each logged when a log is given)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -72,7 +73,7 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
                                "--tokens FILE or POLICYENGINE_SERVICE_TOKENS to listen there")
     _check_tls(ssl_certfile, ssl_keyfile)
     try:
-        session_key = key_from_file(console_key_file) if console_key_file else ""
+        console_key = key_from_file(console_key_file) if console_key_file else None
     except ConsoleKeyError as error:
         raise click.UsageError(str(error)) from None
     try:
@@ -87,8 +88,9 @@ def serve(host: str, port: int, workers: int, pack_refs: tuple[str, ...], log_pa
     limits: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     config = ServiceConfig(host=host, port=port, workers=workers, packs=pack_refs, log=log_path, log_key_file=log_key_file,
                            tokens_file=tokens_path, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                           metrics_need_token=metrics_need_token, access_log=access_log, session_key=session_key,
-                           **limits)
+                           metrics_need_token=metrics_need_token, access_log=access_log, **limits)
+    if console_key is not None:  # else the config's own key, made for this run
+        config = replace(config, session_key=console_key)
     served = ", ".join(f"{p.pack.id} {p.pack.version}" for p in packs.by_id.values())
     scheme = "https" if ssl_certfile else "http"
     click.echo(f"serving {served} on {scheme}://{host}:{port} ({counted(workers, 'worker')}); decision log: "

@@ -19,11 +19,11 @@ from ..packs.model import CompiledPack
 from ..pointers import array_index, document_order, tokens
 from .codes import code_line, disagreements, documentation_gaps, outcome_line, unlock_fields
 from .ledger import build_ledger
-from .model import (DayCount, Explanation, FindingLine, OptionUse, PackInfo, ParameterUse, Part, SOURCE_GROUPS,
-                    SourceLine, Step, short_value)
+from .model import (INTERACTIONS, OTHER_FACTS, SOURCE_GROUPS, TRANSMISSION_DAYS, DayCount, Explanation, FindingLine, OptionUse,
+                    PackInfo, ParameterUse, Part, SourceLine, Step, short_value)
 
 #: the facts' lists whose items a source row can name (from the full trace), and their groups
-SOURCE_LISTS = {"transmission_days": "Transmission days", "interactions": "Interactions"}
+SOURCE_LISTS = {"transmission_days": TRANSMISSION_DAYS, "interactions": INTERACTIONS}
 FULL_TRACE_SECTIONS = ("time ledger", "days counted", "derivation (values of each part)",
                        "documentation fields that would unlock a code")
 
@@ -136,7 +136,7 @@ def _source_line(pointer: str, records: list, listed: dict[str, list]) -> Source
         label: str | None = f"{item.get('id', '?')} on {item.get('date', '?')}"
     else:
         label = None if item is None else str(item)
-    return SourceLine(SOURCE_LISTS.get(at[0] if at else "", "Other facts"), pointer, label, [str(r) for r in records])
+    return SourceLine(SOURCE_LISTS.get(at[0] if at else "", OTHER_FACTS), pointer, label, [str(r) for r in records])
 
 
 def _findings(decision: dict, pack: CompiledPack | None) -> list[FindingLine]:

@@ -193,7 +193,7 @@ class SourceLine:
         return self.label or self.pointer
 
 
-SOURCE_GROUPS = ("Transmission days", "Interactions", "Other facts")
+SOURCE_GROUPS = TRANSMISSION_DAYS, INTERACTIONS, OTHER_FACTS = ("Transmission days", "Interactions", "Other facts")
 
 
 @dataclass

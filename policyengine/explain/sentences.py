@@ -11,8 +11,8 @@ from collections.abc import Collection
 
 from .document import (CodeCard, Column, DaysView, Document, GapList, Header, LedgerView, Line, Note, Row, Sentence,
                        SourceGroup, Span, StepView, Table, joined, sentence, span)
-from .model import (CodeLine, DayCount, Explanation, Ledger, LedgerRow, SourceLine, clock, crossing_words, days_title,
-                    duration_words, source_groups, trace_note)
+from .model import (TRANSMISSION_DAYS, CodeLine, DayCount, Explanation, Ledger, LedgerRow, SourceLine, clock,
+                    crossing_words, days_title, duration_words, source_groups, trace_note)
 
 BREAK = Span("", "break")
 #: a sentence's full stop, which the plain-text view leaves out
@@ -194,7 +194,7 @@ def _dated_sources(ex: Explanation) -> dict[str, str]:
     section (a full trace labels each by its date)."""
     dated: dict[str, str] = {}
     for source in ex.sources:
-        if source.group == "Transmission days" and source.label is not None:
+        if source.group == TRANSMISSION_DAYS and source.label is not None:
             dated.setdefault(source.label, source.pointer)
     return dated
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
 import threading
 import time
@@ -285,8 +284,7 @@ def create_app(config: ServiceConfig, tokens: Tokens | None) -> Starlette:
 
     routes = [Route(path, Endpoint(service, path, handler, allowed(path, roles)).respond, methods=[method])
               for path, method, handler, roles in ROUTES]
-    session_key = bytes.fromhex(config.session_key) if config.session_key else secrets.token_bytes(32)
-    routes += console_routes(service, session_key, secure=config.ssl_certfile is not None)
+    routes += console_routes(service, bytes.fromhex(config.session_key), secure=config.ssl_certfile is not None)
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: _not_found, 405: _not_allowed})
 

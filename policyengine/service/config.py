@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass, field
 
 from ..limits import MAX_FACTS_BYTES
@@ -38,9 +39,10 @@ class ServiceConfig:
     ssl_keyfile: str | None = None
     metrics_need_token: bool = False
     access_log: bool = True
-    #: the key (hex) console sessions are signed with, the same in every worker: from
-    #: `--console-key-file`, else made for each run by `serve` (sessions end when it restarts)
-    session_key: str = ""
+    #: the key (hex) console sessions are signed with, the same in every worker (they read
+    #: this config): from `--console-key-file`, else made with the config (sessions end when
+    #: the service restarts)
+    session_key: str = field(default_factory=lambda: secrets.token_hex(32))
     supervised: bool = field(default=False)
 
     def to_environment(self) -> None:

@@ -9,7 +9,6 @@ the old ones serving and shows in each worker's /readyz.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import tempfile
@@ -57,8 +56,7 @@ def serve(config: ServiceConfig) -> None:
     """Serve until SIGINT or SIGTERM (then requests in flight finish). Several workers count
     their metrics in one folder made for this run (`metrics.FOLDER_VARIABLE`), so that a
     scrape of any of them gives the service's totals."""
-    config = ServiceConfig(**{**config.__dict__, "supervised": config.workers > 1,
-                              "session_key": config.session_key or secrets.token_hex(32)})
+    config = ServiceConfig(**{**config.__dict__, "supervised": config.workers > 1})
     config.to_environment()
     if config.workers == 1:
         _run(config)
