@@ -6,8 +6,9 @@ the session's form token, signed with the service's session key (HMAC-SHA256), s
 worker of one service reads it and no one can make one. The key is made for each run
 (`ServiceConfig.session_key`), or read from `serve --console-key-file` so that instances
 behind one balancer share sessions. Each request looks the digest up in the service's
-tokens again: a token taken out of the tokens file ends its sessions at the next reload. The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's
-page sends it), Secure over HTTPS, and scoped to /console.
+tokens again: a token taken out of the tokens file ends its sessions at the next reload.
+The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
+it), Secure over HTTPS, and scoped to /console.
 
 Every form that changes something carries the session's form token, and its handler checks
 it (`form_token_matches`); signing in, before any session, uses a short-lived token of its
