@@ -30,15 +30,13 @@ from policyengine.cli import main
 from policyengine.service.auth import load_tokens
 from policyengine.service.config import ServiceConfig
 from served import serving
+from test_console import AUDITOR, BILLING, PROBE, REASON_PROBE, tokens_file
 from test_log_two_instances import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "2026-03-seed-22-minutes.json"
 EXAMPLES = sorted((ROOT / "examples").glob("20*.json"))
 FHIR = ROOT / "examples" / "fhir" / "16-reading-days.json"
-BILLING, AUDITOR = "billing-token-0123456789", "auditor-token-0123456789"
-PROBE = '<script>alert("x")</script>'
-REASON_PROBE = "<img src=x onerror=alert(1)>"
 #: the most pages the seed example's decision page may print to (issue 28)
 SEED_PAGES = 3
 
@@ -95,8 +93,7 @@ def table_rows(driver, caption: str) -> list[list[str]]:
 def service(tmp_path):
     """A service with a log and both roles' tokens, the example months decided through it, and the FHIR
     example's month (its facts carry their sources); yields the base URL and the seed's and FHIR's ids."""
-    (tmp_path / "tokens").write_text(f"billing decide {BILLING}\nauditor audit {AUDITOR}\n")
-    config = ServiceConfig(log=str(tmp_path / "log.sqlite"), tokens_file=str(tmp_path / "tokens"))
+    config = ServiceConfig(log=str(tmp_path / "log.sqlite"), tokens_file=tokens_file(tmp_path))
     ingested = tmp_path / "fhir.jsonl"
     result = CliRunner().invoke(main, ["ingest", "fhir", str(FHIR), "--out", str(ingested)])
     assert result.exit_code == 0, result.output
@@ -205,8 +202,7 @@ def test_a_decide_token_is_refused_and_sees_no_page(browser, service):
 def test_a_script_in_a_patient_id_or_a_reason_is_shown_as_text(browser, tmp_path):
     pack = copy_chain(tmp_path, lambda text: text.replace("physician or QHP data collection",
                                                           f"{REASON_PROBE} data collection"))["cms-rpm-2026"]
-    (tmp_path / "tokens").write_text(f"billing decide {BILLING}\nauditor audit {AUDITOR}\n")
-    config = ServiceConfig(packs=(str(pack),), log=str(tmp_path / "log.sqlite"), tokens_file=str(tmp_path / "tokens"))
+    config = ServiceConfig(packs=(str(pack),), log=str(tmp_path / "log.sqlite"), tokens_file=tokens_file(tmp_path))
     facts = json.loads(SEED.read_text())
     facts["patient_id"] = PROBE
     with serving(config, load_tokens(config.tokens_file)) as base:
